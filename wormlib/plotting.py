@@ -1,0 +1,156 @@
+"""Figures, in one style. Each function returns a matplotlib Figure and names the paper
+figure it reproduces."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+
+from .data import Recording
+from .preprocess import minmax
+from .variability import mean_with_ci, onset_aligned
+
+STATE_COLOURS = {  # Kato state names (and task classes) → colour
+    "fwd": "#1f77b4", "forward": "#1f77b4", "slow": "#6baed6", "slowing": "#6baed6",
+    "rev1": "#fdae6b", "reversal-1": "#fdae6b", "rev2": "#e6550d", "reversal-2": "#e6550d",
+    "revsus": "#a63603", "sustained-reversal": "#a63603", "reverse": "#d94801",
+    "dt": "#31a354", "dorsal-turn": "#31a354", "vt": "#756bb1", "ventral-turn": "#756bb1",
+    "nostate": "#d9d9d9",
+}
+STATE_LABELS = {"fwd": "forward", "slow": "slowing", "rev1": "reversal 1", "rev2": "reversal 2",
+                "revsus": "sustained reversal", "dt": "dorsal turn", "vt": "ventral turn",
+                "nostate": "no state"}
+WORM_COLOURS = plt.get_cmap("tab10").colors
+
+
+def use_style() -> None:
+    """The book's matplotlib style (call once per chapter)."""
+    mpl.rcParams.update({
+        "figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (8, 4.5),
+        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": False,
+        "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+        "legend.fontsize": 9, "legend.frameon": False, "font.family": "DejaVu Sans",
+        "image.cmap": "viridis",
+    })
+
+
+def state_legend(ax, states) -> None:
+    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=STATE_LABELS.get(s, s)) for s in states],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def state_strip(ax, rec: Recording) -> None:
+    """A thin colour bar of the per-frame state along the time axis (minutes)."""
+    colours = mpl.colors.ListedColormap([STATE_COLOURS[s] for s in rec.state_names])
+    ax.imshow(rec.states[None, :], aspect="auto", cmap=colours, interpolation="nearest",
+              vmin=-0.5, vmax=len(rec.state_names) - 0.5,
+              extent=(rec.time[0] / 60, rec.time[-1] / 60, 0, 1))
+    ax.set_yticks([])
+
+
+def raster(rec: Recording, shared: tuple[str, ...]):
+    """Fig. 1A: normalised activity of every neuron; shared neurons above the red line."""
+    first = [rec.column(n) for n in shared if rec.column(n) is not None]
+    rest = [i for i in range(rec.n_neurons) if i not in first]
+    order = first + rest
+    fig, (top, ax) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
+                                  gridspec_kw=dict(height_ratios=[1, 18], hspace=0.03))
+    state_strip(top, rec)
+    top.set_title(f"Kato 2015 worm {rec.worm}: {rec.n_neurons} neurons, {rec.time[-1] / 60:.0f} min")
+    im = ax.imshow(minmax(rec.traces[:, order]).T, aspect="auto", interpolation="nearest",
+                   extent=(rec.time[0] / 60, rec.time[-1] / 60, len(order), 0))
+    ax.axhline(len(first), color="red", lw=1.5)
+    ax.set_yticks(np.arange(len(first)) + 0.5, [rec.labels[i] for i in first], fontsize=6)
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel("neurons (shared first)")
+    fig.colorbar(im, ax=[top, ax], label="ΔF/F (min–max per neuron)", shrink=0.6)
+    return fig
+
+
+def trace_with_states(rec: Recording, neuron: str, minutes: tuple[float, float] | None = None):
+    """Fig. 1B: one neuron's ΔF/F with the behavioural state as background colour."""
+    col = rec.column(neuron)
+    t = rec.time / 60
+    keep = slice(None) if minutes is None else (t >= minutes[0]) & (t <= minutes[1])
+    fig, ax = plt.subplots(figsize=(9, 2.8))
+    y = rec.traces[keep, col]
+    ax.pcolormesh(t[keep], [y.min(), y.max()], rec.states[keep][None, :-1],
+                  cmap=mpl.colors.ListedColormap([STATE_COLOURS[s] for s in rec.state_names]),
+                  vmin=-0.5, vmax=len(rec.state_names) - 0.5, alpha=0.35, shading="flat")
+    ax.plot(t[keep], y, color="k", lw=0.8)
+    ax.set(xlabel="time (min)", ylabel=f"{neuron} ΔF/F", title=f"Kato 2015 worm {rec.worm}: {neuron}")
+    state_legend(ax, [s for s in rec.state_names if s != "nostate"])
+    return fig
+
+
+def onset_aligned_grid(recordings: list[Recording], neurons: tuple[str, ...], states: tuple[str, ...],
+                       seconds: float = 10.0):
+    """Fig. 1C: mean normalised activity from each state's onset, one line per worm (95% CI
+    over episodes), black dashed: all worms' episodes pooled."""
+    fig, axes = plt.subplots(len(neurons), len(states), figsize=(2.1 * len(states), 2.3 * len(neurons)),
+                             sharex=True, sharey=True, squeeze=False)
+    grid = np.arange(0, seconds, 1 / 3)
+    for i, neuron in enumerate(neurons):
+        for j, state in enumerate(states):
+            ax = axes[i, j]
+            pooled = []
+            for w, rec in enumerate(recordings):
+                rows = onset_aligned(rec, neuron, state, seconds)
+                pooled.append(rows)
+                mean, lo, hi = mean_with_ci(rows)
+                ax.plot(grid, mean, color=WORM_COLOURS[w], lw=1.2, label=f"worm {rec.worm}")
+                ax.fill_between(grid, lo, hi, color=WORM_COLOURS[w], alpha=0.2, lw=0)
+            ax.plot(grid, mean_with_ci(np.concatenate(pooled))[0], "k--", lw=1.2, label="all worms")
+            ax.set_ylim(-0.1, 1.1)
+            if i == 0:
+                ax.set_title(STATE_LABELS.get(state, state))
+            if j == 0:
+                ax.set_ylabel(f"{neuron}\nnormalised ΔF/F")
+            if i == len(neurons) - 1:
+                ax.set_xlabel("s from onset")
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
+    """Fig. 1D: p-values that all worms' activity comes from one distribution (neuron × state);
+    cells below the corrected ``threshold`` are marked ×."""
+    fig, ax = plt.subplots(figsize=(1.0 * pvalues.shape[1] + 2.5, 0.32 * pvalues.shape[0] + 1.5))
+    values = pvalues.to_numpy(dtype=float)
+    im = ax.imshow(np.log10(values), cmap="magma", vmin=-6, vmax=0, aspect="auto")
+    for (i, j), p in np.ndenumerate(values):
+        if np.isfinite(p) and p < threshold:
+            ax.text(j, i, "×", ha="center", va="center", color="white", fontsize=9)
+    ax.set_xticks(range(pvalues.shape[1]), [STATE_LABELS.get(s, s) for s in pvalues.columns], rotation=40, ha="right")
+    ax.set_yticks(range(pvalues.shape[0]), pvalues.index)
+    fig.colorbar(im, ax=ax, label="log10 p (Kruskal–Wallis across worms)")
+    fig.tight_layout()
+    return fig
+
+
+def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int = 5):
+    """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec)."""
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig = plt.figure(figsize=(3.2 * ncols, 3.2 * nrows))
+    for k, (title, scores, rec) in enumerate(panels):
+        ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
+        colours = np.array([STATE_COLOURS[s] for s in rec.state_names])[rec.states]
+        ax.scatter(*scores.T, c=colours, s=1.5, depthshade=False)
+        ax.plot(*scores.T, color="0.6", lw=0.2)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
+        ax.set_xlabel("PC1", fontsize=8, labelpad=-12), ax.set_ylabel("PC2", fontsize=8, labelpad=-12)
+        ax.set_zlabel("PC3", fontsize=8, labelpad=-12)
+    fig.tight_layout()
+    return fig
+
+
+def caption(text: str) -> None:
+    """Show a figure or table caption (Markdown) under the output above it."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"<div class='caption'>\n\n{text}\n\n</div>"))

@@ -1,0 +1,123 @@
+"""Chapter configuration from the papermill parameters, and provenance of executed chapters.
+
+A chapter is identified by the hash of its inputs: its source (``chapters/<name>.py``), every
+file of ``wormlib`` and its parameters. ``tools/execute_chapters.py`` stores the hash in the
+executed notebook's metadata and re-executes only when it changed; a test fails when a
+committed notebook's hash is stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import random
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+import wormlib
+
+from .data.locate import REPO_ROOT
+
+PROFILES = {
+    # quick: what nbval runs (≈ a minute a chapter on 2 CPU cores); full: what the book shows.
+    "quick": dict(n_folds=3, epochs=20, max_subsets=2, hidden=32),
+    "full": dict(n_folds=10, epochs=60, max_subsets=None, hidden=64),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a chapter's sizes depend on. ``quick`` and ``full`` differ in sizes only."""
+
+    chapter: str
+    profile: str
+    device: str
+    seed: int
+    n_folds: int
+    epochs: int
+    max_subsets: int | None
+    hidden: int
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in asdict(self).items())
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when a GPU is there, else ``cpu``."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for but torch sees no GPU; use 'auto' or 'cpu'")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch; make torch deterministic on the CPU."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def chapter_config(chapter: str, profile: str, device: str, seed: int) -> Config:
+    """The chapter's Config from its papermill parameters; seeds everything, starts the clock."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
+    seed_everything(seed)
+    _CLOCK[chapter] = time.perf_counter()
+    return Config(chapter, profile, resolve_device(device), seed, **PROFILES[profile])
+
+
+_CLOCK: dict[str, float] = {}
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "wormlib", "chapters"],
+                               cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return out + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def banner(cfg: Config) -> str:
+    """One provenance line: profile, device, library version and commit, inputs hash."""
+    import torch
+
+    return (f"{cfg.chapter}: profile={cfg.profile}, device={cfg.device}, seed={cfg.seed} | "
+            f"wormlib {wormlib.__version__} @ {git_commit()} | "
+            f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}")
+
+
+def elapsed(cfg: Config) -> str:
+    """How long the chapter has run, for its closing provenance line."""
+    return f"{cfg.chapter} ran in {time.perf_counter() - _CLOCK.get(cfg.chapter, time.perf_counter()):.0f} s"
+
+
+def chapter_source(chapter: str) -> Path:
+    return REPO_ROOT / "chapters" / f"{chapter}.py"
+
+
+def library_files() -> list[Path]:
+    return sorted((REPO_ROOT / "wormlib").rglob("*.py"))
+
+
+def inputs_hash(chapter: str, profile: str, device: str, seed: int) -> str:
+    """SHA-256 over the chapter source, every wormlib file and the parameters."""
+    digest = hashlib.sha256()
+    for path in [chapter_source(chapter), *library_files()]:
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    digest.update(json.dumps(dict(profile=profile, device=device, seed=seed), sort_keys=True).encode())
+    return digest.hexdigest()

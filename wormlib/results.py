@@ -1,0 +1,70 @@
+"""Every number a chapter shows, as flat records in ``results/<chapter>.json``.
+
+Record fields (one vocabulary for every chapter):
+chapter, experiment, task (2-state | 4-state | 7-state | ""), model, protocol
+(shuffled-windows | contiguous-blocks | leave-worms-out | ""), population (seen | unseen | ""),
+n_train_worms, train, test, step, metric, value.
+Full-profile results go to ``results/``; other profiles to ``results/<profile>/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .data.locate import REPO_ROOT
+
+FIELDS = ("chapter", "experiment", "task", "model", "protocol", "population", "n_train_worms",
+          "train", "test", "step", "metric", "value")
+VOCABULARY = {
+    "task": {"", "2-state", "4-state", "7-state"},
+    "population": {"", "seen", "unseen"},
+    "protocol": {"", "shuffled-windows", "contiguous-blocks", "leave-worms-out"},
+}
+
+
+def results_path(chapter: str, profile: str) -> Path:
+    folder = REPO_ROOT / "results" if profile == "full" else REPO_ROOT / "results" / profile
+    return folder / f"{chapter}.json"
+
+
+class Results:
+    """Collects a chapter's records; ``save()`` writes them, ``frame()`` gives a DataFrame."""
+
+    def __init__(self, chapter: str, profile: str):
+        self.chapter, self.profile, self.records = chapter, profile, []
+
+    def add(self, experiment: str, metric: str, value: float, *, task: str = "", model: str = "",
+            protocol: str = "", population: str = "", n_train_worms: int | None = None,
+            train: str = "", test: str = "", step: int | None = None) -> None:
+        record = dict(chapter=self.chapter, experiment=experiment, task=task, model=model,
+                      protocol=protocol, population=population, n_train_worms=n_train_worms,
+                      train=train, test=test, step=step, metric=metric, value=float(value))
+        for field, allowed in VOCABULARY.items():
+            if record[field] not in allowed:
+                raise ValueError(f"{field}={record[field]!r} is not one of {sorted(allowed)}")
+        if model and model != model.lower().replace(" ", "-").replace("_", "-"):
+            raise ValueError(f"model names are lower-case with hyphens, got {model!r}")
+        if not math.isfinite(record["value"]):
+            raise ValueError(f"{experiment}/{metric}: value {value} is not finite")
+        self.records.append(record)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records, columns=list(FIELDS))
+
+    def save(self) -> Path:
+        path = results_path(self.chapter, self.profile)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.records, indent=1) + "\n")
+        return path
+
+
+def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
+    """The records a chapter saved, as a DataFrame with the standard columns."""
+    path = results_path(chapter, profile)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: execute the '{chapter}' chapter first")
+    return pd.DataFrame(json.loads(path.read_text()), columns=list(FIELDS))
