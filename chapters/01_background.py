@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 1. Background: manifolds and individual variability
+# # Background: manifolds and individual variability
 #
 # Wang et al. (2021) start from two observations about the Kato et al. (2015) recordings
 # (their Section 2.1): whole-brain activity of each immobilised worm lies on a low-dimensional

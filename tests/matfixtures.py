@@ -19,7 +19,9 @@ def _cls(obj, name: str) -> None:
 
 def _fields_attr(group: h5py.Group, fields: list[str]) -> None:
     vlen = h5py.vlen_dtype(np.dtype("S1"))
-    group.attrs.create("MATLAB_fields", [np.array(list(f), dtype="S1") for f in fields], dtype=vlen)
+    names = np.empty(len(fields), dtype=object)
+    names[:] = [np.array(list(f), dtype="S1") for f in fields]
+    group.attrs.create("MATLAB_fields", names, dtype=vlen)
 
 
 class MatWriter:

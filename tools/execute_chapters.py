@@ -71,6 +71,33 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
     print(f"{chapter} [{profile}]: done in {runtime:.0f} s → {out.relative_to(ROOT)}", flush=True)
 
 
+def write_status() -> None:
+    """book/status.md: environment and, per chapter, the profile, device and run time that
+    produced the page the book shows."""
+    import platform
+
+    import numpy
+    import torch
+
+    rows = []
+    for chapter in CHAPTERS:
+        path = output_path(chapter, "full")
+        meta = nbformat.read(path, as_version=4).metadata.get("wormlib", {}) if path.exists() else {}
+        stale = meta.get("inputs_sha256") != inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
+        rows.append(f"| {chapter} | {meta.get('profile', '—')} | {meta.get('device', '—')} | "
+                    f"{meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
+                    f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")
+    (ROOT / "book" / "status.md").write_text(
+        "# Execution status\n\n"
+        "How each chapter page was produced (written by `tools/execute_chapters.py`). A chapter is "
+        "*current* when the hash of its inputs — its source, every file of `wormlib` and its "
+        "parameters — equals the hash recorded when it was executed; the test suite fails otherwise.\n\n"
+        "| chapter | profile | device | seed | run time (s) | inputs hash | state |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
+        f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chapters", nargs="*", default=CHAPTERS, help=f"default: all ({', '.join(CHAPTERS)})")
@@ -81,6 +108,8 @@ def main() -> None:
     args = parser.parse_args()
     for chapter in args.chapters:
         execute(chapter, args.profile, args.device, args.seed, args.force)
+    if args.profile == "full":
+        write_status()
 
 
 if __name__ == "__main__":

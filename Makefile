@@ -1,0 +1,39 @@
+# Two commands from a fresh clone (a machine with Python 3.11 only):
+#   make book   — install, execute every chapter (full profile, papermill), build the site
+#   make test   — install, run the tests (unit tests + every chapter notebook, quick profile)
+# Everything installs into ./.venv from requirements.txt (pinned). torch is the CPU build;
+# for a GPU build: make env TORCH_INDEX=https://download.pytorch.org/whl/cu126
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+DEVICE ?= auto
+
+.PHONY: env book chapters site test quick clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --retries 1 --timeout 30 \
+	    --extra-index-url $(TORCH_INDEX) -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+chapters: env          ## execute the chapters whose inputs changed (full profile → book/chapters)
+	$(BIN)/python tools/execute_chapters.py --profile full --device $(DEVICE)
+	$(BIN)/python tools/execute_chapters.py --profile quick --device cpu
+
+site: env              ## render the executed chapters (no execution)
+	$(BIN)/jupyter-book build book/
+
+book: chapters site
+
+test: env
+	$(BIN)/python -m pytest --nbval
+
+clean:
+	rm -rf book/_build results/quick
