@@ -1,0 +1,31 @@
+"""The errors a loader raises. Each names the file and says what to do."""
+
+from __future__ import annotations
+
+
+class DataError(Exception):
+    """Base class of every data problem wormlib reports."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """A data directory or file is missing."""
+
+
+class ChecksumError(DataError):
+    """A file's SHA-256 differs from the one recorded for it."""
+
+
+class CorruptFileError(DataError):
+    """A file cannot be opened or parsed (truncated, not HDF5, bad CSV)."""
+
+
+class LayoutError(DataError):
+    """A file opens but does not have the documented layout (missing field, wrong kind)."""
+
+
+class ShapeMismatchError(DataError):
+    """Traces, labels, states or time disagree in length."""
+
+
+class InvalidValuesError(DataError):
+    """A field holds values it must not (NaN, infinite, state codes out of range)."""

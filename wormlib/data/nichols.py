@@ -1,0 +1,85 @@
+"""Nichols et al. (2017): whole-brain imaging of N2 and npr-1 worms before and during
+lethargus (OSF project ``kbf38``; four MATLAB v7.3 files, OSF_LAYOUTS §3).
+
+The paper used the pre-lethargus files only ("we only included data before sleep was
+induced", Section 4.1): 11 N2 + 10 npr-1 = 21 worms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import matv73
+from .errors import InvalidValuesError, LayoutError, ShapeMismatchError
+from .locate import local_path
+from .recording import Recording, clean_label
+
+STUDY = "nichols2017"
+FILES = ("n2_prelet.mat", "npr1_prelet.mat", "n2_let.mat", "npr1_let.mat")
+PRELETHARGUS = ("n2_prelet.mat", "npr1_prelet.mat")
+STATE_NAMES = ("Reversal", "Forward", "Quiescence", "Turn")
+"""The Zimmer lab's FourStates, codes 1..4 in the files (0..3 here), OSF_LAYOUTS §3.4."""
+
+
+def _state_codes(obj: h5py.HLObject, n_frames: int, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per-frame codes (0-based) and names: the numeric member of T values in 1..4, found by
+    content; a cell-of-strings member, if any, names them (OSF_LAYOUTS §3.4 loader rule)."""
+    members = [obj[name] for name in obj] if isinstance(obj, h5py.Group) else [obj]
+    names: tuple[str, ...] = STATE_NAMES
+    codes = None
+    for member in members:
+        value = matv73.decode(member)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            names = tuple(value)
+        elif isinstance(value, np.ndarray) and value.size == n_frames:
+            flat = value.ravel()
+            if np.isfinite(flat).all() and np.isin(flat, [1, 2, 3, 4]).all():
+                codes = flat.astype(np.int64) - 1
+    if codes is None:
+        raise LayoutError(f"{where}: no per-frame state vector of {n_frames} codes in 1..4")
+    if len(names) != 4:
+        raise InvalidValuesError(f"{where}: {len(names)} state names for codes 1..4")
+    return codes, names
+
+
+def read_mat(path: Path) -> list[Recording]:
+    """All animals of one Nichols 2017 file (h5py; MATLAB v7.3)."""
+    with matv73.open_mat(path, "Nichols 2017 MAT file") as handle:
+        root = matv73.root_group(handle)
+        condition = root.name.lstrip("/")  # n2_prelet, …: the variable, not the file name
+        roles = {"traces": ("traces", "deltaFOverF_bc"), "labels": ("IDs", "NeuronNames"),
+                 "time": ("timeVectorSeconds", "tv"), "fps": ("fps",),
+                 "states": ("FourStates", "States")}
+        cells = {role: matv73.cell_items(root, matv73.first_field(root, *aliases))
+                 for role, aliases in roles.items()}
+        name_field = next((f for f in ("dataset", "trialname") if f in root), None)
+        names = matv73.cell_items(root, name_field) if name_field else None
+        n_animals = len(cells["traces"])
+        if any(len(c) != n_animals for c in cells.values()):
+            raise ShapeMismatchError(f"{path}: per-animal fields have different numbers of animals")
+        recordings = []
+        for a in range(n_animals):
+            where = f"{path} animal index {a}"
+            time = matv73.vector(cells["time"][a])
+            traces = matv73.time_major(cells["traces"][a], time.size)
+            raw_labels = matv73.decode(cells["labels"][a])
+            if not isinstance(raw_labels, list):
+                raise LayoutError(f"{where}: IDs is not a cell array")
+            codes, state_names = _state_codes(cells["states"][a], time.size, where)
+            name = (matv73.decode(names[a]) if names else None) or f"{condition}_{a + 1}"
+            recordings.append(Recording(
+                STUDY, f"{condition}/{a + 1}", name, traces,
+                [clean_label(matv73.first_name(x)) for x in raw_labels], codes, state_names,
+                float(matv73.vector(cells["fps"][a])[0]), time, source=str(path)))
+    return recordings
+
+
+def load_nichols2017(files: tuple[str, ...] = PRELETHARGUS) -> list[Recording]:
+    """The Nichols 2017 animals of ``files`` (default: the paper's 21 pre-lethargus worms).
+
+    The files must have been downloaded first: ``wormlib.data.fetch('nichols2017', name)``.
+    """
+    return [rec for name in files for rec in read_mat(local_path(STUDY, name))]
