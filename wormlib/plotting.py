@@ -154,3 +154,101 @@ def caption(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(f"<div class='caption'>\n\n{text}\n\n</div>"))
+
+
+MODEL_COLOURS = {"logistic-regression": "#7f7f7f", "svm": "#bcbd22", "mlp-sum": "#9edae5",
+                 "mlp-concat": "#17becf", "gnn-inferred-static": "#d62728",
+                 "gnn-inferred-dynamic": "#ff9896", "gnn-connectome": "#9467bd"}
+
+
+def accuracy_bars(summary: pd.DataFrame, group: str, paper: float | None = None, ylabel: str = "accuracy"):
+    """Paper Fig. 4A style: mean accuracy per model (bars) within each ``group`` value, with
+    the spread across test worms (sd); ``paper``: the paper's stated value, as a dashed line."""
+    groups = list(dict.fromkeys(summary[group]))
+    models = list(dict.fromkeys(summary["model"]))
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.6 * len(groups) + 0.3 * len(models), 3.6))
+    for k, model in enumerate(models):
+        rows = summary[summary.model == model].set_index(group).reindex(groups)
+        ax.bar(np.arange(len(groups)) + (k - (len(models) - 1) / 2) * width, rows["mean"], width,
+               yerr=rows["sd"], color=MODEL_COLOURS.get(model), label=model, capsize=2)
+    if paper is not None:
+        ax.axhline(paper, ls="--", color="k", lw=1, label=f"paper: {paper:.0%}")
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def enlargement_curve(summary: pd.DataFrame, paper: tuple[int, float] | None = None):
+    """Paper Fig. 4B: unseen-worm accuracy against the number of training worms, per model
+    (mean ± sd across test worms)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for model, rows in summary.groupby("model", sort=False):
+        ax.errorbar(rows.n_train_worms, rows["mean"], yerr=rows["sd"], marker="o", capsize=3,
+                    color=MODEL_COLOURS.get(model), label=model)
+    if paper is not None:
+        ax.plot(*paper, marker="*", ms=14, color="k", ls="none", label=f"paper GNN: {paper[1]:.0%}")
+    ax.set(xlabel="training worms", ylabel="accuracy on unseen worms", xticks=sorted(summary.n_train_worms.unique()))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(counts: np.ndarray, classes: tuple[str, ...], title: str = ""):
+    """Paper Fig. 4C: percent of each true state's frames given each predicted state."""
+    pct = 100 * counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(4.6, 3.9))
+    im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
+    for (i, j), v in np.ndenumerate(pct):
+        ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v > 60 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="predicted", ylabel="labelled", title=title)
+    fig.colorbar(im, ax=ax, label="% of labelled frames")
+    fig.tight_layout()
+    return fig
+
+
+def model_diagram():
+    """Paper Fig. 3B–C: the data flow of the MLP and of the GNN, as two rows of boxes."""
+    rows = [
+        ("MLP", ["frame $X_t$\n(N × 2)", "aggregate\nconcat (N·2) | sum (2)", "$g_{graph}$\n2-layer MLP",
+                 "state probabilities\n$p_t$ (k)"]),
+        ("GNN", ["frame $X_t$\n(N × 2)", "$v_i = g_{node}(x_i)$\n(N × H)",
+                 "$A_{ij} = \\sigma(g_{edge}([v_i, v_j]))$\nper frame | per worm\n| connectome",
+                 "$m_i = \\mathrm{ReLU}(\\sum_j A_{ij} W v_j)$\n\none message step", "concat nodes\n(N·H)",
+                 "$g_{graph}$\n2-layer MLP", "$p_t$ (k)"]),
+    ]
+    fig, ax = plt.subplots(figsize=(14, 3.4))
+    ax.set_xlim(0, 13), ax.set_ylim(0, 3.4), ax.axis("off")
+    for r, (name, boxes) in enumerate(rows):
+        y = 2.55 - 1.7 * r
+        ax.text(0.05, y, name, fontsize=12, weight="bold", va="center")
+        width = 11.9 / len(boxes)
+        for k, label in enumerate(boxes):
+            x = 0.9 + k * width
+            ax.add_patch(mpl.patches.FancyBboxPatch((x, y - 0.45), width - 0.35, 0.9, boxstyle="round,pad=0.05",
+                                                    fc="#f2f2f2" if k in (0, len(boxes) - 1) else "#dbe9f6", ec="0.3"))
+            ax.text(x + (width - 0.35) / 2, y, label, ha="center", va="center", fontsize=8)
+            if k:
+                ax.annotate("", xy=(x - 0.02, y), xytext=(x - 0.33, y), arrowprops=dict(arrowstyle="->", color="0.3"))
+    fig.tight_layout()
+    return fig
+
+
+def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, ...], ncols: int = 4):
+    """Edge-weight matrices side by side (rows: receiving neuron i, columns: sending neuron j)."""
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.3 * nrows), squeeze=False)
+    for ax, (title, a) in zip(axes.ravel(), panels):
+        im = ax.imshow(a, cmap="viridis", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks(range(len(neurons)), neurons, rotation=90, fontsize=6)
+        ax.set_yticks(range(len(neurons)), neurons, fontsize=6)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    fig.colorbar(im, ax=axes, shrink=0.7, label="edge weight $A_{ij}$")
+    return fig

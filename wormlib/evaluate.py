@@ -1,0 +1,50 @@
+"""Metrics: accuracy per model and test worm, confusion matrices, paired model comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+
+def score_table(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor,
+                splits: list[dict]) -> pd.DataFrame:
+    """One row per (model, test worm): accuracy and balanced accuracy over its test frames.
+
+    probs: (M, W, T, C); y: (W, T); test_mask: (M, W, T) bool; splits[m]: the model's
+    description (train worms, fold, …), copied into its rows.
+    """
+    pred = probs.argmax(-1)                                                  # (M, W, T)
+    rows = []
+    for m, split in enumerate(splits):
+        for w in torch.nonzero(test_mask[m].any(1)).ravel().tolist():
+            keep = test_mask[m, w] & (y[w] >= 0)
+            truth, guess = y[w][keep].numpy(), pred[m, w][keep].numpy()
+            recalls = [np.mean(guess[truth == c] == c) for c in np.unique(truth)]
+            rows.append({**split, "test_index": w, "n_test_frames": int(keep.sum()),
+                         "accuracy": float(np.mean(guess == truth)),
+                         "balanced_accuracy": float(np.mean(recalls))})
+    return pd.DataFrame(rows)
+
+
+def confusion(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor, n_classes: int) -> np.ndarray:
+    """(C, C) counts over every model's test frames: rows true class, columns predicted."""
+    pred = probs.argmax(-1)
+    keep = test_mask & (y >= 0)[None]
+    truth = y[None].expand_as(pred)[keep].numpy()
+    return np.bincount(truth * n_classes + pred[keep].numpy(), minlength=n_classes ** 2).reshape(n_classes, n_classes)
+
+
+def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: str = "test",
+                      metric: str = "accuracy") -> dict:
+    """Mean of ``a − b`` over ``unit`` (e.g. the test worm: scores are first averaged over
+    splits within a unit), with a 95% t-interval and a two-sided paired t-test p-value."""
+    per_unit = scores.pivot_table(index=unit, columns="model", values=metric, aggfunc="mean")
+    diff = (per_unit[model_a] - per_unit[model_b]).dropna().to_numpy()
+    n = diff.size
+    mean = float(diff.mean())
+    half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    p = float(stats.ttest_1samp(diff, 0).pvalue) if n > 1 and diff.std() > 0 else np.nan
+    return dict(a=model_a, b=model_b, n_units=n, mean_difference=mean, ci_low=mean - half,
+                ci_high=mean + half, p_value=p)

@@ -1,0 +1,143 @@
+"""The classification experiments of Section 5.1: models by name, the paper's splits, and one
+function that trains and scores all the models of a protocol together."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from . import connectome
+from .evaluate import score_table
+from .models import GNN, MLPClassifier
+from .preprocess import contiguous_block_folds, leave_worms_out, shuffled_window_folds
+from .train import TaskData, TrainConfig, fit, predict
+
+NEURAL_MODELS = ("mlp-sum", "mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome")
+BASELINES = ("logistic-regression", "svm")
+SVM_MAX_TRAIN = 4000
+"""RBF-SVM training frames per model (a random subset when there are more): keeps the O(n²)
+kernel fit to seconds; logistic regression and the networks use every training frame."""
+
+
+def build_model(name: str, n_models: int, data: TaskData, hidden: int) -> torch.nn.Module:
+    """A stack of ``n_models`` copies of the named network for ``data``'s neurons and classes."""
+    n_nodes, n_feat, n_out = data.x.shape[2], data.x.shape[3], len(data.classes)
+    if name in ("mlp-sum", "mlp-concat"):
+        return MLPClassifier(n_models, n_nodes, n_feat, n_out, hidden, aggregate=name.split("-")[1])
+    if name in ("gnn-inferred-static", "gnn-inferred-dynamic"):
+        return GNN(n_models, n_nodes, n_feat, n_out, hidden, edges=name.rsplit("-", 1)[1])
+    if name == "gnn-connectome":
+        adj = torch.tensor(connectome.adjacency(data.neurons), dtype=torch.float32)
+        return GNN(n_models, n_nodes, n_feat, n_out, hidden, edges="fixed", adjacency=adj)
+    raise ValueError(f"unknown model {name!r}; choose from {NEURAL_MODELS + BASELINES}")
+
+
+# ------------------------------------------------------------------------------------------
+# Splits: (train_mask, test_mask) of shape (M, W, T) and one description per model
+# ------------------------------------------------------------------------------------------
+
+def seen_splits(data: TaskData, protocol: str, n_folds: int, seed: int = 0):
+    """Same-worm cross-validation for every worm: model (worm w, fold k) trains on w's other
+    folds and is tested on fold k (``shuffled-windows``: the paper's 8-frame windows dealt into
+    folds at random; ``contiguous-blocks``: n_folds consecutive blocks)."""
+    n_worms, t_max = data.y.shape
+    train, test, info = [], [], []
+    for w, worm in enumerate(data.worms):
+        n = int((data.y[w] >= 0).nonzero().max()) + 1 if (data.y[w] >= 0).any() else t_max
+        folds = np.full(t_max, -1)
+        folds[:n] = (shuffled_window_folds(n, n_folds, seed=seed + w) if protocol == "shuffled-windows"
+                     else contiguous_block_folds(n, n_folds))
+        for k in range(n_folds):
+            tr, te = torch.zeros(n_worms, t_max, dtype=torch.bool), torch.zeros(n_worms, t_max, dtype=torch.bool)
+            tr[w] = torch.from_numpy((folds >= 0) & (folds != k))
+            te[w] = torch.from_numpy(folds == k)
+            train.append(tr), test.append(te)
+            info.append(dict(protocol=protocol, population="seen", n_train_worms=1, train=worm,
+                             test=worm, fold=k))
+    return torch.stack(train), torch.stack(test), info
+
+
+def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None):
+    """Leave-worms-out: every subset of ``n_train`` training worms (the first ``max_subsets``
+    in a fixed order when limited); each model is tested on all the other worms."""
+    splits = leave_worms_out(data.worms, n_train)[:max_subsets]
+    index = {w: i for i, w in enumerate(data.worms)}
+    train = torch.zeros(len(splits), *data.y.shape, dtype=torch.bool)
+    for m, (tr, _) in enumerate(splits):
+        train[m, [index[w] for w in tr]] = True
+    test = ~train
+    info = [dict(protocol="leave-worms-out", population="unseen", n_train_worms=n_train,
+                 train=",".join(tr), fold=-1) for tr, _ in splits]
+    return train, test, info
+
+
+# ------------------------------------------------------------------------------------------
+# Running
+# ------------------------------------------------------------------------------------------
+
+def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
+                         seed: int = 0) -> torch.Tensor:
+    """Logistic regression or RBF SVM (scikit-learn) per split, on the concatenated features
+    of the neurons (missing neurons as zeros); (M, W, T, C) probabilities (one-hot for SVM) for
+    the worms each model is ``needed`` on ((M, W) bool), zeros elsewhere."""
+    n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
+    x = data.x.flatten(2).numpy()                                            # (W, T, N·F)
+    y = data.y.numpy()
+    n_classes = len(data.classes)
+    out = np.zeros((n_models, n_worms, t_max, n_classes), np.float32)
+    rng = np.random.default_rng(seed)
+    for m in range(n_models):
+        keep = train_mask[m].numpy() & (y >= 0)
+        xs, ys = x[keep], y[keep]
+        if name == "svm" and len(ys) > SVM_MAX_TRAIN:
+            pick = rng.choice(len(ys), SVM_MAX_TRAIN, replace=False)
+            xs, ys = xs[pick], ys[pick]
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000) if name == "logistic-regression"
+                            else SVC(kernel="rbf", C=1.0))
+        clf.fit(xs, ys)
+        for w in np.flatnonzero(needed[m].numpy()):
+            if name == "svm":
+                out[m, w, np.arange(t_max), clf.predict(x[w])] = 1.0
+            else:
+                out[m, w][:, clf.classes_] = clf.predict_proba(x[w])
+    return torch.from_numpy(out)
+
+
+def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Tensor,
+        splits: list[dict], hidden: int, train_cfg: TrainConfig) -> tuple[pd.DataFrame, torch.Tensor]:
+    """Train and score one model on every split at once: (scores per model × test worm,
+    probabilities (M, W, T, C))."""
+    needed = test_mask.any(-1)                                               # (M, W)
+    if name in BASELINES:
+        probs = fit_predict_baseline(name, data, train_mask, needed, train_cfg.seed)
+    else:
+        torch.manual_seed(train_cfg.seed)
+        model = build_model(name, train_mask.shape[0], data, hidden)
+        fit(model, data, train_mask, train_cfg, desc=name)
+        probs = predict(model, data, needed, train_cfg.device)
+    scores = score_table(probs, data.y, test_mask, [dict(s, model=name) for s in splits])
+    scores["test"] = [data.worms[i] for i in scores.pop("test_index")]
+    return scores, probs
+
+
+def run_models(models: tuple[str, ...], data: TaskData, splits, hidden: int,
+               train_cfg: TrainConfig) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
+    """``run`` for several models on the same splits: (all scores, probabilities per model)."""
+    train_mask, test_mask, info = splits
+    scores, probs = [], {}
+    for name in models:
+        s, probs[name] = run(name, data, train_mask, test_mask, info, hidden, train_cfg)
+        scores.append(s)
+    return pd.concat(scores, ignore_index=True), probs
+
+
+def summarise(scores: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:
+    """Mean and spread of a metric: per group, the mean over test worms of each worm's mean
+    over folds or training subsets, and the standard deviation across those per-worm means."""
+    per_worm = scores.groupby(by + ["test"])[metric].mean().reset_index()
+    return per_worm.groupby(by)[metric].agg(mean="mean", sd="std", n_worms="count").reset_index()

@@ -1,0 +1,129 @@
+"""Training M stacked models at once, with the paper's dataset enlargement (Section 4.2).
+
+Each model m has its own training frames ``train_mask[m]`` (worms × frames). An epoch visits
+every training worm of every model once, in a per-model random order; at each visit the model
+takes one optimiser step on a mini-batch drawn from that worm alone, so batch normalisation
+always sees one worm ("we independently optimized the loss function for each worm in every
+epoch"). Training lasts a fixed number of steps, whatever the number of training worms.
+All M losses are summed into one backward pass: the models share nothing (each gets only its
+own gradient, and Adam is element-wise), so this is M independent trainings done in one pass —
+faster than a loop over models (``tools/benchmark_stacked.py``). Only the random mini-batch
+draws differ from a loop, since the models share one seeded generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+from tqdm.auto import tqdm
+
+from .data import Recording
+from .preprocess import CLASSES, neuron_features, task_labels
+
+
+@dataclass
+class TaskData:
+    """The worms of one classification task as padded tensors.
+
+    x: (W, T, N, F) features (zero-padded after each worm's last frame);
+    y: (W, T) class per frame, -1 for excluded, unlabelled or padded frames;
+    present: (W, N) identified neurons.
+    """
+
+    worms: tuple[str, ...]
+    neurons: tuple[str, ...]
+    classes: tuple[str, ...]
+    x: torch.Tensor
+    y: torch.Tensor
+    present: torch.Tensor
+
+    @classmethod
+    def build(cls, recordings: list[Recording], task: str, neurons: tuple[str, ...]) -> "TaskData":
+        feats = [neuron_features(r, neurons) for r in recordings]
+        t_max = max(r.n_frames for r in recordings)
+        x = np.zeros((len(recordings), t_max, len(neurons), feats[0].values.shape[-1]), np.float32)
+        y = np.full((len(recordings), t_max), -1, np.int64)
+        for w, (r, f) in enumerate(zip(recordings, feats)):
+            x[w, : r.n_frames] = f.values
+            y[w, : r.n_frames] = task_labels(r, task)
+        return cls(tuple(r.worm for r in recordings), tuple(neurons), CLASSES[task],
+                   torch.from_numpy(x), torch.from_numpy(y),
+                   torch.from_numpy(np.stack([f.present for f in feats])))
+
+    @property
+    def labelled(self) -> torch.Tensor:
+        return self.y >= 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = "cpu"
+
+
+def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainConfig,
+        desc: str = "training") -> nn.Module:
+    """Train the M stacked copies of ``model``; ``train_mask``: (M, W, T) bool."""
+    train_mask = train_mask & data.labelled
+    n_models = train_mask.shape[0]
+    worms_of = [torch.nonzero(train_mask[m].any(1)).ravel() for m in range(n_models)]
+    n_slots = len(worms_of[0])
+    if any(len(w) != n_slots for w in worms_of):
+        raise ValueError("every stacked model must train on the same number of worms")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    model.to(device).train()
+    x, y, present = data.x.to(device), data.y.to(device), data.present.to(device)
+    weights = train_mask.float()                                            # (M, W, T)
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rows = torch.arange(n_models)
+    order = torch.empty(n_models, 0, dtype=torch.long)
+    for step in tqdm(range(cfg.steps), desc=desc, leave=False, mininterval=2):
+        if step % n_slots == 0:  # a new epoch: each model's worms in a fresh random order
+            order = torch.stack([w[torch.randperm(n_slots, generator=gen)] for w in worms_of])  # (M, J)
+        worm = order[:, step % n_slots]                                     # (M,)
+        idx = torch.multinomial(weights[rows, worm], cfg.batch_size, replacement=True,
+                                generator=gen)                              # (M, B)
+        w_dev, idx_dev = worm.to(device), idx.to(device)
+        logits = model(x[w_dev[:, None], idx_dev], present[w_dev])          # (M, B, C)
+        loss = F.cross_entropy(logits.flatten(0, 1), y[w_dev[:, None], idx_dev].flatten(),
+                               reduction="sum") / cfg.batch_size
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+    return model
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: TaskData, needed: torch.Tensor | None = None, device: str = "cpu",
+            chunk: int = 8) -> torch.Tensor:
+    """Class probabilities (M, W, T, C) of every model for the worms it is ``needed`` on
+    ((M, W) bool; default all; zeros elsewhere).
+
+    Each worm is passed whole, so batch normalisation uses that worm's own statistics. Models
+    are evaluated ``chunk`` at a time, with their parameters sliced along the model dimension,
+    to bound the memory of the dynamic GNN's N × N edge tensors.
+    """
+    model.to(device).eval()
+    params = dict(model.named_parameters())
+    n_models = next(iter(params.values())).shape[0]
+    needed = torch.ones(n_models, len(data.worms), dtype=torch.bool) if needed is None else needed
+    out = torch.zeros(n_models, *data.y.shape, len(data.classes))
+    for w in range(len(data.worms)):
+        x, present = data.x[w].to(device), data.present[w].to(device)     # (T, N, F), (N,)
+        models = torch.nonzero(needed[:, w]).ravel()
+        for start in range(0, len(models), chunk):
+            sel = models[start:start + chunk]
+            sliced = {k: v[sel.to(v.device)] for k, v in params.items()}
+            logits = functional_call(model, sliced, (x.expand(len(sel), *x.shape), present.expand(len(sel), -1)))
+            out[sel, w] = torch.softmax(logits, -1).cpu()                  # (m, T, C)
+    return out
