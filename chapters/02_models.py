@@ -55,15 +55,20 @@ results = Results("models", cfg.profile)
 # **GNN with inferred edges** (Fig. 3C, Section 3.2):
 #
 # $$v_i = g_{node}(x_i), \qquad A_{ij} = \sigma\big(g_{edge}([v_i, v_j])\big), \qquad
-#   m_i = \mathrm{ReLU}\Big(\sum_j A_{ij}\, W v_j\Big), \qquad
-#   p = \mathrm{softmax}\big(g_{graph}([m_1, \dots, m_N])\big).$$
+#   m_i = \mathrm{ReLU}\Big(\sum_j A_{ij}\, W v_j\Big), \qquad h_i = [v_i \,\|\, m_i], \qquad
+#   p = \mathrm{softmax}\big(g_{graph}([h_1, \dots, h_N])\big).$$
 #
 # $A_{ij}$ is the weight of the message from neuron $j$ to neuron $i$; $i = j$ is a self edge.
 # *Dynamic* edges are inferred for every frame; *static* edges once per worm, from the node
 # embeddings averaged over the worm's frames, $\bar v = \frac1T \sum_t g_{node}(X_t)$ (the
 # paper: "the edge encoder is given all timesteps"). One message-passing step (the paper found
-# no gain from more), and concatenation as the aggregation (the paper found it better than
-# summation).
+# no gain from more), and concatenation as the aggregation step, $h_i = [v_i \| m_i]$ (the
+# paper found it better than summation). We read "aggregation" as the node update that combines
+# a neuron's own embedding with its incoming messages — **ours**, since Eq. 11 is lost. It
+# matters: with summation, or with the messages alone, the dense inferred graphs make every
+# $m_i$ nearly the same weighted sum over all neurons, neuron identity is washed out, and in
+# our first version (messages alone) the GNN failed to learn forward vs reverse on worm 3
+# (61% against 99% for the MLP). The graph readout then concatenates the N node states.
 #
 # **GNN on the connectome**: the same network with $A$ fixed to the White et al. (1986) wiring
 # among the same neurons (`wormlib.connectome`): chemical synapses count from pre- to
@@ -111,7 +116,7 @@ plotting.caption(
     f"**Table 2.1.** Trainable parameters of each model for the 4-state task on the paper's 15 "
     f"neurons (H = {cfg.hidden}). The paper does not state its model sizes (not stated in the "
     "available text). The GNNs are larger mostly because of their readout on the concatenated "
-    "node states (15 · 32 inputs)."
+    f"node states (15 · 2 · {cfg.hidden} inputs)."
 )
 
 # %% [markdown]
@@ -158,7 +163,7 @@ plotting.caption(
     f"off-diagonal pairs is r = {r:.2f}; dynamic edges change from frame to frame by "
     f"{spread:.3f} on average (sd over frames). Inferred weights are functional, dense and far "
     "from the sparse anatomical wiring — the inferred graph is a learned feature, not a "
-    "connectome estimate (chapter 5 tests this further)."
+    "connectome estimate."
 )
 
 # %% [markdown]

@@ -85,8 +85,11 @@ class GNN(nn.Module):
        ``edges="dynamic"``: one graph per frame; ``"static"``: one graph per worm, from the
        embeddings averaged over the frames of the batch (all of one worm); ``"fixed"``: a given
        adjacency (the connectome), not learned.
-    3. one message-passing step  m_i = Σ_j A_ij W v_j  (W linear, j = i included), then ReLU
-    4. readout: ``"graph"`` concatenates the N node states and applies the 2-layer MLP g_graph
+    3. one message-passing step  m_i = ReLU(Σ_j A_ij W v_j)  (W linear, j = i included)
+    4. aggregation by concatenation: h_i = [v_i ‖ m_i]                   (M, B, N, 2H)
+       (the paper found concatenation better than summation; with summation, dense inferred
+       graphs make every m_i nearly the same sum over neurons and node identity is lost)
+    5. readout: ``"graph"`` concatenates the N node states and applies the 2-layer MLP g_graph
        (classification); ``"node"`` applies g_out to each node (trajectory prediction, N × F).
 
     Missing neurons are dropped from the graph: their edges are zero and their node states are
@@ -110,8 +113,8 @@ class GNN(nn.Module):
             self.edge_sender = StackedLinear(m, hidden, edge_hidden)
             self.edge_out = StackedLinear(m, edge_hidden, 1)
         self.message = StackedLinear(m, hidden, hidden)
-        self.g_out = (MLP(m, n_nodes * hidden, hidden, n_out) if readout == "graph"
-                      else MLP(m, hidden, hidden, n_out))
+        self.g_out = (MLP(m, n_nodes * 2 * hidden, hidden, n_out) if readout == "graph"
+                      else MLP(m, 2 * hidden, hidden, n_out))
 
     def infer_edges(self, v: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """Edge weights A (M, B|1, N, N), A[..., i, j] = weight of the message j → i."""
@@ -126,7 +129,7 @@ class GNN(nn.Module):
         return a * mask
 
     def node_states(self, x: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Node states after message passing (M, B, N, H) and the edge weights used."""
+        """Node states after message passing and aggregation (M, B, N, 2H), and the edge weights."""
         v = self.g_node(x)                                                # (M, B, N, H)
         a = self.infer_edges(v, present)
         w_v = self.message(v)                                             # (M, B, N, H)
@@ -134,7 +137,8 @@ class GNN(nn.Module):
             msg = torch.einsum("mij,mbjh->mbih", a[:, 0], w_v)
         else:                # one graph per frame
             msg = a @ w_v
-        return F.relu(msg) * present[:, None, :, None], a                 # (M, B, N, H)
+        h = torch.cat([v, F.relu(msg)], -1)                               # (M, B, N, 2H)
+        return h * present[:, None, :, None], a
 
     def forward(self, x: torch.Tensor, present: torch.Tensor, return_edges: bool = False):
         h, a = self.node_states(x, present)

@@ -219,7 +219,7 @@ def model_diagram():
                  "state probabilities\n$p_t$ (k)"]),
         ("GNN", ["frame $X_t$\n(N × 2)", "$v_i = g_{node}(x_i)$\n(N × H)",
                  "$A_{ij} = \\sigma(g_{edge}([v_i, v_j]))$\nper frame | per worm\n| connectome",
-                 "$m_i = \\mathrm{ReLU}(\\sum_j A_{ij} W v_j)$\n\none message step", "concat nodes\n(N·H)",
+                 "$m_i = \\mathrm{ReLU}(\\sum_j A_{ij} W v_j)$\n\none message step", "$h_i = [v_i \\| m_i]$\nconcat nodes (N·2H)",
                  "$g_{graph}$\n2-layer MLP", "$p_t$ (k)"]),
     ]
     fig, ax = plt.subplots(figsize=(14, 3.4))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import Recording
 from .preprocess import CLASSES, neuron_features, task_labels
@@ -87,7 +87,7 @@ def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainCo
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rows = torch.arange(n_models)
     order = torch.empty(n_models, 0, dtype=torch.long)
-    for step in tqdm(range(cfg.steps), desc=desc, leave=False, mininterval=2):
+    for step in tqdm(range(cfg.steps), desc=desc, leave=False, mininterval=2, disable=None):  # off without a terminal
         if step % n_slots == 0:  # a new epoch: each model's worms in a fresh random order
             order = torch.stack([w[torch.randperm(n_slots, generator=gen)] for w in worms_of])  # (M, J)
         worm = order[:, step % n_slots]                                     # (M,)
