@@ -26,7 +26,7 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 
 chapters: env          ## execute the chapters whose inputs changed (full profile → book/chapters)
 	$(BIN)/python tools/execute_chapters.py --profile full --device $(DEVICE)
-	$(BIN)/python tools/execute_chapters.py --profile quick --device cpu
+	$(BIN)/python tools/execute_chapters.py --profile quick
 
 site: env              ## render the executed chapters (no execution)
 	$(BIN)/jupyter-book build book/

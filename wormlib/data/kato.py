@@ -94,31 +94,14 @@ def _kato_states(group: h5py.Group, n_frames: int, where: str) -> np.ndarray:
 def read_mat(path: Path) -> list[Recording]:
     """All worms of the official ``WT_NoStim.mat`` (h5py; MATLAB v7.3)."""
     with matv73.open_mat(path, "Kato 2015 WT_NoStim.mat") as handle:
-        root = matv73.root_group(handle)
-        fields = {role: matv73.first_field(root, *aliases) for role, aliases in {
-            "traces": ("deltaFOverF_bc", "traces"), "labels": ("NeuronNames", "IDs"),
-            "time": ("tv", "timeVectorSeconds"), "fps": ("fps",), "states": ("States",),
-            "name": ("dataset", "trialname")}.items()}
-        cells = {role: matv73.cell_items(root, f) for role, f in fields.items()}
-        n_worms = len(cells["traces"])
-        if any(len(c) != n_worms for c in cells.values()):
-            raise ShapeMismatchError(f"{path}: per-worm fields have different numbers of worms")
         recordings = []
-        for w in range(n_worms):
-            where = f"{path} worm index {w}"
-            time = matv73.vector(cells["time"][w])
-            traces = matv73.time_major(cells["traces"][w], time.size)
-            raw_labels = matv73.decode(cells["labels"][w])
-            if not isinstance(raw_labels, list):
-                raise LayoutError(f"{where}: neuron names are not a cell array")
-            states_obj = cells["states"][w]
-            if not isinstance(states_obj, h5py.Group):
-                raise LayoutError(f"{where}: States is not a struct of per-state vectors")
+        for w, animal in enumerate(matv73.read_animals(matv73.root_group(handle))):
+            if not isinstance(animal.states, h5py.Group):
+                raise LayoutError(f"{animal.where}: States is not a struct of per-state vectors")
             recordings.append(Recording(
-                STUDY, str(w + 1), matv73.decode(cells["name"][w]) or "", traces,
-                [clean_label(matv73.first_name(x)) for x in raw_labels],
-                _kato_states(states_obj, time.size, where), STATE_NAMES,
-                float(matv73.vector(cells["fps"][w])[0]), time, source=str(path)))
+                STUDY, str(w + 1), animal.name or "", animal.traces, animal.labels,
+                _kato_states(animal.states, animal.time.size, animal.where), STATE_NAMES,
+                animal.fps, animal.time, source=str(path)))
     return recordings
 
 

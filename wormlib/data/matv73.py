@@ -7,14 +7,16 @@ references), doubles, logicals, chars and MATLAB's empty-array marker.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import h5py
 import numpy as np
 
-from .errors import CorruptFileError, LayoutError
+from .errors import CorruptFileError, LayoutError, ShapeMismatchError
 from .locate import require_file
+from .recording import clean_label
 
 
 @contextmanager
@@ -123,3 +125,47 @@ def first_name(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     return None
+
+
+ROLES = {"traces": ("deltaFOverF_bc", "traces"), "labels": ("NeuronNames", "IDs"),
+         "time": ("tv", "timeVectorSeconds"), "fps": ("fps",), "states": ("States", "FourStates")}
+"""Field names per role in the two Zimmer-lab schemas (Kato WT_NoStim | WT_Stim and Nichols),
+OSF_LAYOUTS §4 quirk 1 and §5 step 3.1."""
+NAME_FIELDS = ("dataset", "trialname")
+
+
+@dataclass
+class Animal:
+    """One animal's fields of a Zimmer-lab MAT file, decoded except for the states object."""
+
+    where: str
+    time: np.ndarray
+    traces: np.ndarray            # (frames, neurons)
+    labels: list[str | None]
+    fps: float
+    name: str | None
+    states: h5py.HLObject         # decoded by the study's loader
+
+
+def read_animals(root: h5py.Group) -> list[Animal]:
+    """Every animal of a root struct of per-animal cells (OSF_LAYOUTS §5): traces oriented
+    (frames, neurons), time flattened, labels decoded to their primary name or None."""
+    path = root.file.filename
+    cells = {role: cell_items(root, first_field(root, *aliases)) for role, aliases in ROLES.items()}
+    name_field = next((f for f in NAME_FIELDS if f in root), None)
+    names = cell_items(root, name_field) if name_field else None
+    n_animals = len(cells["traces"])
+    if any(len(c) != n_animals for c in [*cells.values(), *([names] if names else [])]):
+        raise ShapeMismatchError(f"{path}: per-animal fields have different numbers of animals")
+    animals = []
+    for a in range(n_animals):
+        where = f"{path} animal index {a}"
+        time = vector(cells["time"][a])
+        raw_labels = decode(cells["labels"][a])
+        if not isinstance(raw_labels, list):
+            raise LayoutError(f"{where}: neuron labels are not a cell array")
+        animals.append(Animal(where, time, time_major(cells["traces"][a], time.size),
+                              [clean_label(first_name(x)) for x in raw_labels],
+                              float(vector(cells["fps"][a])[0]),
+                              decode(names[a]) if names else None, cells["states"][a]))
+    return animals

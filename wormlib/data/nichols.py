@@ -13,9 +13,9 @@ import h5py
 import numpy as np
 
 from . import matv73
-from .errors import InvalidValuesError, LayoutError, ShapeMismatchError
+from .errors import InvalidValuesError, LayoutError
 from .locate import local_path
-from .recording import Recording, clean_label
+from .recording import Recording
 
 STUDY = "nichols2017"
 FILES = ("n2_prelet.mat", "npr1_prelet.mat", "n2_let.mat", "npr1_let.mat")
@@ -50,30 +50,12 @@ def read_mat(path: Path) -> list[Recording]:
     with matv73.open_mat(path, "Nichols 2017 MAT file") as handle:
         root = matv73.root_group(handle)
         condition = root.name.lstrip("/")  # n2_prelet, …: the variable, not the file name
-        roles = {"traces": ("traces", "deltaFOverF_bc"), "labels": ("IDs", "NeuronNames"),
-                 "time": ("timeVectorSeconds", "tv"), "fps": ("fps",),
-                 "states": ("FourStates", "States")}
-        cells = {role: matv73.cell_items(root, matv73.first_field(root, *aliases))
-                 for role, aliases in roles.items()}
-        name_field = next((f for f in ("dataset", "trialname") if f in root), None)
-        names = matv73.cell_items(root, name_field) if name_field else None
-        n_animals = len(cells["traces"])
-        if any(len(c) != n_animals for c in cells.values()):
-            raise ShapeMismatchError(f"{path}: per-animal fields have different numbers of animals")
         recordings = []
-        for a in range(n_animals):
-            where = f"{path} animal index {a}"
-            time = matv73.vector(cells["time"][a])
-            traces = matv73.time_major(cells["traces"][a], time.size)
-            raw_labels = matv73.decode(cells["labels"][a])
-            if not isinstance(raw_labels, list):
-                raise LayoutError(f"{where}: IDs is not a cell array")
-            codes, state_names = _state_codes(cells["states"][a], time.size, where)
-            name = (matv73.decode(names[a]) if names else None) or f"{condition}_{a + 1}"
+        for a, animal in enumerate(matv73.read_animals(root)):
+            codes, state_names = _state_codes(animal.states, animal.time.size, animal.where)
             recordings.append(Recording(
-                STUDY, f"{condition}/{a + 1}", name, traces,
-                [clean_label(matv73.first_name(x)) for x in raw_labels], codes, state_names,
-                float(matv73.vector(cells["fps"][a])[0]), time, source=str(path)))
+                STUDY, f"{condition}/{a + 1}", animal.name or f"{condition}_{a + 1}", animal.traces,
+                animal.labels, codes, state_names, animal.fps, animal.time, source=str(path)))
     return recordings
 
 
