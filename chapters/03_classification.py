@@ -25,6 +25,7 @@
 # %%
 import numpy as np
 import pandas as pd
+import torch
 
 from wormlib import evaluate, experiments, plotting, provenance
 from wormlib.data import DataNotFoundError, load_kato2015, load_nichols2017
@@ -214,11 +215,10 @@ if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 
     both = TaskData.build(worms + nichols, "2-state", NICHOLS_SHARED)
-    train = np.zeros((1, *both.y.shape), bool)
+    train = torch.zeros(1, *both.y.shape, dtype=torch.bool)   # one model: all Kato worms
     train[0, : len(worms)] = True
-    splits = (torch_train := __import__("torch").from_numpy(train), ~torch_train,
-              [dict(protocol="leave-worms-out", population="unseen", n_train_worms=len(worms),
-                    train="kato2015", fold=-1)])
+    splits = (train, ~train, [dict(protocol="leave-worms-out", population="unseen",
+                                   n_train_worms=len(worms), train="kato2015", fold=-1)])
     nichols_scores = experiments.run_models(("logistic-regression", "mlp-concat", "gnn-inferred-static"),
                                             both, splits, cfg.hidden, train_cfg)[0]
     results.add_scores(nichols_scores, "nichols-forward-reverse", "2-state")
