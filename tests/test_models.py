@@ -49,20 +49,14 @@ def test_gnn_is_equivariant_to_neuron_order(kwargs):
 
 @pytest.mark.parametrize("kwargs", GNNS)
 def test_missing_neuron_is_dropped_from_the_graph(kwargs):
-    """A missing neuron has no edges, a zero node state, and its features do not matter."""
+    """A missing neuron has no edges and a zero node state."""
     torch.manual_seed(0)
     model = GNN(2, N, F, C, H, **kwargs).eval()
     x, present = _inputs()
     with torch.no_grad():
         h, a = model.node_states(x, present)
-        x2 = x.clone()
-        x2[1, :, 4] = 123.0  # garbage in the missing neuron's slot
-        out, out2 = model(x, present), model(x2, present)
     assert (a[1, :, 4, :] == 0).all() and (a[1, :, :, 4] == 0).all() and (h[1, :, 4] == 0).all()
-    # the garbage only enters through batch-norm statistics of g_node over nodes; node states of
-    # present neurons are computed from present neurons only when the masked slot is neutral:
-    assert a[0, :, 4].abs().sum() > 0  # the first model's worm has the neuron
-    assert out.shape == out2.shape
+    assert a[0, :, 4].abs().sum() > 0 and h[0, :, 4].abs().sum() > 0  # model 0's worm has it
 
 
 def test_mlp_ignores_missing_neuron_values():

@@ -93,7 +93,9 @@ class GNN(nn.Module):
        (classification); ``"node"`` applies g_out to each node (trajectory prediction, N × F).
 
     Missing neurons are dropped from the graph: their edges are zero and their node states are
-    zeroed before the readout.
+    zeroed before the readout. Their (zero-filled) input features still enter g_node's batch
+    statistics, which pool frames and neurons; a known limitation, shared by every worm that
+    lacks a neuron in the same way.
     """
 
     def __init__(self, m: int, n_nodes: int, n_features: int, n_out: int, hidden: int,
