@@ -90,8 +90,7 @@ _ = plotting.raster(worms[0], preprocess.PAPER_NEURONS)
 plotting.caption(
     f"**Figure 1.1 (paper Fig. 1A).** Activity of all {worms[0].n_neurons} neurons of worm 1 "
     "(each row min–max normalised); the paper's shared neurons are above the red line, the top "
-    "strip is the behavioural state. As in the paper, a few shared neurons (AVA, RIM, AIB) switch "
-    "together with the reversal states, and many unidentified neurons follow them."
+    "strip is the behavioural state. The paper's Fig. 1A shows the same layout for a Kato worm."
 )
 
 # %%

@@ -29,7 +29,7 @@ import torch
 
 from wormlib import connectome, experiments, plotting, provenance
 from wormlib.data import load_kato2015
-from wormlib.models import GNN, count_parameters
+from wormlib.models import count_parameters
 from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results
 from wormlib.train import TaskData, fit

@@ -26,11 +26,12 @@
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
 from wormlib import evaluate, experiments, plotting, provenance
 from wormlib.data import DataNotFoundError, load_kato2015, load_nichols2017
 from wormlib.preprocess import PAPER_NEURONS
-from wormlib.results import Results, load_results
+from wormlib.results import Results, load_results, metric_table
 from wormlib.train import TaskData
 
 # %% tags=["parameters"]
@@ -87,6 +88,8 @@ table1 = pd.concat([
     experiments.run_models(unseen_models, d2, experiments.unseen_splits(d2, 4, cfg.max_subsets), cfg.hidden, train_cfg)[0],
 ])
 results.add_scores(table1, "table1-forward-reverse", "2-state")
+results.save()
+table1 = metric_table(load_results("classification", cfg.profile), "table1-forward-reverse")
 
 # %%
 def model_table(scores, columns):
@@ -127,6 +130,8 @@ fig4a = pd.concat([
                            experiments.seen_splits(d7, protocol, cfg.n_folds, cfg.seed), cfg.hidden, train_cfg)[0]
     for protocol in ("shuffled-windows", "contiguous-blocks")])
 results.add_scores(fig4a, "fig4a-seven-states-seen", "7-state")
+results.save()
+fig4a = metric_table(load_results("classification", cfg.profile), "fig4a-seven-states-seen")
 summary4a = experiments.summarise(fig4a, ["model", "protocol"])
 _ = plotting.accuracy_bars(summary4a, "protocol", paper=0.92)
 
@@ -156,12 +161,16 @@ runs = {k: experiments.run_models(curve_models, d4, experiments.unseen_splits(d4
         for k in (1, 2, 3, 4)}
 fig4b = pd.concat([scores for scores, _ in runs.values()])
 results.add_scores(fig4b, "fig4b-four-states-unseen", "4-state")
+results.save()
+saved = load_results("classification", cfg.profile)
+fig4b = metric_table(saved, "fig4b-four-states-unseen")
 summary4b = experiments.summarise(fig4b, ["model", "n_train_worms"])
 _ = plotting.enlargement_curve(summary4b, paper=(3, 0.87))
 
 # %%
 s4b = summary4b.set_index(["model", "n_train_worms"])["mean"]
-b4b = experiments.summarise(fig4b, ["model", "n_train_worms"], "balanced_accuracy").set_index(["model", "n_train_worms"])["mean"]
+b4b = (experiments.summarise(metric_table(saved, "fig4b-four-states-unseen", "balanced-accuracy"),
+                             ["model", "n_train_worms"], "balanced_accuracy").set_index(["model", "n_train_worms"])["mean"])
 plotting.caption(
     "**Figure 3.2 (paper Fig. 4B).** Four-state accuracy on unseen worms against the number of "
     "training worms (mean ± sd across test worms; each worm's accuracy averaged over the "
@@ -235,7 +244,8 @@ if nichols is not None:
 # %%
 comparisons = []
 for label, scores in (("2-state, train 4", table1[table1.population == "unseen"]),
-                      ("4-state, train 3", runs[3][0]), ("4-state, train 1", runs[1][0])):
+                      ("4-state, train 3", fig4b[fig4b.n_train_worms == 3]),
+                      ("4-state, train 1", fig4b[fig4b.n_train_worms == 1])):
     for a, b in (("gnn-inferred-static", "mlp-concat"), ("gnn-inferred-static", "logistic-regression"),
                  ("mlp-concat", "logistic-regression"), ("gnn-inferred-static", "gnn-connectome")):
         if {a, b} <= set(scores.model):
@@ -275,8 +285,9 @@ print(f"{len(results.records)} records → results/{'' if cfg.profile == 'full' 
 # %% [markdown]
 # ## What holds
 #
-# The tables above are generated from `results/classification.json`; the verdicts in the
-# captions are computed, not typed. Chapter 5 (discussion) collects them into the paper's
+# The tables, figures and captions above are computed from `results/classification.json` (one
+# record per model, split and test worm; seen-population records are fold means), re-read after
+# each experiment is saved; the verdicts in the captions are computed, not typed. Chapter 5 (discussion) collects them into the paper's
 # scorecard.
 
 # %%

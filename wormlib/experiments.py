@@ -57,8 +57,7 @@ def seen_splits(data: TaskData, protocol: str, n_folds: int, seed: int = 0):
             tr[w] = torch.from_numpy((folds >= 0) & (folds != k))
             te[w] = torch.from_numpy(folds == k)
             train.append(tr), test.append(te)
-            info.append(dict(protocol=protocol, population="seen", n_train_worms=1, train=worm,
-                             test=worm, fold=k))
+            info.append(dict(protocol=protocol, population="seen", n_train_worms=1, train=worm, fold=k))
     return torch.stack(train), torch.stack(test), info
 
 

@@ -77,6 +77,14 @@ class Results:
         return path
 
 
+def metric_table(records: pd.DataFrame, experiment: str, metric: str = "accuracy") -> pd.DataFrame:
+    """One experiment's records of one metric, the value in a column named after the metric
+    (``balanced-accuracy`` → ``balanced_accuracy``): the shape that
+    ``wormlib.experiments.summarise`` and ``wormlib.evaluate.paired_difference`` take."""
+    rows = records[(records.experiment == experiment) & (records.metric == metric)]
+    return rows.rename(columns={"value": metric.replace("-", "_")})
+
+
 def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     """The records a chapter saved, as a DataFrame with the standard columns."""
     path = results_path(chapter, profile)
