@@ -224,12 +224,9 @@ if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 
     both = TaskData.build(worms + nichols, "2-state", NICHOLS_SHARED)
-    train = torch.zeros(1, *both.y.shape, dtype=torch.bool)   # one model: all Kato worms
-    train[0, : len(worms)] = True
-    splits = (train, ~train, [dict(protocol="leave-worms-out", population="unseen",
-                                   n_train_worms=len(worms), train="kato2015", fold=-1)])
-    nichols_scores = experiments.run_models(("logistic-regression", "mlp-concat", "gnn-inferred-static"),
-                                            both, splits, cfg.hidden, train_cfg)[0]
+    nichols_scores = experiments.run_models(("logistic-regression", "mlp-concat", "gnn-inferred-static"), both,
+                                            experiments.transfer_split(both, len(worms), "kato2015"),
+                                            cfg.hidden, train_cfg)[0]
     results.add_scores(nichols_scores, "nichols-forward-reverse", "2-state")
     display(experiments.summarise(nichols_scores, ["model"]))
 

@@ -102,7 +102,8 @@ def _toy_data(n_worms=3, t=120, seed=0):
     x = rng.random((n_worms, t, N, F)).astype(np.float32)
     y = (x[:, :, 0, 0] > 0.5).astype(np.int64) + (x[:, :, 1, 0] > 0.5)
     return TaskData(tuple(str(i) for i in range(n_worms)), tuple(f"n{i}" for i in range(N)), ("a", "b", "c"),
-                    torch.from_numpy(x), torch.from_numpy(y), torch.ones(n_worms, N, dtype=torch.bool))
+                    torch.from_numpy(x), torch.from_numpy(y), torch.ones(n_worms, N, dtype=torch.bool),
+                    torch.full((n_worms,), t))
 
 
 @pytest.mark.parametrize("name", ["mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic"])

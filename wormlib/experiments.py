@@ -75,6 +75,15 @@ def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None):
     return train, test, info
 
 
+def transfer_split(data: TaskData, n_source: int, source: str):
+    """One model trained on the first ``n_source`` worms of ``data`` (a whole study, e.g. every
+    Kato worm) and tested on all the others (another study)."""
+    train = torch.zeros(1, *data.y.shape, dtype=torch.bool)
+    train[0, :n_source] = True
+    return train, ~train, [dict(protocol="leave-worms-out", population="unseen", n_train_worms=n_source,
+                                train=source, fold=-1)]
+
+
 # ------------------------------------------------------------------------------------------
 # Running
 # ------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ class TaskData:
 
     x: (W, T, N, F) features (zero-padded after each worm's last frame);
     y: (W, T) class per frame, -1 for excluded, unlabelled or padded frames;
-    present: (W, N) identified neurons.
+    present: (W, N) identified neurons;
+    lengths: (W,) frames of each worm (the rest is padding).
     """
 
     worms: tuple[str, ...]
@@ -41,6 +42,7 @@ class TaskData:
     x: torch.Tensor
     y: torch.Tensor
     present: torch.Tensor
+    lengths: torch.Tensor
 
     @classmethod
     def build(cls, recordings: list[Recording], task: str, neurons: tuple[str, ...]) -> "TaskData":
@@ -53,7 +55,8 @@ class TaskData:
             y[w, : r.n_frames] = task_labels(r, task)
         return cls(tuple(r.worm for r in recordings), tuple(neurons), CLASSES[task],
                    torch.from_numpy(x), torch.from_numpy(y),
-                   torch.from_numpy(np.stack([f.present for f in feats])))
+                   torch.from_numpy(np.stack([f.present for f in feats])),
+                   torch.tensor([r.n_frames for r in recordings]))
 
     @property
     def labelled(self) -> torch.Tensor:
@@ -70,27 +73,33 @@ class TrainConfig:
     device: str = "cpu"
 
 
+def worm_schedule(train_worms: torch.Tensor, steps: int, gen: torch.Generator):
+    """The training worm of each model at each optimiser step, (M,) per step: epochs visit every
+    training worm of a model once, in a fresh random order (``train_worms``: (M, W) bool)."""
+    worms_of = [torch.nonzero(row).ravel() for row in train_worms]
+    n_slots = len(worms_of[0])
+    if any(len(w) != n_slots for w in worms_of):
+        raise ValueError("every stacked model must train on the same number of worms")
+    order = torch.empty(len(worms_of), 0, dtype=torch.long)
+    for step in range(steps):
+        if step % n_slots == 0:
+            order = torch.stack([w[torch.randperm(n_slots, generator=gen)] for w in worms_of])  # (M, J)
+        yield order[:, step % n_slots]
+
+
 def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainConfig,
         desc: str = "training") -> nn.Module:
     """Train the M stacked copies of ``model``; ``train_mask``: (M, W, T) bool."""
     train_mask = train_mask & data.labelled
-    n_models = train_mask.shape[0]
-    worms_of = [torch.nonzero(train_mask[m].any(1)).ravel() for m in range(n_models)]
-    n_slots = len(worms_of[0])
-    if any(len(w) != n_slots for w in worms_of):
-        raise ValueError("every stacked model must train on the same number of worms")
     gen = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
     model.to(device).train()
     x, y, present = data.x.to(device), data.y.to(device), data.present.to(device)
     weights = train_mask.float()                                            # (M, W, T)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rows = torch.arange(n_models)
-    order = torch.empty(n_models, 0, dtype=torch.long)
-    for step in tqdm(range(cfg.steps), desc=desc, leave=False, mininterval=2, disable=None):  # off without a terminal
-        if step % n_slots == 0:  # a new epoch: each model's worms in a fresh random order
-            order = torch.stack([w[torch.randperm(n_slots, generator=gen)] for w in worms_of])  # (M, J)
-        worm = order[:, step % n_slots]                                     # (M,)
+    rows = torch.arange(train_mask.shape[0])
+    schedule = worm_schedule(train_mask.any(-1), cfg.steps, gen)
+    for worm in tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None):  # bars only in terminals
         idx = torch.multinomial(weights[rows, worm], cfg.batch_size, replacement=True,
                                 generator=gen)                              # (M, B)
         w_dev, idx_dev = worm.to(device), idx.to(device)

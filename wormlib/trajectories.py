@@ -1,0 +1,327 @@
+"""Neuron-level trajectory prediction (Sections 3.1 and 5.2, Fig. 5).
+
+Markovian models predict the change of every neuron's [trace, derivative] from the current
+frame, X̂(t+1) = X(t) + f(X(t)) (the paper's Eqs. 4–5); several steps are predicted by feeding
+the prediction back. Recurrent variants carry a hidden state: a GRU cell between an encoder and
+a decoder, warmed up on ``BURN_IN`` true frames. Training unrolls ``TRAIN_STEPS`` steps with
+scheduled sampling (Bengio et al. 2015); evaluation predicts ``EVAL_STEPS`` steps from one frame.
+
+Every model here has the same interface: ``step(x, present, state) -> (x_next, state)`` on
+stacked tensors x (M, B, N, F), so ``rollout`` serves the learned models and the two baselines
+alike (persistence: X̂(t+k) = X(t); linear: f(X) = X·A + b fitted by least squares).
+
+Which choices are ours (the text does not give them): the GRU (the paper says "RNN"), the linear
+scheduled-sampling ramp, the loss (MSE over every predicted step) and the evaluation windows
+(non-overlapping, of BURN_IN + EVAL_STEPS frames, so that every model predicts the same frames),
+and, for the Markovian GNN, a graph inferred per frame from the frame it steps from
+(``"gnn"``; ``"gnn-static"`` infers one graph per step from the whole batch of windows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .models import GNN, MLP, StackedLinear
+from .train import TaskData, TrainConfig, worm_schedule
+
+BURN_IN = 4       # true frames a recurrent model sees before it predicts (Section 5.2)
+TRAIN_STEPS = 8   # predicted steps in training (12 frames with the burn-in)
+EVAL_STEPS = 16   # predicted steps in evaluation (20 frames with the burn-in)
+LEARNED = ("mlp", "gnn", "gnn-static", "mlp-gru", "gnn-gru")
+BASELINES = ("persistence", "linear")
+MODELS = BASELINES + LEARNED
+
+
+def sampling_probability(step: int, total: int, ramp: float = 0.75) -> float:
+    """Scheduled sampling (Bengio et al. 2015): the probability that a training step feeds the
+    model its own prediction rather than the true frame. Rises linearly from 0 (teacher forcing)
+    at the first step to 1 (free running) at ``ramp`` of training, then stays at 1."""
+    return float(min(1.0, step / max(1.0, ramp * (total - 1))))
+
+
+# ------------------------------------------------------------------------------------------
+# Models: step(x (M, B, N, F), present (M, N), state) -> (x_next, state)
+# ------------------------------------------------------------------------------------------
+
+class Persistence(nn.Module):
+    """Baseline: the last frame repeated."""
+
+    recurrent = False
+
+    def step(self, x, present, state=None):
+        return x, None
+
+
+class Markov(nn.Module):
+    """X̂(t+1) = X(t) + f(X(t)) (Eqs. 4–5), f any map (M, B, N, F) → (M, B, N, F)."""
+
+    recurrent = False
+
+    def __init__(self, f: nn.Module):
+        super().__init__()
+        self.f = f
+
+    def step(self, x, present, state=None):
+        return (x + self.f(x, present)) * present[:, None, :, None], None
+
+
+class FlatMLP(nn.Module):
+    """The structure-agnostic f: the N·F features of a frame, concatenated, through a 2-layer
+    MLP to N·F outputs (Section 3.2 with dim(H_out) = N × 2)."""
+
+    def __init__(self, m: int, n_nodes: int, n_features: int, hidden: int):
+        super().__init__()
+        self.g = MLP(m, n_nodes * n_features, hidden, n_nodes * n_features)
+
+    def forward(self, x, present):
+        x = x * present[:, None, :, None]
+        return self.g(x.flatten(2)).reshape(x.shape)                      # (M, B, N·F) → (M, B, N, F)
+
+
+class LinearDelta(nn.Module):
+    """Baseline f(X) = X·A + b on the concatenated N·F features, fitted by ``fit_linear``."""
+
+    def __init__(self, m: int, n_nodes: int, n_features: int):
+        super().__init__()
+        self.map = StackedLinear(m, n_nodes * n_features, n_nodes * n_features)
+
+    def forward(self, x, present):
+        x = x * present[:, None, :, None]
+        return self.map(x.flatten(2)).reshape(x.shape)                    # (M, B, N·F) → (M, B, N, F)
+
+
+class StackedGRUCell(nn.Module):
+    """M independent GRU cells (the equations of ``torch.nn.GRUCell``): (M, *, i), (M, *, h)."""
+
+    def __init__(self, m: int, i: int, h: int):
+        super().__init__()
+        self.from_input, self.from_hidden = StackedLinear(m, i, 3 * h), StackedLinear(m, h, 3 * h)
+
+    def forward(self, x, h):
+        xr, xz, xn = self.from_input(x).chunk(3, -1)
+        hr, hz, hn = self.from_hidden(h).chunk(3, -1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        return (1 - z) * torch.tanh(xn + r * hn) + z * h
+
+
+class Recurrent(nn.Module):
+    """The non-Markovian variants: encoder → GRU → decoder, X̂(t+1) = X(t) + decoder(h_t).
+
+    ``"mlp"``: one hidden state per frame; the encoder is the 2-layer MLP on the concatenated
+    features. ``"gnn"``: one hidden state per neuron (a GRU shared by all neurons); the encoder
+    is the GNN up to its aggregated node states [v_i ‖ m_i], the decoder a per-node MLP.
+    """
+
+    recurrent = True
+
+    def __init__(self, encoder: str, m: int, n_nodes: int, n_features: int, hidden: int,
+                 edges: str = "dynamic"):
+        super().__init__()
+        self.encoder = encoder
+        if encoder == "mlp":
+            self.encode = MLP(m, n_nodes * n_features, hidden, hidden)
+            self.decode = MLP(m, hidden, hidden, n_nodes * n_features)
+            self.cell = StackedGRUCell(m, hidden, hidden)
+        elif encoder == "gnn":
+            self.gnn = GNN(m, n_nodes, n_features, n_features, hidden, edges=edges, readout="node")
+            del self.gnn.g_out  # the GRU and ``decode`` replace the GNN's readout
+            self.decode = MLP(m, hidden, hidden, n_features)
+            self.cell = StackedGRUCell(m, 2 * hidden, hidden)
+        else:
+            raise ValueError(f"encoder must be mlp or gnn, not {encoder!r}")
+        self.hidden = hidden
+
+    def step(self, x, present, state=None):
+        mask = present[:, None, :, None]
+        if self.encoder == "mlp":
+            e = self.encode((x * mask).flatten(2))                        # (M, B, H)
+        else:
+            e = self.gnn.node_states(x, present)[0]                       # (M, B, N, 2H)
+        h = self.cell(e, torch.zeros(*e.shape[:-1], self.hidden, device=x.device) if state is None else state)
+        delta = self.decode(h).reshape(x.shape)                           # (M, B, N, F)
+        return (x + delta) * mask, h
+
+
+def build_model(name: str, m: int, n_nodes: int, n_features: int, hidden: int) -> nn.Module:
+    """A stack of ``m`` copies of the named trajectory model."""
+    if name == "persistence":
+        return Persistence()
+    if name == "linear":
+        return Markov(LinearDelta(m, n_nodes, n_features))
+    if name == "mlp":
+        return Markov(FlatMLP(m, n_nodes, n_features, hidden))
+    if name in ("gnn", "gnn-static"):  # "gnn": a graph per frame, inferred from the frame it steps from
+        edges = "static" if name == "gnn-static" else "dynamic"
+        return Markov(GNN(m, n_nodes, n_features, n_features, hidden, edges=edges, readout="node"))
+    if name in ("mlp-gru", "gnn-gru"):
+        return Recurrent(name.split("-")[0], m, n_nodes, n_features, hidden)
+    raise ValueError(f"unknown trajectory model {name!r}; choose from {MODELS}")
+
+
+# ------------------------------------------------------------------------------------------
+# Rollout, training, evaluation
+# ------------------------------------------------------------------------------------------
+
+def rollout(model: nn.Module, window: torch.Tensor, present: torch.Tensor, n_steps: int,
+            p_feedback: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Predict the last ``n_steps`` frames of ``window`` (M, B, L, N, F) from the frames before.
+
+    A recurrent model is warmed up on frames 0 … L−n_steps−2 (the burn-in); every model then
+    steps from frame L−n_steps−1 (the initial condition). After each step the next input is the
+    model's own prediction with probability ``p_feedback`` (per window), else the true frame:
+    1 = free running (evaluation), 0 = teacher forcing, in between = scheduled sampling.
+    Returns the predictions (M, B, n_steps, N, F).
+    """
+    start = window.shape[2] - n_steps - 1
+    state = None
+    if getattr(model, "recurrent", False):
+        for t in range(start):
+            _, state = model.step(window[:, :, t], present, state)
+    x, predictions = window[:, :, start], []
+    for k in range(n_steps):
+        pred, state = model.step(x, present, state)
+        predictions.append(pred)
+        truth = window[:, :, start + k + 1]
+        if p_feedback >= 1:
+            x = pred
+        elif p_feedback <= 0:
+            x = truth
+        else:
+            coin = torch.rand(pred.shape[:2], generator=generator).to(pred.device) < p_feedback  # (M, B)
+            x = torch.where(coin[:, :, None, None], pred, truth)
+    return torch.stack(predictions, 2)                                    # (M, B, S, N, F)
+
+
+def window_mse(pred: torch.Tensor, truth: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per model, window and step over present neurons and features:
+    pred, truth (M, B, S, N, F), present (M, N) → (M, B, S)."""
+    sq = (pred - truth) ** 2 * present[:, None, None, :, None]
+    return sq.sum((3, 4)) / (present.sum(1)[:, None, None] * pred.shape[-1])
+
+
+def step_mse(pred: torch.Tensor, truth: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """``window_mse`` averaged over windows: (M, S)."""
+    return window_mse(pred, truth, present).mean(1)
+
+
+def spans_transition(y: torch.Tensor, starts: torch.Tensor, n_steps: int = EVAL_STEPS) -> torch.Tensor:
+    """(B,) bool: whether the label ``y`` (T,) changes between a window's initial frame and its
+    last predicted frame — a behavioural transition (a bifurcation of the dynamics) inside the
+    prediction. Changes to or from an excluded label (-1, e.g. a turn) count as transitions."""
+    frames = starts[:, None] + BURN_IN - 1 + torch.arange(n_steps + 1)     # (B, S+1)
+    labels = y[frames]
+    return (labels != labels[:, :1]).any(1)
+
+
+def gather_windows(x: torch.Tensor, worm: torch.Tensor, starts: torch.Tensor, length: int) -> torch.Tensor:
+    """Windows of ``length`` frames: x (W, T, N, F), worm (M,), starts (M, B) → (M, B, L, N, F)."""
+    frames = starts[..., None] + torch.arange(length, device=starts.device)  # (M, B, L)
+    return x[worm[:, None, None], frames]
+
+
+def fit_linear(model: Markov, data: TaskData, train_worms: torch.Tensor, ridge: float = 1e-3) -> Markov:
+    """Least-squares fit of the linear baseline's ΔX = X·A + b on every pair of consecutive
+    frames of each model's training worms (``train_worms``: (M, W) bool), ridge-regularised."""
+    x = (data.x * data.present[:, None, :, None]).flatten(2).double()      # (W, T, N·F)
+    for m, row in enumerate(train_worms):
+        ws = torch.nonzero(row).ravel().tolist()
+        now = torch.cat([x[w, : data.lengths[w] - 1] for w in ws])         # (P, N·F)
+        nxt = torch.cat([x[w, 1: data.lengths[w]] for w in ws])
+        design = torch.cat([now, torch.ones(len(now), 1, dtype=now.dtype)], 1)
+        gram = design.T @ design + ridge * len(now) * torch.eye(design.shape[1], dtype=now.dtype)
+        coef = torch.linalg.solve(gram, design.T @ (nxt - now))            # (N·F + 1, N·F)
+        with torch.no_grad():
+            model.f.map.weight[m] = coef[:-1].float()
+            model.f.map.bias[m, 0] = coef[-1].float()
+    return model
+
+
+def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainConfig,
+        n_steps: int = TRAIN_STEPS, desc: str = "training") -> nn.Module:
+    """Train M stacked trajectory models (``train_worms``: (M, W) bool) on windows of
+    BURN_IN + n_steps frames drawn from one worm per model and step (per-worm batch
+    normalisation, as in ``wormlib.train.fit``), with the loss the MSE over all predicted steps
+    and scheduled sampling (``sampling_probability``). Baselines are fitted in closed form."""
+    if isinstance(model, Persistence):
+        return model
+    if isinstance(model, Markov) and isinstance(model.f, LinearDelta):
+        return fit_linear(model, data, train_worms)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    model.to(device).train()
+    x, present, lengths = data.x.to(device), data.present.to(device), data.lengths
+    length = BURN_IN + n_steps
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = worm_schedule(train_worms, cfg.steps, gen)
+    for step, worm in enumerate(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None)):
+        starts = (torch.rand(len(worm), cfg.batch_size, generator=gen)
+                  * (lengths[worm] - length + 1)[:, None]).long()           # (M, B)
+        w_dev = worm.to(device)
+        window = gather_windows(x, w_dev, starts.to(device), length)        # (M, B, L, N, F)
+        pred = rollout(model, window, present[w_dev], n_steps, sampling_probability(step, cfg.steps), gen)
+        loss = step_mse(pred, window[:, :, -n_steps:], present[w_dev]).mean(1).sum()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+    return model
+
+
+def eval_starts(length: int, window: int = BURN_IN + EVAL_STEPS) -> torch.Tensor:
+    """Starts of the non-overlapping evaluation windows of a recording of ``length`` frames."""
+    return torch.arange(0, length - window + 1, window)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: TaskData, worm: int, starts: torch.Tensor, n_steps: int = EVAL_STEPS,
+            device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Free-running predictions of every stacked model on one worm, from the windows beginning
+    at ``starts`` (B,), all in one batch (batch normalisation sees that worm's windows):
+    (predictions (M, B, S, N, F), truth (1, B, S, N, F)). A window's first BURN_IN frames are
+    the recurrent models' burn-in; every model starts from the frame after them."""
+    model.to(device).eval()
+    n_models = next(model.parameters()).shape[0] if any(True for _ in model.parameters()) else 1
+    window = gather_windows(data.x.to(device), torch.tensor([worm], device=device), starts[None].to(device),
+                            BURN_IN + n_steps)                              # (1, B, L, N, F)
+    present = data.present[worm].to(device).expand(n_models, -1)            # (M, N)
+    pred = rollout(model, window.expand(n_models, *window.shape[1:]), present, n_steps)
+    return pred.cpu(), window[:, :, -n_steps:].cpu()
+
+
+def evaluate(model: nn.Module, data: TaskData, needed: torch.Tensor, device: str = "cpu") -> np.ndarray:
+    """MSE per model, worm and prediction step, (M, W, EVAL_STEPS), over the worm's
+    non-overlapping evaluation windows; NaN where a model is not ``needed`` ((M, W) bool)."""
+    out = np.full((*needed.shape, EVAL_STEPS), np.nan)
+    for w in range(len(data.worms)):
+        if not needed[:, w].any():
+            continue
+        pred, truth = predict(model, data, w, eval_starts(int(data.lengths[w])), device=device)
+        mse = step_mse(pred, truth.expand_as(pred), data.present[w].expand(pred.shape[0], -1))
+        if mse.shape[0] == 1:  # a parameter-free baseline serves every model slot
+            mse = mse.expand(needed.shape[0], -1)
+        out[needed[:, w].numpy(), w] = mse[needed[:, w]].numpy()
+    return out
+
+
+def run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
+        cfg: TrainConfig) -> tuple[pd.DataFrame, dict[str, nn.Module]]:
+    """Train each named model on every split at once (stacked) and evaluate it on the worms the
+    split tests. ``splits``: (train (M, W, T), test (M, W, T), descriptions), as made by
+    ``wormlib.experiments.unseen_splits`` or ``transfer_split``. Returns one row per model ×
+    split × test worm × step with its ``mse``, and the trained stacks by name."""
+    train, test, info = splits
+    train_worms, needed = train.any(-1), test.any(-1)                      # (M, W)
+    rows, models = [], {}
+    for name in names:
+        torch.manual_seed(cfg.seed)
+        model = build_model(name, len(info), data.x.shape[2], data.x.shape[3], hidden)
+        models[name] = fit(model, data, train_worms, cfg, desc=name)
+        mse = evaluate(model, data, needed, cfg.device)                    # (M, W, S)
+        for m, split in enumerate(info):
+            for w in torch.nonzero(needed[m]).ravel().tolist():
+                rows += [dict(split, model=name, test=data.worms[w], step=s + 1, mse=float(mse[m, w, s]))
+                         for s in range(EVAL_STEPS)]
+    return pd.DataFrame(rows), models
