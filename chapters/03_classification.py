@@ -257,15 +257,6 @@ for row in comparisons.itertuples():
                     population="unseen", n_train_worms=k)
 
 # %%
-def verdict(row):
-    if row.ci_low > 0:
-        return f"{row.a} better"
-    if row.ci_high < 0:
-        return f"{row.b} better"
-    return "no detectable difference"
-
-
-comparisons["verdict"] = comparisons.apply(verdict, axis=1)
 gnn_vs_mlp = comparisons[(comparisons.a == "gnn-inferred-static") & (comparisons.b == "mlp-concat")]
 plotting.caption(
     "**Table 3.2.** Paired accuracy differences on unseen worms (a − b; mean over test worms, 95% "

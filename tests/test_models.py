@@ -168,3 +168,15 @@ def test_connectome_adjacency():
     assert a[0, 1] > 0 and a[1, 0] > 0  # AVAL and AVAR are coupled by gap junctions
     assert (a[3, :3] == 0).all()  # RMED: no synapse with the others in White 1986
     assert connectome.connectome_name("VB01") == "VB1" and connectome.connectome_name("VB10") == "VB10"
+
+
+def test_prediction_ignores_the_padding_after_a_worms_last_frame():
+    """Batch normalisation sees a worm's own frames only, however long the longest worm is."""
+    data = _toy_data(n_worms=1, t=80)
+    torch.manual_seed(0)
+    model = experiments.build_model("gnn-inferred-static", 1, data, 16)
+    fit(model, data, torch.ones(1, 1, 80, dtype=torch.bool), TrainConfig(steps=5))
+    padded = TaskData(data.worms, data.neurons, data.classes, torch.cat([data.x, torch.zeros(1, 40, N, F)], 1),
+                      torch.cat([data.y, torch.full((1, 40), -1)], 1), data.present, data.lengths)
+    torch.testing.assert_close(predict(model, padded)[:, :, :80], predict(model, data))
+    assert (predict(model, padded)[:, :, 80:] == 0).all()

@@ -37,14 +37,19 @@ def confusion(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor, n_c
 
 
 def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: str = "test",
-                      metric: str = "accuracy") -> dict:
+                      metric: str = "accuracy", higher_is_better: bool = True) -> dict:
     """Mean of ``a − b`` over ``unit`` (e.g. the test worm: scores are first averaged over
-    splits within a unit), with a 95% t-interval and a two-sided paired t-test p-value."""
+    splits within a unit), with a 95% t-interval, a two-sided paired t-test p-value and a
+    verdict: "<a> better" or "<b> better" when the interval excludes 0, else "no detectable
+    difference" (for an error such as MSE, pass ``higher_is_better=False``)."""
     per_unit = scores.pivot_table(index=unit, columns="model", values=metric, aggfunc="mean")
     diff = (per_unit[model_a] - per_unit[model_b]).dropna().to_numpy()
     n = diff.size
     mean = float(diff.mean())
     half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
     p = float(stats.ttest_1samp(diff, 0).pvalue) if n > 1 and diff.std() > 0 else np.nan
+    sign = 1 if higher_is_better else -1
+    verdict = ("no detectable difference" if not (mean - half > 0 or mean + half < 0)
+               else f"{model_a if sign * mean > 0 else model_b} better")
     return dict(a=model_a, b=model_b, n_units=n, mean_difference=mean, ci_low=mean - half,
-                ci_high=mean + half, p_value=p)
+                ci_high=mean + half, p_value=p, verdict=verdict)

@@ -158,7 +158,11 @@ def caption(text: str) -> None:
 
 MODEL_COLOURS = {"logistic-regression": "#7f7f7f", "svm": "#bcbd22", "mlp-sum": "#9edae5",
                  "mlp-concat": "#17becf", "gnn-inferred-static": "#d62728",
-                 "gnn-inferred-dynamic": "#ff9896", "gnn-connectome": "#9467bd"}
+                 "gnn-inferred-dynamic": "#ff9896", "gnn-connectome": "#9467bd",
+                 # trajectory models (chapter 4)
+                 "persistence": "#000000", "linear": "#7f7f7f", "mlp": "#17becf", "mlp-gru": "#1f77b4",
+                 "gnn": "#d62728", "gnn-static": "#ff9896", "gnn-gru": "#8c564b"}
+MODEL_STYLES = {"persistence": ":", "linear": "--", "mlp-gru": "-.", "gnn-gru": "-."}
 
 
 def accuracy_bars(summary: pd.DataFrame, group: str, paper: float | None = None, ylabel: str = "accuracy"):
@@ -251,4 +255,112 @@ def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, .
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     fig.colorbar(im, ax=axes, shrink=0.7, label="edge weight $A_{ij}$")
+    return fig
+
+
+def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[float, float] | None = None):
+    """Paper Fig. 5A: MSE against prediction step per model (mean over test worms, band: ± sd
+    across test worms), one panel per value of ``panel`` (the number of training worms)."""
+    panels = sorted(summary[panel].unique())
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1.8, 3.8), sharey=True, squeeze=False)
+    for ax, value in zip(axes[0], panels):
+        for model, rows in summary[summary[panel] == value].groupby("model", sort=False):
+            ax.plot(rows.step, rows["mean"], ls=MODEL_STYLES.get(model, "-"), color=MODEL_COLOURS.get(model),
+                    label=model, lw=1.6)
+            ax.fill_between(rows.step, (rows["mean"] - rows["sd"]).clip(lower=1e-6), rows["mean"] + rows["sd"],
+                            color=MODEL_COLOURS.get(model), alpha=0.08, lw=0)
+        ax.set(title=f"trained on {value} worm{'s' if value > 1 else ''}", xlabel="prediction step (1/3 s)",
+               yscale="log", xticks=[1, 4, 8, 12, 16])
+    axes[0, 0].set_ylim(*(ylim or (0.5 * summary["mean"].min(), 2 * summary["mean"].max())))
+    axes[0, 0].set_ylabel("MSE on unseen worms")
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def rollout_panels(panels: list[dict], fps: float):
+    """Example rollouts: per panel (a neuron in a window) the true normalised trace, the frames
+    the models were given (burn-in and initial frame, shaded) and each model's free-running
+    prediction. A panel: dict(title, truth (L,), n_context, predictions {model: (S,)})."""
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols + 1.6, 2.7 * nrows), squeeze=False, sharex=True)
+    for ax, p in zip(axes.flat, panels):
+        t = np.arange(len(p["truth"])) / fps
+        ax.axvspan(t[0], t[p["n_context"] - 1], color="#eeeeee")
+        ax.plot(t, p["truth"], color="k", lw=2, label="recorded")
+        t_pred = t[p["n_context"]:]
+        for model, values in p["predictions"].items():
+            ax.plot(t_pred, values, ls=MODEL_STYLES.get(model, "-"), color=MODEL_COLOURS.get(model), label=model)
+        ax.set_title(p["title"], fontsize=10)
+    for ax in axes[-1]:
+        ax.set_xlabel("time in window (s)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("normalised ΔF/F")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accuracy, unseen worms"):
+    """Chapter 5: one bar per (model, neuron set) within each task — colour: model, shade:
+    neuron set (dark: 15, light: 3, hatched: 1) — mean ± sd across test worms."""
+    tasks = list(dict.fromkeys(summary.task))
+    sets = sorted(set(summary.neurons), key=lambda label: -int(label.split()[0]))  # "15", "3", "1 (…)"
+    models = [m for m in MODEL_COLOURS if m in set(summary.model)]
+    bars = sorted(set(zip(summary.model, summary.neurons)), key=lambda b: (models.index(b[0]), sets.index(b[1])))
+    width = 0.85 / len(bars)
+    fig, ax = plt.subplots(figsize=(3.0 + 2.2 * len(tasks), 3.8))
+    for k, (model, neurons) in enumerate(bars):
+        rows = summary[(summary.model == model) & (summary.neurons == neurons)].set_index("task").reindex(tasks)
+        shade = sets.index(neurons)
+        ax.bar(np.arange(len(tasks)) + (k - (len(bars) - 1) / 2) * width, rows["mean"], width, yerr=rows["sd"],
+               color=MODEL_COLOURS.get(model), alpha=(1.0, 0.5, 0.3)[min(shade, 2)], hatch="//" if shade >= 2 else None,
+               capsize=2, label=f"{model}, {neurons}")
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set(ylim=(0, 1), ylabel=metric_label)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def crosslab_auc(scores: pd.DataFrame):
+    """Chapter 5, Fig. 5.3: ROC AUC per test recording (dots) for each decoder and lag, one
+    panel per training source; grey bars: the 95th percentile of each recording's circular-shift
+    null; dashed: chance."""
+    sources = list(dict.fromkeys(scores.train))
+    fig, axes = plt.subplots(1, len(sources), figsize=(5.0 * len(sources) + 1.5, 3.8), sharey=True, squeeze=False)
+    for ax, source in zip(axes[0], sources):
+        rows = scores[scores.train == source]
+        models = [m for m in MODEL_COLOURS if m in set(rows.model)]
+        groups = sorted(set(zip(rows.model, rows.lag_s)), key=lambda g: (models.index(g[0]), g[1]))
+        for x, (model, lag) in enumerate(groups):
+            g = rows[(rows.model == model) & (rows.lag_s == lag)]
+            jitter = np.linspace(-0.25, 0.25, len(g))
+            ax.bar(x, g.null_auc_95.mean(), 0.7, color="#e0e0e0", zorder=0)
+            ax.scatter(x + jitter, g.roc_auc, s=18, color=MODEL_COLOURS.get(model), zorder=2,
+                       marker="o" if lag == 0 else "s", label=f"{model}, lag {lag:g} s")
+        ax.axhline(0.5, ls="--", color="k", lw=0.8)
+        ax.set_xticks(range(len(groups)), [f"{m}\nlag {lag:g} s" for m, lag in groups], rotation=60, ha="right",
+                      fontsize=8)
+        ax.set_title(f"trained on {source}")
+        ax.set_ylim(0.3, 1.0)
+    axes[0, 0].set_ylabel("ROC AUC per Dag recording")
+    fig.tight_layout()
+    return fig
+
+
+def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
+    """Chapter 5, Fig. 5.2: matrices of Spearman similarity between inferred graphs, one panel
+    per (title, similarity (K, K), label of each graph); graphs of the same worm are adjacent,
+    so individuality shows as bright diagonal blocks."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 1.0, 4.0), squeeze=False)
+    for ax, (title, sim, labels) in zip(axes[0], panels):
+        image = ax.imshow(sim, vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+        ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="Spearman similarity of edge weights")
     return fig

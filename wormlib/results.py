@@ -43,7 +43,7 @@ class Results:
         record = dict(chapter=self.chapter, experiment=experiment, task=task, model=model,
                       protocol=protocol, population=population,
                       n_train_worms=None if n_train_worms is None else int(n_train_worms),
-                      train=train, test=test, step=step, metric=metric, value=float(value))
+                      train=str(train), test=str(test), step=None if step is None else int(step), metric=metric, value=float(value))
         for field, allowed in VOCABULARY.items():
             if record[field] not in allowed:
                 raise ValueError(f"{field}={record[field]!r} is not one of {sorted(allowed)}")
@@ -66,6 +66,14 @@ class Results:
                 if common["population"] == "seen" and len(group) > 1:
                     self.add(experiment, f"{metric}-sd-over-folds", group[column].std(ddof=1),
                              task=task, **common)
+
+    def add_frame(self, frame: pd.DataFrame, experiment: str, metric: str, value: str, **common) -> None:
+        """One record per row of ``frame``: the value from column ``value``, the other record
+        fields from the columns of the same name (``common`` fills the rest)."""
+        fields = [f for f in FIELDS if f in frame.columns and f not in ("chapter", "experiment", "metric", "value")]
+        for row in frame[fields + [value]].itertuples(index=False):
+            self.add(experiment, metric, getattr(row, value),
+                     **{**common, **{f: getattr(row, f) for f in fields}})
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.records, columns=list(FIELDS))

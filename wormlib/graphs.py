@@ -1,0 +1,111 @@
+"""Inferred graphs as biology (chapter 5): are the GNN's inferred adjacencies (Section 3.2,
+Eqs. 7–9) individual to a worm, as the paper's discussion of functional connectivity
+suggests, and do they resemble the anatomical connectome (White et al. 1986)?
+
+Similarities are Spearman rank correlations over the off-diagonal entries (self-edges carry
+no information about who talks to whom). Nulls: shuffled neuron labels (the same matrix with
+its rows and columns permuted together), and for within- vs across-worm similarity a
+permutation of the worms the models belong to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+from torch.func import functional_call
+
+from .experiments import build_model
+from .train import TaskData, TrainConfig, fit
+
+
+def offdiagonal(a: np.ndarray) -> np.ndarray:
+    """(..., N, N) → (..., N·(N−1)): the entries i ≠ j, row by row."""
+    n = a.shape[-1]
+    return a[..., ~np.eye(n, dtype=bool)]
+
+
+@torch.no_grad()
+def static_adjacencies(model: torch.nn.Module, data: TaskData, pairs: list[tuple[int, int]],
+                       device: str = "cpu") -> np.ndarray:
+    """The static graph A (N, N) that stack member m infers from all frames of worm w, for each
+    (m, w) in ``pairs``: (len(pairs), N, N)."""
+    model.to(device).eval()
+    params = dict(model.named_parameters())
+    out = []
+    for m, w in pairs:
+        n = int(data.lengths[w])
+        sliced = {k: v[m:m + 1] for k, v in params.items()}
+        _, a = functional_call(model, sliced, (data.x[None, w, :n].to(device), data.present[None, w].to(device)),
+                               {"return_edges": True})                    # (1, 1, N, N)
+        out.append(a[0, 0].cpu().numpy())
+    return np.stack(out)
+
+
+def similarity(adjacencies: np.ndarray) -> np.ndarray:
+    """(K, N, N) → (K, K) Spearman correlations of the off-diagonal entries."""
+    return stats.spearmanr(offdiagonal(adjacencies).T).statistic
+
+
+def shuffled_labels(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The same graph with its neurons relabelled at random (rows and columns together)."""
+    perm = rng.permutation(a.shape[-1])
+    return a[..., perm, :][..., perm]
+
+
+def within_across(sim: np.ndarray, groups: np.ndarray, n_permutations: int = 2000, seed: int = 0) -> dict:
+    """Mean similarity of pairs of graphs from the same group (worm) and from different groups,
+    and the permutation p-value of (within − across) when the group labels are shuffled."""
+    upper = np.triu_indices(len(groups), 1)
+
+    def gap(g):
+        same = (g[:, None] == g[None, :])[upper]
+        return sim[upper][same].mean() - sim[upper][~same].mean()
+
+    observed = gap(groups)
+    rng = np.random.default_rng(seed)
+    null = np.array([gap(rng.permutation(groups)) for _ in range(n_permutations)])
+    same = (groups[:, None] == groups[None, :])[upper]
+    return dict(within=float(sim[upper][same].mean()), across=float(sim[upper][~same].mean()),
+                difference=float(observed), p_value=float((1 + np.sum(null >= observed)) / (1 + n_permutations)))
+
+
+def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: int = 2000, seed: int = 0) -> dict:
+    """How well an inferred graph a (N, N) matches the connectome (N, N, weights ≥ 0): Spearman
+    correlation of the off-diagonal weights, ROC AUC of the inferred weight for telling
+    connected from unconnected pairs, and both statistics' p-values against shuffled neuron
+    labels of the connectome."""
+    rng = np.random.default_rng(seed)
+
+    def stats_of(c):
+        x, y = offdiagonal(a), offdiagonal(c)
+        return stats.spearmanr(x, y).statistic, roc_auc_score(y > 0, x)
+
+    rho, auc = stats_of(connectome)
+    null = np.array([stats_of(shuffled_labels(connectome, rng)) for _ in range(n_permutations)])
+    return dict(spearman=float(rho), roc_auc=float(auc), edge_fraction=float((offdiagonal(connectome) > 0).mean()),
+                p_spearman=float((1 + np.sum(null[:, 0] >= rho)) / (1 + n_permutations)),
+                p_roc_auc=float((1 + np.sum(null[:, 1] >= auc)) / (1 + n_permutations)))
+
+
+def replicate_graphs(data: TaskData, replicates: int, pooled: bool, hidden: int,
+                     train_cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Static GNNs (``gnn-inferred-static``) trained ``replicates`` times — as stacked copies
+    with different initialisations — either on each worm alone (``pooled=False``: every model
+    infers its own worm's graph) or on all worms (``pooled=True``: every model infers every
+    worm's graph). Returns adjacencies (K, N, N), the worm (K,) and the replicate (K,) of each."""
+    n_worms = len(data.worms)
+    owners = [None] * replicates if pooled else [w for w in range(n_worms) for _ in range(replicates)]
+    train = torch.zeros(len(owners), *data.y.shape, dtype=torch.bool)
+    for m, w in enumerate(owners):
+        train[m] = True if w is None else torch.arange(n_worms)[:, None] == w
+    torch.manual_seed(train_cfg.seed)
+    model = fit(build_model("gnn-inferred-static", len(owners), data, hidden), data, train, train_cfg,
+                desc="graph replicates")
+    pairs = ([(m, w) for m in range(len(owners)) for w in range(n_worms)] if pooled
+             else [(m, w) for m, w in enumerate(owners)])
+    adjacencies = static_adjacencies(model, data, pairs, train_cfg.device)
+    worms = np.array([w for _, w in pairs])
+    reps = np.array([m if pooled else m % replicates for m, _ in pairs])
+    return adjacencies, worms, reps
