@@ -25,11 +25,10 @@
 # %%
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import display
 
 from wormlib import evaluate, experiments, plotting, provenance
-from wormlib.data import DataNotFoundError, load_kato2015, load_nichols2017
+from wormlib.data import load_if_present, load_kato2015, load_nichols2017
 from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results, load_results, metric_table
 from wormlib.train import TaskData
@@ -213,11 +212,7 @@ plotting.caption(
 # so the 2-state (forward vs reverse) task is the one run here.
 
 # %%
-try:
-    nichols = load_nichols2017()
-except DataNotFoundError as missing:
-    nichols = None
-    print("Nichols 2017 data absent — this section cannot run here.\n", missing)
+nichols = load_if_present(load_nichols2017)
 
 # %%
 if nichols is not None:

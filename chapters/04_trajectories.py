@@ -29,7 +29,7 @@ from IPython.display import display
 
 from wormlib import evaluate, experiments, plotting, provenance
 from wormlib import trajectories as tj
-from wormlib.data import DataNotFoundError, load_kato2015, load_nichols2017
+from wormlib.data import load_if_present, load_kato2015, load_nichols2017
 from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results, load_results, metric_table
 from wormlib.train import TaskData
@@ -60,7 +60,7 @@ results = Results("trajectories", cfg.profile)
 # | `mlp-gru`, `gnn-gru` | the encoders above → GRU → decoder | recurrent, 4-frame burn-in | paper's "RNN variants" |
 #
 # Following Section 5.2: training unrolls 8 steps (12 frames with the recurrent models'
-# burn-in) with scheduled sampling — the probability of feeding back the model's own prediction
+# burn-in) with scheduled sampling {cite}`bengio2015` — the probability of feeding back the model's own prediction
 # instead of the true frame rises linearly from 0 to 1 over the first three quarters of
 # training; evaluation predicts 16 steps (5.3 s) from one frame, free running. The loss is the
 # MSE over all predicted steps. Evaluation windows are the non-overlapping 20-frame windows of
@@ -240,11 +240,7 @@ plotting.caption(
 # (`wormlib.data.fetch("nichols2017", ...)`).
 
 # %%
-try:
-    nichols = load_nichols2017()
-except DataNotFoundError as missing:
-    nichols = None
-    print("Nichols 2017 data absent — this section cannot run here.\n", missing)
+nichols = load_if_present(load_nichols2017)
 
 # %%
 if nichols is not None:

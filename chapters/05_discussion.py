@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from wormlib import connectome, crosslab, experiments, graphs, plotting, provenance, scorecard
+from wormlib import connectome, crosslab, evaluate, experiments, graphs, plotting, provenance, scorecard
 from wormlib.data import load_dag2023, load_kato2015
 from wormlib.preprocess import NICHOLS_SHARED, PAPER_NEURONS, shared_neurons
 from wormlib.results import Results, load_results
@@ -54,9 +54,11 @@ print(f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames at {
 # %% [markdown]
 # ## Three neurons, fifteen, or one
 #
-# The paper reports that classification is "not significantly impacted by using 3 neurons
-# instead of 15" (AIBR, AVAL and VB02, the neurons the Nichols worms share with Kato's), and
-# Brennan & Proekt (2019) that one well-chosen neuron keeps about 75% of the information.
+# The paper's Nichols evaluation rests on only 3 neurons — AIBR, AVAL and VB02, the ones the
+# Nichols worms share with Kato's (Section 4.3) — so its results imply that 3 neurons do about
+# as well as 15 (numbers for that comparison are not stated in the available text). Brennan &
+# Proekt (2019) {cite}`brennan2019` asked the extreme version: how much does one well-chosen
+# neuron carry?
 # Unseen worms, 4 training worms, every subset; balanced accuracy, because the 4- and 7-state
 # tasks are dominated by forward crawling. The single neuron is chosen per split by its
 # logistic-regression fit on the *training* worms, never on the test worm.
@@ -88,8 +90,8 @@ chosen = best_single.groupby("task").neuron.agg(lambda s: ", ".join(f"{n} ×{c}"
 plotting.caption(
     "**Fig. 5.1.** Balanced accuracy on unseen worms (4 training worms; mean ± sd across test "
     "worms) with the 15 paper neurons, the 3 Nichols-shared neurons, and one neuron chosen on "
-    "the training worms (logistic regression). The paper says 3 neurons do not significantly "
-    "change accuracy (its numbers are not stated in the available text). Single neurons chosen, "
+    "the training worms (logistic regression). The paper's 3-vs-15 numbers are not stated in "
+    "the available text. Single neurons chosen, "
     "per task: " + "; ".join(f"{t}: {c}" for t, c in chosen.items()) + "."
 )
 table
@@ -100,7 +102,7 @@ table
 # The static GNN infers one graph per worm (chapter 2). Two questions the paper raises but does
 # not test: are the graphs a property of the *worm* — alike across independently trained
 # models of the same worm, different across worms — and do they resemble the anatomical
-# connectome (White et al. 1986)? Models classify 7 states from the 14 neurons shared by all
+# connectome (White et al. 1986) {cite}`white1986`? Models classify 7 states from the 14 neurons shared by all
 # Kato worms; each is trained on one worm, several times from different initialisations
 # (`own-worm`), or on all five worms, then asked for every worm's graph (`pooled`).
 
@@ -119,7 +121,8 @@ for name, (adj, worm_of, _) in graph_sets.items():
     stats["shuffled-labels"] = float(shuffled[upper].mean())
     individuality.append(dict(models=name, **stats))
     for metric, value in stats.items():
-        results.add(f"graph-similarity-{name}", metric.replace("_", "-"), value, task="7-state", model="gnn-inferred-static")
+        results.add(f"graph-similarity-{name}", metric.replace("_", "-"), value, task="7-state",
+                    model="gnn-inferred-static")
 individuality = pd.DataFrame(individuality).set_index("models")
 panels = []
 for name, (adj, worm_of, rep) in graph_sets.items():
@@ -132,12 +135,14 @@ plotting.similarity_panels(panels);
 plotting.caption(
     "**Fig. 5.2.** Similarity between inferred graphs (w: the worm whose frames the graph is "
     "inferred from; r: the replicate model), for models trained on that worm alone (left) and "
-    "on all five worms (right). **Table 5.1** (below): mean Spearman similarity of the off-diagonal edge weights between graphs of "
+    "on all five worms (right). **Table 5.1** (below): mean Spearman similarity of the "
+    "off-diagonal edge weights between graphs of "
     "the same worm (different replicates) and of different worms, the permutation p-value of "
     "the difference (worm labels shuffled), and the similarity after shuffling neuron labels "
-    "(the chance level). The paper describes functional connectivity as individual to each worm "
-    "but reports no test. Here: " + "; ".join(
-        f"{m}: within {r.within:.2f} vs across {r.across:.2f} (p = {r.p_value:.3f})" for m, r in individuality.iterrows())
+    "(the chance level). The paper argues that \"the inferred/functional connectivity is unique "
+    "to individuals\" (Section 5.1) but reports no test. Here: " + "; ".join(
+        f"{m}: within {r.within:.2f} vs across {r.across:.2f} ({evaluate.p_text(r.p_value)})"
+        for m, r in individuality.iterrows())
     + "."
 )
 individuality.round(3)
@@ -169,7 +174,7 @@ agreement.round(3)
 # ## Another lab: Dag et al. (2023)
 #
 # The paper's strongest claim is generalisation to "a separate study". Its Nichols worms are not
-# available here; the Dag et al. (2023) worms are: another lab, another microscope, freely
+# available here; the Dag et al. (2023) worms {cite}`dag2023` are: another lab, another microscope, freely
 # moving on food rather than immobilised, NeuroPAL identities, 1.67 Hz instead of 2.9 Hz. The
 # forward-vs-reverse decoders are trained on the five Kato worms, on the neurons identified in
 # every Kato and every Dag recording, and tested on each Dag recording. The lag of activity
@@ -234,7 +239,7 @@ display(Markdown(scorecard.to_markdown(card)))
 # %%
 counts = card.verdict.value_counts()
 plotting.caption(
-    f"**Table 5.4.** The paper's claims against this book's evidence: "
+    "**Table 5.4.** The paper's claims against this book's evidence: "
     + ", ".join(f"{counts.get(v, 0)} {v}" for v in scorecard.VERDICTS) + ". Verdict codes are "
     "saved in `results/discussion.json` (0 holds, 1 partly, 2 does not hold, 3 not testable here)."
 )
@@ -242,27 +247,17 @@ plotting.caption(
 # %% [markdown]
 # ## What the reproduction changes
 #
-# * **Classification from one frame works, but not because of the graph.** On these five worms
-#   forward vs reverse is nearly linearly separable: logistic regression is within a point or
-#   two of every network, seen or unseen (chapter 3). The seen-worm 92% depends on the
-#   shuffled-window protocol, whose test frames have neighbours in training; contiguous folds
-#   cost several points.
-# * **The GNN's advantage is not detectable with five worms.** Paired per test worm, the GNN
-#   and the MLP are indistinguishable in most comparisons (chapter 3, Table 3.2; chapter 4,
-#   Table 4.2), and the inferred graphs do not resemble the connectome better than chance
-#   (Table 5.2). The paper's inductive-bias explanation is therefore not supported here —
-#   nor refuted: the intervals are wide.
-# * **Trajectory prediction is hard to tell from persistence.** At 1/3 s per frame the traces
-#   barely move; the right yardstick is persistence, which the paper did not report
-#   (chapter 4).
-# * **Across labs, decoding survives.** Kato-trained decoders read forward vs reverse from
-#   freely moving Dag worms well above the circular-shift null, though below the within-Dag
-#   ceiling (Fig. 5.3).
-#
-# What would settle the open questions: more worms per condition (the intervals above are over
-# five), the Nichols recordings with their turn labels (the paper's own unseen set, for the
-# 4-state claim), a pre-registered hyperparameter budget shared by all models, and held-out
-# worms used only once.
+# The points below are computed from the results files (`wormlib.scorecard.findings`).
+
+# %%
+display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records))))
+
+# %% [markdown]
+# What would settle the open questions: more worms per condition (every interval in this book
+# is over five test worms), the Nichols recordings with their turn labels (the paper's own
+# unseen set, for the 4-state claim), a hyperparameter budget fixed in advance and shared by
+# all models, and held-out worms used only once. Each of these is a parameter or a data
+# folder away: the chapters re-run with `make book` when the data are added.
 
 # %%
 print(provenance.elapsed(cfg))

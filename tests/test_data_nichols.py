@@ -46,3 +46,17 @@ def test_load_through_the_data_setting(data_dir):
         write_mat(data_dir / "nichols2017" / f"{stem}.mat", stem, nichols_fields())
     recs = load_nichols2017()
     assert [r.worm for r in recs] == ["n2_prelet/1", "n2_prelet/2", "npr1_prelet/1", "npr1_prelet/2"]
+
+
+def test_optional_sections_get_none_when_the_files_are_absent(data_dir, capsys):
+    from wormlib.data import load_if_present
+
+    assert load_if_present(load_nichols2017) is None
+    assert "cannot run here" in capsys.readouterr().out
+    (data_dir / "nichols2017").mkdir()
+    for stem in ("n2_prelet", "npr1_prelet"):
+        write_mat(data_dir / "nichols2017" / f"{stem}.mat", stem, nichols_fields())
+    assert len(load_if_present(load_nichols2017)) == 4
+    (data_dir / "nichols2017" / "npr1_prelet.mat").write_bytes(b"not a MAT file")
+    with pytest.raises(Exception, match="npr1_prelet"):  # a corrupt file is not "absent"
+        load_if_present(load_nichols2017)

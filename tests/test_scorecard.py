@@ -45,3 +45,21 @@ def test_scorecard_from_the_committed_results():
     assert card.evidence.str.contains(r"\d\.\d{3}").all()
     markdown = scorecard.to_markdown(card)
     assert markdown.count("\n") == len(card) + 1 and "](03_classification.html#" in markdown
+
+
+def test_findings_headlines_agree_with_their_numbers():
+    """The closing section's bold headlines are typed; its numbers are computed. Guard the
+    headlines against the committed results."""
+    records = {name: load_results(name) for name in ("classification", "trajectories", "discussion")}
+    d = records["discussion"]
+    sim = d[d.experiment == "graph-similarity-pooled"].set_index("metric").value
+    conn = d[(d.experiment == "graph-vs-connectome-pooled") & (d.metric == "p-roc-auc")].value
+    assert sim["within"] > sim["across"] and sim["p-value"] < 0.05      # "individual"
+    assert (conn > 0.05).all()                                           # "not anatomical"
+    acc = records["classification"]
+    unseen = acc[(acc.experiment == "table1-forward-reverse") & (acc.population == "unseen")
+                 & (acc.metric == "accuracy")].groupby("model").value.mean()
+    assert unseen["mlp-concat"] > unseen["logistic-regression"] < unseen["gnn-inferred-static"]
+    dag = d[(d.experiment == "kato-to-dag-lag-0s") & (d.metric == "p-value")].value
+    assert (dag < 0.05).mean() > 0.5                                     # "decoding survives"
+    assert len(scorecard.findings(records)) == 5

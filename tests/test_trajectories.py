@@ -202,3 +202,12 @@ def test_run_scores_every_test_worm_at_every_step():
     assert all(len(t) == 1 and t[0] not in train.split(",") for (_, train), t in per_split.items())
     assert (rows.groupby(["model", "train", "test"]).step.apply(sorted).map(len) == tj.EVAL_STEPS).all()
     assert np.isfinite(rows.mse).all()
+
+
+def test_transfer_split_trains_on_one_study_and_tests_the_other():
+    from wormlib.experiments import transfer_split
+
+    data, *_ = _linear_system(n_worms=4, t=100)
+    rows, _ = tj.run(("persistence", "linear"), data, transfer_split(data, 2, "study-a"), H, TrainConfig())
+    assert set(rows.test) == {"2", "3"} and set(rows.train) == {"study-a"}
+    assert (rows.n_train_worms == 2).all()

@@ -53,3 +53,8 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
                else f"{model_a if sign * mean > 0 else model_b} better")
     return dict(a=model_a, b=model_b, n_units=n, mean_difference=mean, ci_low=mean - half,
                 ci_high=mean + half, p_value=p, verdict=verdict)
+
+
+def p_text(p: float, floor: float = 0.001) -> str:
+    """A p-value for a caption: ``p = 0.012``, or ``p < 0.001`` below ``floor``."""
+    return f"p < {floor:g}" if p < floor else f"p = {p:.3f}"

@@ -173,7 +173,8 @@ def best_single_neuron(recordings: list, task: str, candidates: tuple[str, ...],
     for neuron in candidates:
         data = TaskData.build(recordings, task, (neuron,))
         train, test, info = unseen_splits(data, n_train, max_subsets)
-        probs = fit_predict_baseline("logistic-regression", data, train, torch.ones(train.shape[:2], dtype=torch.bool), seed)
+        everywhere = torch.ones(train.shape[:2], dtype=torch.bool)
+        probs = fit_predict_baseline("logistic-regression", data, train, everywhere, seed)
         splits = [dict(s, model="logistic-regression", neuron=neuron) for s in info]
         for mask, out in ((test, tested), (train, fitted)):
             scores = score_table(probs, data.y, mask, splits)

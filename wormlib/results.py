@@ -43,7 +43,8 @@ class Results:
         record = dict(chapter=self.chapter, experiment=experiment, task=task, model=model,
                       protocol=protocol, population=population,
                       n_train_worms=None if n_train_worms is None else int(n_train_worms),
-                      train=str(train), test=str(test), step=None if step is None else int(step), metric=metric, value=float(value))
+                      train=str(train), test=str(test), step=None if step is None else int(step),
+                      metric=metric, value=float(value))
         for field, allowed in VOCABULARY.items():
             if record[field] not in allowed:
                 raise ValueError(f"{field}={record[field]!r} is not one of {sorted(allowed)}")

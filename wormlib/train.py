@@ -99,7 +99,8 @@ def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainCo
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rows = torch.arange(train_mask.shape[0])
     schedule = worm_schedule(train_mask.any(-1), cfg.steps, gen)
-    for worm in tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None):  # bars only in terminals
+    # progress bars only in terminals (disable=None)
+    for worm in tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None):
         idx = torch.multinomial(weights[rows, worm], cfg.batch_size, replacement=True,
                                 generator=gen)                              # (M, B)
         w_dev, idx_dev = worm.to(device), idx.to(device)

@@ -12,8 +12,20 @@ from .locate import REGISTRY, data_dirs, fetch, local_path, study_dir
 from .nichols import load_nichols2017
 from .recording import UNLABELLED, Recording, clean_label
 
+
+def load_if_present(loader, *args, **kwargs) -> list[Recording] | None:
+    """``loader(*args, **kwargs)``, or None — saying which file is missing and how to get it —
+    when the study's files are absent: for the book's sections that run only where their data
+    are (e.g. the Nichols evaluation). Corrupt files still raise."""
+    try:
+        return loader(*args, **kwargs)
+    except DataNotFoundError as missing:
+        print(f"Data absent — this section cannot run here.\n{missing}")
+        return None
+
+
 __all__ = [
-    "Recording", "UNLABELLED", "clean_label", "load_kato2015", "load_nichols2017", "load_dag2023",
+    "Recording", "UNLABELLED", "clean_label", "load_if_present", "load_kato2015", "load_nichols2017", "load_dag2023",
     "fetch", "local_path", "study_dir", "data_dirs", "REGISTRY", "DataError", "DataNotFoundError",
     "ChecksumError", "CorruptFileError", "LayoutError", "ShapeMismatchError", "InvalidValuesError",
 ]
