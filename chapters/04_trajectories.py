@@ -105,13 +105,14 @@ def beats(model, rival, k, steps=(1, 8, 16)):
 
 plotting.caption(
     "**Fig. 4.1 (paper Fig. 5A).** MSE of free-running predictions on unseen worms against the "
-    "prediction step (1 step = 1/3 s), mean over test worms (band: ± sd across test worms; log "
-    "scale), for models trained on one worm (left) and on four (right). The paper's curves are "
+    "prediction step (1 step = 1/3 s), mean over test worms (band: ± sd across test worms, cut at "
+    "a tenth of the mean on the log scale), for models trained on one worm (left) and on four (right). The paper's curves are "
     "not stated in the available text; its prose says the Markovian GNN outperformed all MLP "
     "and RNN variants and that more training worms improved generalisation. Here, trained on 4 "
     f"worms, the GNN's mean error is below persistence's at steps {beats('gnn', 'persistence', 4)} "
     f"and below the linear model's at steps {beats('gnn', 'linear', 4)} (of 1, 8, 16); trained on "
-    f"1 worm, at steps {beats('gnn', 'persistence', 1)} and {beats('gnn', 'linear', 1)}. The MLP's is "
+    f"1 worm, below persistence's at steps {beats('gnn', 'persistence', 1)} and below the linear "
+    f"model's at steps {beats('gnn', 'linear', 1)}. The MLP's is "
     f"below persistence's at steps {beats('mlp', 'persistence', 4)} (4 worms). Persistence is a hard "
     "baseline: at 1/3 s per frame the traces barely move in one step."
 )

@@ -44,7 +44,7 @@ def test_scorecard_from_the_committed_results():
     assert (card.verdict != "not testable here").all()  # every claim is backed by a number
     assert card.evidence.str.contains(r"\d\.\d{3}").all()
     markdown = scorecard.to_markdown(card)
-    assert markdown.count("\n") == len(card) + 1 and "](03_classification.html#" in markdown
+    assert markdown.count("\n") == len(card) + 1 and "](03_classification.ipynb#" in markdown
 
 
 def test_findings_headlines_agree_with_their_numbers():

@@ -260,14 +260,16 @@ def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, .
 
 def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[float, float] | None = None):
     """Paper Fig. 5A: MSE against prediction step per model (mean over test worms, band: ± sd
-    across test worms), one panel per value of ``panel`` (the number of training worms)."""
+    across test worms, its lower edge cut at a tenth of the mean on the log axis), one panel per
+    value of ``panel`` (the number of training worms)."""
     panels = sorted(summary[panel].unique())
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1.8, 3.8), sharey=True, squeeze=False)
     for ax, value in zip(axes[0], panels):
         for model, rows in summary[summary[panel] == value].groupby("model", sort=False):
             ax.plot(rows.step, rows["mean"], ls=MODEL_STYLES.get(model, "-"), color=MODEL_COLOURS.get(model),
                     label=model, lw=1.6)
-            ax.fill_between(rows.step, (rows["mean"] - rows["sd"]).clip(lower=1e-6), rows["mean"] + rows["sd"],
+            lower = np.maximum(rows["mean"] - rows["sd"], rows["mean"] / 10)  # log axis: cut at mean / 10
+            ax.fill_between(rows.step, lower, rows["mean"] + rows["sd"],
                             color=MODEL_COLOURS.get(model), alpha=0.08, lw=0)
         ax.set(title=f"trained on {value} worm{'s' if value > 1 else ''}", xlabel="prediction step (1/3 s)",
                yscale="log", xticks=[1, 4, 8, 12, 16])

@@ -142,31 +142,31 @@ CLAIMS: list[tuple[str, str, Callable, str, tuple[str, ...]]] = [
     # (claim, the paper's number where its text states it, evidence function, where,
     #  the "chapter/experiment" results it needs)
     ("Deep models classify the behavioural state from one frame (7 states, seen worms)", "92%",
-     claim_seen_accuracy, "03_classification.html#fig-4a-seven-states-seen-population",
+     claim_seen_accuracy, "03_classification.ipynb#fig-4a-seven-states-seen-population",
      ("classification/fig4a-seven-states-seen",)),
     ("The GNN generalises to unseen worms better than the MLP and the SVM",
      "GNN 87% (4 states, 3 worms) \"substantially exceeds\" the MLP; SVM \"significantly worse\" on unseen worms",
-     claim_gnn_generalises_better, "03_classification.html#does-the-gnn-generalise-better-paired-comparisons",
+     claim_gnn_generalises_better, "03_classification.ipynb#does-the-gnn-generalise-better-paired-comparisons",
      ("classification/table1-forward-reverse",)),
     ("Connectome edges generalise worse than inferred edges", "\"generalized worse than when using inferred edges\" (no number)",
-     claim_connectome_worse, "03_classification.html#fig-4b-c-four-states-on-unseen-worms-and-more-training-worms",
+     claim_connectome_worse, "03_classification.ipynb#fig-4bc-four-states-on-unseen-worms-and-more-training-worms",
      ("classification/table1-forward-reverse", "classification/fig4b-four-states-unseen")),
     ("The SVM matches the deep models on seen worms but generalises worse",
      "\"matched\" on seen, \"significantly worse\" on unseen worms (no numbers)",
-     claim_svm_seen_not_unseen, "03_classification.html#table-1-forward-vs-reverse-crawling",
+     claim_svm_seen_not_unseen, "03_classification.ipynb#table-1-forward-vs-reverse-crawling",
      ("classification/table1-forward-reverse",)),
     ("3 neurons do about as well as 15", "not stated in the available text (§4.3 names the 3 shared neurons)",
-     claim_three_neurons, "05_discussion.html#three-neurons-fifteen-or-one",
+     claim_three_neurons, "05_discussion.ipynb#three-neurons-fifteen-or-one",
      ("discussion/subsets-15-neurons", "discussion/subsets-3-neurons")),
     ("More training worms improve generalisation (classification and trajectories)",
      "\"dataset enlargement also improved generalization\" (§5.2); 4 states, 3 worms: 87%",
-     claim_more_worms, "04_trajectories.html#fig-5a-error-against-prediction-step",
+     claim_more_worms, "04_trajectories.ipynb#fig-5a-error-against-prediction-step",
      ("classification/fig4b-four-states-unseen", "trajectories/fig5-mse")),
     ("The Markovian GNN predicts trajectories better than the MLPs and RNN variants",
-     "\"outperformed all MLP models and their derived RNN variants\" (no numbers)", claim_gnn_trajectories, "04_trajectories.html#paired-comparisons",
+     "\"outperformed all MLP models and their derived RNN variants\" (no numbers)", claim_gnn_trajectories, "04_trajectories.ipynb#paired-comparisons",
      ("trajectories/fig5-mse",)),
     ("Models generalise to a separate study", "Nichols worms, 4 states: 70% (MLP and GNN)",
-     claim_separate_study, "05_discussion.html#another-lab-dag-et-al-2023",
+     claim_separate_study, "05_discussion.ipynb#another-lab-dag-et-al-2023",
      ("discussion/kato-to-dag-lag-0s",)),
 ]
 
@@ -236,7 +236,8 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def to_markdown(card: pd.DataFrame) -> str:
-    """The scorecard as a Markdown table, the claim linking to its evidence."""
+    """The scorecard as a Markdown table, the claim linking to its evidence (a chapter and the
+    anchor of its section heading, ``myst_heading_anchors`` in ``_config.yml``)."""
     lines = ["| # | claim | paper | this book | verdict |", "|---|---|---|---|---|"]
     for i, row in enumerate(card.itertuples(), 1):
         lines.append(f"| {i} | [{row.claim}]({row.where}) | {row.paper} | {row.evidence} | **{row.verdict}** |")
