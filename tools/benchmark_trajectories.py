@@ -1,0 +1,54 @@
+"""Benchmark: where chapter 4's time goes — training and evaluating each trajectory model.
+
+    python tools/benchmark_trajectories.py [--steps 100] [--threads 2] [--models gnn,mlp]
+
+For each model, the 5 stacked models of chapter 4's "train on 4 worms" protocol are trained for
+``--steps`` optimiser steps (8-step rollouts; 12 frames for the recurrent ones) and evaluated
+(16-step rollouts on every held-out worm). Prints seconds per 100 training steps and for the
+evaluation, and the extrapolation to the full profile (600 steps, two protocols).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from wormlib import experiments  # noqa: E402
+from wormlib import trajectories as tj  # noqa: E402
+from wormlib.data import load_kato2015  # noqa: E402
+from wormlib.preprocess import PAPER_NEURONS  # noqa: E402
+from wormlib.provenance import PROFILES  # noqa: E402
+from wormlib.train import TaskData, TrainConfig  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", default=",".join(tj.LEARNED))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = TaskData.build(load_kato2015(), "2-state", PAPER_NEURONS)
+    train, test, _ = experiments.unseen_splits(data, 4)
+    full_steps = PROFILES["full"]["steps"]
+    print(f"{'model':<12} {'train s/100 steps':>18} {'evaluate s':>11} {'full profile, 2 protocols (s)':>30}")
+    for name in args.models.split(","):
+        torch.manual_seed(0)
+        model = tj.build_model(name, train.shape[0], data.x.shape[2], data.x.shape[3], 32)
+        start = time.perf_counter()
+        tj.fit(model, data, train.any(-1), TrainConfig(steps=args.steps))
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        tj.evaluate(model, data, test.any(-1))
+        eval_s = time.perf_counter() - start
+        per_100 = 100 * fit_s / args.steps
+        print(f"{name:<12} {per_100:>18.2f} {eval_s:>11.2f} {2 * (per_100 * full_steps / 100 + eval_s):>30.0f}")
+
+
+if __name__ == "__main__":
+    main()
