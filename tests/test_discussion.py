@@ -105,3 +105,20 @@ def test_static_adjacencies_are_the_models_edges_on_the_whole_worm():
     with torch.no_grad():
         _, a = model(x[1:2, :40].expand(3, -1, -1, -1), data.present[:1].expand(3, -1), return_edges=True)
     np.testing.assert_allclose(adj[0], a[2, 0].numpy(), atol=1e-6)
+
+
+def test_kato_trained_decoder_reads_every_dag_recording_above_chance(kato):
+    """End to end on the real data, with the fast baseline: one row per Dag recording and lag,
+    the Kato-trained decoder above chance on average, and the ceiling trained within Dag."""
+    from wormlib.data import load_dag2023
+    from wormlib.train import TrainConfig
+
+    dag = load_dag2023()
+    rows = crosslab.kato_to_dag(kato, dag, ("logistic-regression",), 8, TrainConfig(), n_shifts=20)
+    assert len(rows) == 2 * len(dag) and set(rows.lag_s) == {crosslab.LAG_S, crosslab.SENSITIVITY_LAG_S}
+    assert set(rows.test) == {r.worm for r in dag} and (rows.train == "kato2015").all()
+    primary = rows[rows.lag_s == crosslab.LAG_S]
+    assert primary.roc_auc.mean() > 0.65 and (primary.null_auc_mean - 0.5).abs().max() < 0.1
+    ceiling = crosslab.within_dag(dag[:3], ("AVAL", "AVAR", "AIBL"), ("logistic-regression",), 8, TrainConfig(),
+                                  lags_s=(0.0,), n_shifts=20)
+    assert len(ceiling) == 3 and (ceiling.train == "other-dag-recordings").all()
