@@ -158,17 +158,21 @@ for name, (adj, worm_of, _) in graph_sets.items():
             results.add(f"graph-vs-connectome-{name}", metric.replace("_", "-"), value, task="7-state",
                         model="gnn-inferred-static", test=data7.worms[w])
 agreement = pd.DataFrame(agreement)
+plotting.connectome_agreement(agreement);
+
+# %%
 plotting.caption(
-    "**Table 5.2.** Agreement of each worm's inferred graph (mean over replicates) with the White "
+    "**Fig. 5.3 and Table 5.2.** Agreement of each worm's inferred graph (mean over "
+    "replicates) with the White "
     "1986 connectome on the same 14 neurons (chemical synapses and gap junctions, "
     f"{agreement.edge_fraction.iloc[0]:.0%} of neuron pairs connected): Spearman correlation of "
     "the weights, ROC AUC of the inferred weight for telling connected pairs from unconnected "
-    "ones, and p-values against 2000 shufflings of the connectome's neuron labels. The paper "
-    "states no such comparison. Mean ROC AUC: " + ", ".join(
+    "ones (dots; grey: the central 95% of the null), and p-values against 2000 shufflings of "
+    "the connectome's neuron labels. The paper states no such comparison. Mean ROC AUC: " + ", ".join(
         f"{m} {g.roc_auc.mean():.2f} (p < 0.05 in {(g.p_roc_auc < 0.05).sum()} of {len(g)} worms)"
         for m, g in agreement.groupby("models")) + "."
 )
-agreement.round(3)
+agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]).round(3)
 
 # %% [markdown]
 # ## Another lab: Dag et al. (2023)
@@ -208,7 +212,7 @@ dag_table = by.agg(balanced_accuracy=("balanced_accuracy", "mean"), roc_auc=("ro
 primary = dag_table.loc[("kato2015", crosslab.LAG_S)]
 ceiling = dag_table.loc[("other-dag-recordings", crosslab.LAG_S)]
 plotting.caption(
-    "**Fig. 5.3.** ROC AUC of forward-vs-reverse decoding on each Dag 2023 recording (dots), "
+    "**Fig. 5.4.** ROC AUC of forward-vs-reverse decoding on each Dag 2023 recording (dots), "
     "trained on the Kato worms (left) or on the other Dag recordings (right, the ceiling), at "
     "the pre-set lags; grey: 95th percentile of the circular-shift null per recording. **Table "
     "5.3** (below): means over recordings. The paper reports 70% on the Nichols worms (4 states; "

@@ -75,7 +75,7 @@ def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: 
     """How well an inferred graph a (N, N) matches the connectome (N, N, weights ≥ 0): Spearman
     correlation of the off-diagonal weights, ROC AUC of the inferred weight for telling
     connected from unconnected pairs, and both statistics' p-values against shuffled neuron
-    labels of the connectome."""
+    labels of the connectome, with the null's central 95% interval of the ROC AUC."""
     rng = np.random.default_rng(seed)
 
     def stats_of(c):
@@ -84,9 +84,11 @@ def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: 
 
     rho, auc = stats_of(connectome)
     null = np.array([stats_of(shuffled_labels(connectome, rng)) for _ in range(n_permutations)])
+    low, high = np.quantile(null[:, 1], [0.025, 0.975])
     return dict(spearman=float(rho), roc_auc=float(auc), edge_fraction=float((offdiagonal(connectome) > 0).mean()),
                 p_spearman=float((1 + np.sum(null[:, 0] >= rho)) / (1 + n_permutations)),
-                p_roc_auc=float((1 + np.sum(null[:, 1] >= auc)) / (1 + n_permutations)))
+                p_roc_auc=float((1 + np.sum(null[:, 1] >= auc)) / (1 + n_permutations)),
+                null_roc_auc_low=float(low), null_roc_auc_high=float(high))
 
 
 def replicate_graphs(data: TaskData, replicates: int, pooled: bool, hidden: int,

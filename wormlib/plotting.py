@@ -366,3 +366,23 @@ def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
         ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="Spearman similarity of edge weights")
     return fig
+
+
+def connectome_agreement(agreement: pd.DataFrame):
+    """Chapter 5: ROC AUC of each worm's inferred graph for the connectome's edges (dots, one
+    colour per set of models) against the central 95% of the shuffled-label null (grey bars)."""
+    sets = list(dict.fromkeys(agreement.models))
+    worms = list(dict.fromkeys(agreement.worm))
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for k, name in enumerate(sets):
+        rows = agreement[agreement.models == name].set_index("worm").reindex(worms)
+        x = np.arange(len(worms)) + (k - (len(sets) - 1) / 2) * 0.3
+        ax.vlines(x, rows.null_roc_auc_low, rows.null_roc_auc_high, color="#c8c8c8", lw=6,
+                  label="shuffled-label null, 95%" if k == 0 else None)
+        ax.plot(x, rows.roc_auc, "o", color=WORM_COLOURS[k], label=f"{name} models")
+    ax.axhline(0.5, ls="--", color="k", lw=0.8)
+    ax.set_xticks(range(len(worms)), [f"worm {w}" for w in worms])
+    ax.set(ylabel="ROC AUC for connectome edges", ylim=(0, 1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
