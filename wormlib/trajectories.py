@@ -69,25 +69,14 @@ class Markov(nn.Module):
         return (x + self.f(x, present)) * present[:, None, :, None], None
 
 
-class FlatMLP(nn.Module):
-    """The structure-agnostic f: the N·F features of a frame, concatenated, through a 2-layer
-    MLP to N·F outputs (Section 3.2 with dim(H_out) = N × 2)."""
+class FlatMap(nn.Module):
+    """f on the concatenated N·F features of a frame (missing neurons as zeros), through ``map``:
+    a 2-layer MLP (the structure-agnostic model of Section 3.2 with dim(H_out) = N × 2) or a
+    linear map (the baseline, fitted by ``fit_linear``)."""
 
-    def __init__(self, m: int, n_nodes: int, n_features: int, hidden: int):
+    def __init__(self, map: nn.Module):
         super().__init__()
-        self.g = MLP(m, n_nodes * n_features, hidden, n_nodes * n_features)
-
-    def forward(self, x, present):
-        x = x * present[:, None, :, None]
-        return self.g(x.flatten(2)).reshape(x.shape)                      # (M, B, N·F) → (M, B, N, F)
-
-
-class LinearDelta(nn.Module):
-    """Baseline f(X) = X·A + b on the concatenated N·F features, fitted by ``fit_linear``."""
-
-    def __init__(self, m: int, n_nodes: int, n_features: int):
-        super().__init__()
-        self.map = StackedLinear(m, n_nodes * n_features, n_nodes * n_features)
+        self.map = map
 
     def forward(self, x, present):
         x = x * present[:, None, :, None]
@@ -151,9 +140,9 @@ def build_model(name: str, m: int, n_nodes: int, n_features: int, hidden: int) -
     if name == "persistence":
         return Persistence()
     if name == "linear":
-        return Markov(LinearDelta(m, n_nodes, n_features))
+        return Markov(FlatMap(StackedLinear(m, n_nodes * n_features, n_nodes * n_features)))
     if name == "mlp":
-        return Markov(FlatMLP(m, n_nodes, n_features, hidden))
+        return Markov(FlatMap(MLP(m, n_nodes * n_features, hidden, n_nodes * n_features)))
     if name in ("gnn", "gnn-static"):  # "gnn": a graph per frame, inferred from the frame it steps from
         edges = "static" if name == "gnn-static" else "dynamic"
         return Markov(GNN(m, n_nodes, n_features, n_features, hidden, edges=edges, readout="node"))
@@ -248,7 +237,7 @@ def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainC
     and scheduled sampling (``sampling_probability``). Baselines are fitted in closed form."""
     if isinstance(model, Persistence):
         return model
-    if isinstance(model, Markov) and isinstance(model.f, LinearDelta):
+    if isinstance(model, Markov) and isinstance(getattr(model.f, "map", None), StackedLinear):
         return fit_linear(model, data, train_worms)
     gen = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
