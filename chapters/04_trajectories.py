@@ -62,7 +62,7 @@ results = Results("trajectories", cfg.profile)
 # Following Section 5.2: training unrolls 8 steps (12 frames with the recurrent models'
 # burn-in) with scheduled sampling {cite}`bengio2015` — the probability of feeding back the model's own prediction
 # instead of the true frame rises linearly from 0 to 1 over the first three quarters of
-# training; evaluation predicts 16 steps (5.3 s) from one frame, free running. The loss is the
+# training; evaluation predicts 16 steps (≈ 5.5 s at the frame rates below) from one frame, free running. The loss is the
 # MSE over all predicted steps. Evaluation windows are the non-overlapping 20-frame windows of
 # each test worm; every model predicts the same 16 frames of each (the first 4 are the
 # recurrent models' burn-in, the 4th the Markovian models' initial condition).
@@ -80,6 +80,7 @@ results = Results("trajectories", cfg.profile)
 worms = load_kato2015()
 data = TaskData.build(worms, "2-state", PAPER_NEURONS)
 print("features", tuple(data.x.shape), "frames per worm", data.lengths.tolist())
+print("frames per second", [round(r.fps, 2) for r in worms])
 print("evaluation windows per worm", [len(tj.eval_starts(int(n))) for n in data.lengths])
 
 # %% [markdown]
@@ -105,7 +106,7 @@ def beats(model, rival, k, steps=(1, 8, 16)):
 
 plotting.caption(
     "**Fig. 4.1 (paper Fig. 5A).** MSE of free-running predictions on unseen worms against the "
-    "prediction step (1 step = 1/3 s), mean over test worms (band: ± sd across test worms, cut at "
+    "prediction step (1 step ≈ 1/3 s), mean over test worms (band: ± sd across test worms, cut at "
     "a tenth of the mean on the log scale), for models trained on one worm (left) and on four (right). The paper's curves are "
     "not stated in the available text; its prose says the Markovian GNN outperformed all MLP "
     "and RNN variants and that more training worms improved generalisation. Here, trained on 4 "
@@ -114,7 +115,7 @@ plotting.caption(
     f"1 worm, below persistence's at steps {beats('gnn', 'persistence', 1)} and below the linear "
     f"model's at steps {beats('gnn', 'linear', 1)}. The MLP's is "
     f"below persistence's at steps {beats('mlp', 'persistence', 4)} (4 worms). Persistence is a hard "
-    "baseline: at 1/3 s per frame the traces barely move in one step."
+    "baseline: at ≈ 1/3 s per frame the traces barely move in one step."
 )
 
 # %% [markdown]

@@ -48,7 +48,8 @@ results = Results("discussion", cfg.profile)
 worms = load_kato2015()
 dag = load_dag2023()
 kato_shared = shared_neurons(worms)
-print(f"Kato: {len(worms)} worms; {len(kato_shared)} of the paper's 15 neurons in all of them")
+print(f"Kato: {len(worms)} worms; {len(kato_shared)} of the paper's 15 neurons in all of them; "
+      f"{min(r.fps for r in worms):.2f}–{max(r.fps for r in worms):.2f} Hz")
 print(f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames at {dag[0].fps:.3f} Hz")
 
 # %% [markdown]
@@ -179,7 +180,7 @@ agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]).round(3)
 #
 # The paper's strongest claim is generalisation to "a separate study". Its Nichols worms are not
 # available here; the Dag et al. (2023) worms {cite}`dag2023` are: another lab, another microscope, freely
-# moving on food rather than immobilised, NeuroPAL identities, 1.67 Hz instead of 2.9 Hz. The
+# moving on food rather than immobilised, NeuroPAL identities, 1.67 frames per second instead of about 2.9 (both printed at the top of this chapter). The
 # forward-vs-reverse decoders are trained on the five Kato worms, on the neurons identified in
 # every Kato and every Dag recording, and tested on each Dag recording. The lag of activity
 # behind behaviour was fixed before the test: none (primary), and 3 s (the middle of the 2–6 s
@@ -260,8 +261,8 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 # What would settle the open questions: more worms per condition (every interval in this book
 # is over five test worms), the Nichols recordings with their turn labels (the paper's own
 # unseen set, for the 4-state claim), a hyperparameter budget fixed in advance and shared by
-# all models, and held-out worms used only once. Each of these is a parameter or a data
-# folder away: the chapters re-run with `make book` when the data are added.
+# all models, and held-out worms used only once. The Nichols sections of chapters 3 and 4 run by
+# themselves once those files are in the data folder (`make book` re-executes them).
 
 # %%
 print(provenance.elapsed(cfg))

@@ -16,6 +16,12 @@ def _window(m=2, b=8, length=10, seed=0):
     return torch.rand(m, b, length, N, F, generator=g), torch.ones(m, N, dtype=torch.bool)
 
 
+def _model(name, m=2):
+    """A freshly initialised stack of ``m`` copies of the named model, in evaluation mode."""
+    torch.manual_seed(0)
+    return tj.build_model(name, m, N, F, H).eval()
+
+
 def _linear_system(n_worms=2, t=300, seed=0, noise=0.01):
     """Worms following X(t+1) = X(t) + X(t)·A + b + noise, with A and b known."""
     rng = np.random.default_rng(seed)
@@ -41,8 +47,7 @@ def test_sampling_schedule_rises_from_teacher_forcing_to_free_running():
 
 @pytest.mark.parametrize("name", ["linear", "mlp", "gnn"])
 def test_teacher_forcing_is_one_step_prediction_from_the_truth(name):
-    torch.manual_seed(0)
-    model = tj.build_model(name, 2, N, F, H).eval()
+    model = _model(name)
     window, present = _window()
     with torch.no_grad():
         pred = tj.rollout(model, window, present, n_steps=4, p_feedback=0.0)
@@ -54,8 +59,7 @@ def test_teacher_forcing_is_one_step_prediction_from_the_truth(name):
 
 @pytest.mark.parametrize("name", ["linear", "mlp", "gnn"])
 def test_free_running_feeds_back_the_prediction(name):
-    torch.manual_seed(0)
-    model = tj.build_model(name, 2, N, F, H).eval()
+    model = _model(name)
     window, present = _window()
     with torch.no_grad():
         pred = tj.rollout(model, window, present, n_steps=4, p_feedback=1.0)
@@ -71,8 +75,7 @@ def test_free_running_feeds_back_the_prediction(name):
 def test_scheduled_sampling_mixes_prediction_and_truth_per_window():
     """Per window, the second step continues either the free-running or the teacher-forced
     rollout (a model without batch normalisation, so windows do not interact)."""
-    torch.manual_seed(0)
-    model = tj.build_model("linear", 2, N, F, H).eval()
+    model = _model("linear")
     window, present = _window(b=64)
     with torch.no_grad():
         free = tj.rollout(model, window, present, 3, 1.0)
@@ -123,8 +126,7 @@ def test_stacked_gru_cell_matches_torch():
 
 @pytest.mark.parametrize("name", ["mlp-gru", "gnn-gru", "mlp", "gnn"])
 def test_only_recurrent_models_use_the_burn_in(name):
-    torch.manual_seed(0)
-    model = tj.build_model(name, 2, N, F, H).eval()
+    model = _model(name)
     window, present = _window(length=4 + 3)
     changed = window.clone()
     changed[:, :, :3] = torch.rand_like(changed[:, :, :3])  # the burn-in frames only
@@ -135,8 +137,7 @@ def test_only_recurrent_models_use_the_burn_in(name):
 
 @pytest.mark.parametrize("name", ["gnn", "gnn-gru"])
 def test_gnn_trajectory_models_are_equivariant_to_neuron_order(name):
-    torch.manual_seed(0)
-    model = tj.build_model(name, 2, N, F, H).eval()
+    model = _model(name)
     window, present = _window(length=7)
     perm = torch.tensor([2, 0, 4, 1, 3])
     with torch.no_grad():
@@ -146,8 +147,7 @@ def test_gnn_trajectory_models_are_equivariant_to_neuron_order(name):
 
 
 def test_missing_neuron_is_not_predicted_and_not_scored():
-    torch.manual_seed(0)
-    model = tj.build_model("gnn", 2, N, F, H).eval()
+    model = _model("gnn")
     window, present = _window()
     present[1, 2] = False
     with torch.no_grad():
@@ -169,7 +169,7 @@ def test_small_model_overfits_a_tiny_batch(name):
                    n_steps=tj.TRAIN_STEPS)
     starts = torch.arange(0, 40 - tj.BURN_IN - tj.TRAIN_STEPS + 1)
     pred, truth = tj.predict(model, data, 0, starts, tj.TRAIN_STEPS)
-    persistence, _ = tj.predict(tj.Persistence(), data, 0, starts, tj.TRAIN_STEPS)
+    persistence, _ = tj.predict(tj.Persistence(1), data, 0, starts, tj.TRAIN_STEPS)
     ones = torch.ones(1, N, dtype=torch.bool)
     assert tj.step_mse(pred, truth, ones).mean() < 0.3 * tj.step_mse(persistence, truth, ones).mean()
 

@@ -18,6 +18,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from .data import Recording
+from .evaluate import balanced_accuracy
 from .experiments import run_models, transfer_split, unseen_splits
 from .preprocess import shared_neurons
 from .train import TaskData, TrainConfig
@@ -65,12 +66,11 @@ def score_recordings(probs: torch.Tensor, y: torch.Tensor, worms: tuple[str, ...
     for w in torch.nonzero(tested).ravel().tolist():
         keep = (y[w] >= 0).numpy()
         truth, score = y[w].numpy()[keep], probs[w, :, 1].numpy()[keep]
-        guess = (score > 0.5).astype(int)
-        recalls = [np.mean(guess[truth == c] == c) for c in (0, 1)]
         auc = roc_auc_score(truth, score)
         null = circular_shift_null(score, truth, n_shifts, seed=seed + w)
         rows.append(dict(test=worms[w], n_frames=int(keep.sum()), reversal_fraction=float(truth.mean()),
-                         balanced_accuracy=float(np.mean(recalls)), roc_auc=float(auc),
+                         balanced_accuracy=balanced_accuracy(truth, (score > 0.5).astype(int)),
+                         roc_auc=float(auc),
                          null_auc_mean=float(null.mean()), null_auc_95=float(np.quantile(null, 0.95)),
                          p_value=float((1 + np.sum(null >= auc)) / (1 + len(null)))))
     return pd.DataFrame(rows)

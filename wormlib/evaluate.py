@@ -21,11 +21,15 @@ def score_table(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor,
         for w in torch.nonzero(test_mask[m].any(1)).ravel().tolist():
             keep = test_mask[m, w] & (y[w] >= 0)
             truth, guess = y[w][keep].numpy(), pred[m, w][keep].numpy()
-            recalls = [np.mean(guess[truth == c] == c) for c in np.unique(truth)]
             rows.append({**split, "test_index": w, "n_test_frames": int(keep.sum()),
                          "accuracy": float(np.mean(guess == truth)),
-                         "balanced_accuracy": float(np.mean(recalls))})
+                         "balanced_accuracy": balanced_accuracy(truth, guess)})
     return pd.DataFrame(rows)
+
+
+def balanced_accuracy(truth: np.ndarray, guess: np.ndarray) -> float:
+    """Mean recall over the classes present in ``truth``."""
+    return float(np.mean([np.mean(guess[truth == c] == c) for c in np.unique(truth)]))
 
 
 def confusion(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor, n_classes: int) -> np.ndarray:

@@ -153,8 +153,8 @@ def summarise(scores: pd.DataFrame, by: list[str], metric: str = "accuracy") -> 
 
 def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], models: tuple[str, ...],
                 n_train: int, max_subsets: int | None, hidden: int, train_cfg: TrainConfig) -> pd.DataFrame:
-    """Unseen-worm scores of the same models on several neuron sets (the paper: "not
-    significantly impacted by using 3 neurons instead of 15"); column ``neurons``: the set's name."""
+    """Unseen-worm scores of the same models on several neuron sets (e.g. the paper's 15 and the
+    3 its Nichols evaluation rests on); column ``neurons``: the set's name."""
     rows = []
     for label, neurons in sets.items():
         data = TaskData.build(recordings, task, neurons)

@@ -271,7 +271,7 @@ def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[
             lower = np.maximum(rows["mean"] - rows["sd"], rows["mean"] / 10)  # log axis: cut at mean / 10
             ax.fill_between(rows.step, lower, rows["mean"] + rows["sd"],
                             color=MODEL_COLOURS.get(model), alpha=0.08, lw=0)
-        ax.set(title=f"trained on {value} worm{'s' if value > 1 else ''}", xlabel="prediction step (1/3 s)",
+        ax.set(title=f"trained on {value} worm{'s' if value > 1 else ''}", xlabel="prediction step (≈ 1/3 s)",
                yscale="log", xticks=[1, 4, 8, 12, 16])
     axes[0, 0].set_ylim(*(ylim or (0.5 * summary["mean"].min(), 2 * summary["mean"].max())))
     axes[0, 0].set_ylabel("MSE on unseen worms")

@@ -31,11 +31,10 @@ def _share(n_yes: int, n: int) -> str:
 def claim_seen_accuracy(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     """Holds if the best deep model's seen 7-state accuracy (paper's protocol) is within 2
     points of 92%; partly if within 10 points; else does not hold."""
-    acc = metric_table(r["classification"], "fig4a-seven-states-seen")
-    acc = acc[acc.protocol == "shuffled-windows"].groupby("model").accuracy.mean()
+    seen = metric_table(r["classification"], "fig4a-seven-states-seen")
+    by_protocol = seen.groupby(["protocol", "model"]).accuracy.mean()
+    acc, contiguous = by_protocol["shuffled-windows"], by_protocol["contiguous-blocks"]
     best = acc[[m for m in acc.index if m.startswith(("gnn", "mlp"))]].idxmax()
-    contiguous = metric_table(r["classification"], "fig4a-seven-states-seen")
-    contiguous = contiguous[contiguous.protocol == "contiguous-blocks"].groupby("model").accuracy.mean()
     gap = 0.92 - acc[best]
     verdict = "holds" if gap <= 0.02 else "partly" if gap <= 0.10 else "does not hold"
     return (f"best deep model {best}: {acc[best]:.3f} (logistic regression {acc['logistic-regression']:.3f}); "
@@ -224,7 +223,7 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"({sim['across']:.2f}; neuron labels shuffled: {sim['shuffled-labels']:.2f}), but they do "
         f"not pick out the connectome's edges (ROC AUC {conn.mean():.2f} on average over worms, "
         f"chance 0.5).",
-        f"**Trajectory prediction is hard to tell from persistence.** 16 steps ahead (5.3 s), trained "
+        f"**Trajectory prediction is hard to tell from persistence.** 16 steps ahead (≈ 5.5 s), trained "
         f"on 4 worms: GNN {mse['gnn']:.4f}, MLP {mse['mlp']:.4f}, persistence {mse['persistence']:.4f}, "
         f"linear {mse['linear']:.4f}; paired over the five test worms, the GNN's difference is "
         + (f"detectable only against {', '.join(detected)}." if detected else "detectable against none of them."),

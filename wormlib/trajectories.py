@@ -48,12 +48,22 @@ def sampling_probability(step: int, total: int, ramp: float = 0.75) -> float:
 # ------------------------------------------------------------------------------------------
 
 class Persistence(nn.Module):
-    """Baseline: the last frame repeated."""
+    """Baseline: the last frame repeated. Parameter-free; ``m`` says how many stacked models it
+    stands for, so that it is evaluated like any other stack."""
 
     recurrent = False
 
+    def __init__(self, m: int):
+        super().__init__()
+        self.n_models = m
+
     def step(self, x, present, state=None):
         return x, None
+
+
+def stack_size(model: nn.Module) -> int:
+    """M, the number of stacked models of a trajectory model."""
+    return getattr(model, "n_models", None) or next(model.parameters()).shape[0]
 
 
 class Markov(nn.Module):
@@ -107,8 +117,7 @@ class Recurrent(nn.Module):
 
     recurrent = True
 
-    def __init__(self, encoder: str, m: int, n_nodes: int, n_features: int, hidden: int,
-                 edges: str = "dynamic"):
+    def __init__(self, encoder: str, m: int, n_nodes: int, n_features: int, hidden: int):
         super().__init__()
         self.encoder = encoder
         if encoder == "mlp":
@@ -116,7 +125,7 @@ class Recurrent(nn.Module):
             self.decode = MLP(m, hidden, hidden, n_nodes * n_features)
             self.cell = StackedGRUCell(m, hidden, hidden)
         elif encoder == "gnn":
-            self.gnn = GNN(m, n_nodes, n_features, n_features, hidden, edges=edges, readout="node")
+            self.gnn = GNN(m, n_nodes, n_features, n_features, hidden, edges="dynamic", readout="node")
             del self.gnn.g_out  # the GRU and ``decode`` replace the GNN's readout
             self.decode = MLP(m, hidden, hidden, n_features)
             self.cell = StackedGRUCell(m, 2 * hidden, hidden)
@@ -138,7 +147,7 @@ class Recurrent(nn.Module):
 def build_model(name: str, m: int, n_nodes: int, n_features: int, hidden: int) -> nn.Module:
     """A stack of ``m`` copies of the named trajectory model."""
     if name == "persistence":
-        return Persistence()
+        return Persistence(m)
     if name == "linear":
         return Markov(FlatMap(StackedLinear(m, n_nodes * n_features, n_nodes * n_features)))
     if name == "mlp":
@@ -272,7 +281,7 @@ def predict(model: nn.Module, data: TaskData, worm: int, starts: torch.Tensor, n
     (predictions (M, B, S, N, F), truth (1, B, S, N, F)). A window's first BURN_IN frames are
     the recurrent models' burn-in; every model starts from the frame after them."""
     model.to(device).eval()
-    n_models = next(model.parameters()).shape[0] if any(True for _ in model.parameters()) else 1
+    n_models = stack_size(model)
     window = gather_windows(data.x.to(device), torch.tensor([worm], device=device), starts[None].to(device),
                             BURN_IN + n_steps)                              # (1, B, L, N, F)
     present = data.present[worm].to(device).expand(n_models, -1)            # (M, N)
@@ -288,9 +297,7 @@ def evaluate(model: nn.Module, data: TaskData, needed: torch.Tensor, device: str
         if not needed[:, w].any():
             continue
         pred, truth = predict(model, data, w, eval_starts(int(data.lengths[w])), device=device)
-        mse = step_mse(pred, truth.expand_as(pred), data.present[w].expand(pred.shape[0], -1))
-        if mse.shape[0] == 1:  # a parameter-free baseline serves every model slot
-            mse = mse.expand(needed.shape[0], -1)
+        mse = step_mse(pred, truth.expand_as(pred), data.present[w].expand(pred.shape[0], -1))  # (M, S)
         out[needed[:, w].numpy(), w] = mse[needed[:, w]].numpy()
     return out
 
@@ -333,13 +340,13 @@ def errors_by_transition(models: dict[str, nn.Module], data: TaskData, splits, s
         for w in torch.nonzero(needed.any(0)).ravel().tolist():
             starts = eval_starts(int(data.lengths[w]))
             pred, truth = predict(model, data, w, starts, device=device)
-            err = window_mse(pred, truth.expand_as(pred), data.present[w].expand(pred.shape[0], -1))  # (M|1, B, S)
+            err = window_mse(pred, truth.expand_as(pred), data.present[w].expand(pred.shape[0], -1))  # (M, B, S)
             cross = spans_transition(data.y[w], starts)                    # (B,)
             for m in torch.nonzero(needed[:, w]).ravel().tolist():
                 for flag in (False, True):
                     rows += [dict(model=name, train=info[m]["train"], test=data.worms[w], transition=flag,
                                   step=s, n_windows=int((cross == flag).sum()),
-                                  mse=float(err[min(m, err.shape[0] - 1), cross == flag, s - 1].mean()))
+                                  mse=float(err[m, cross == flag, s - 1].mean()))
                              for s in steps]
     return pd.DataFrame(rows)
 
@@ -376,6 +383,6 @@ def example_rollouts(models: dict[str, nn.Module], data: TaskData, m: int, worm:
             n = data.neurons.index(neuron)
             panels.append(dict(title=f"{neuron}, {title}", n_context=BURN_IN,
                                truth=data.x[worm, start:start + BURN_IN + EVAL_STEPS, n, 0].numpy(),
-                               predictions={name: p[min(m, p.shape[0] - 1), b, :, n, 0].numpy()
+                               predictions={name: p[m, b, :, n, 0].numpy()
                                             for name, p in preds.items()}))
     return panels
