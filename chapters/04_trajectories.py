@@ -62,7 +62,8 @@ results = Results("trajectories", cfg.profile)
 # Following Section 5.2: training unrolls 8 steps (12 frames with the recurrent models'
 # burn-in) with scheduled sampling {cite}`bengio2015` — the probability of feeding back the model's own prediction
 # instead of the true frame rises linearly from 0 to 1 over the first three quarters of
-# training; evaluation predicts 16 steps (≈ 5.5 s at the frame rates below) from one frame, free running. The loss is the
+# training; evaluation predicts 16 steps (≈ 5.5 s at the frame rates below) from one frame,
+# free running. The loss is the
 # MSE over all predicted steps. Evaluation windows are the non-overlapping 20-frame windows of
 # each test worm; every model predicts the same 16 frames of each (the first 4 are the
 # recurrent models' burn-in, the 4th the Markovian models' initial condition).

@@ -180,7 +180,8 @@ agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]).round(3)
 #
 # The paper's strongest claim is generalisation to "a separate study". Its Nichols worms are not
 # available here; the Dag et al. (2023) worms {cite}`dag2023` are: another lab, another microscope, freely
-# moving on food rather than immobilised, NeuroPAL identities, 1.67 frames per second instead of about 2.9 (both printed at the top of this chapter). The
+# moving on food rather than immobilised, NeuroPAL identities, 1.67 frames per second instead
+# of about 2.9 (both printed at the top of this chapter). The
 # forward-vs-reverse decoders are trained on the five Kato worms, on the neurons identified in
 # every Kato and every Dag recording, and tested on each Dag recording. The lag of activity
 # behind behaviour was fixed before the test: none (primary), and 3 s (the middle of the 2–6 s
