@@ -150,21 +150,6 @@ def test_fetch_without_published_url_explains(data_dir):
         fetch("kato2015", "WT_NoStim.mat")
 
 
-def test_fetch_uses_pooch_with_registry_url(data_dir, monkeypatch):
-    import pooch
-
-    calls = {}
-
-    def fake_retrieve(url, known_hash, fname, path, progressbar):
-        calls.update(url=url, known_hash=known_hash, fname=fname, path=path)
-        return str(Path(path) / fname)
-
-    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
-    fetch("nichols2017", "n2_prelet.mat")
-    assert calls["url"].endswith("/kbf38/providers/osfstorage/5d24867945253a001939ac2c")
-    assert calls["fname"] == "n2_prelet.mat" and Path(calls["path"]) == data_dir / "nichols2017"
-
-
 def test_wrong_state_names_file(kato_copy):
     (kato_copy / "worm_0_states.csv").write_text("fwd,rev\n")
     with pytest.raises(LayoutError, match="worm_0_states.csv"):

@@ -1,10 +1,12 @@
 """Nichols 2017 loader on fixtures with the OSF layout (the real files are not reachable here)."""
 
+import hashlib
+
 import numpy as np
 import pytest
 
 from matfixtures import nichols_fields, write_mat
-from wormlib.data import DataNotFoundError, LayoutError, load_nichols2017
+from wormlib.data import ChecksumError, CorruptFileError, DataNotFoundError, LayoutError, load_nichols2017
 from wormlib.data.nichols import STATE_NAMES, read_mat
 
 
@@ -36,14 +38,22 @@ def test_missing_state_vector_is_a_layout_error(tmp_path):
 
 
 def test_load_without_download_says_how_to_fetch(data_dir):
-    with pytest.raises(DataNotFoundError, match=r"fetch\('nichols2017', 'n2_prelet.mat'\)"):
+    with pytest.raises(DataNotFoundError, match=r"fetch\('nichols2017', 'n2_prelet.mat', sha256=\.\.\.\)"):
         load_nichols2017()
 
 
-def test_load_through_the_data_setting(data_dir):
-    (data_dir / "nichols2017").mkdir()
+def write_study(folder):
+    """The two pre-lethargus fixture files and the SHA256SUMS that fetch() would have written."""
+    folder.mkdir()
     for stem in ("n2_prelet", "npr1_prelet"):
-        write_mat(data_dir / "nichols2017" / f"{stem}.mat", stem, nichols_fields())
+        write_mat(folder / f"{stem}.mat", stem, nichols_fields())
+    (folder / "SHA256SUMS").write_text("".join(
+        f"{hashlib.sha256((folder / f'{s}.mat').read_bytes()).hexdigest()}  {s}.mat\n"
+        for s in ("n2_prelet", "npr1_prelet")))
+
+
+def test_load_through_the_data_setting(data_dir):
+    write_study(data_dir / "nichols2017")
     recs = load_nichols2017()
     assert [r.worm for r in recs] == ["n2_prelet/1", "n2_prelet/2", "npr1_prelet/1", "npr1_prelet/2"]
 
@@ -52,11 +62,12 @@ def test_optional_sections_get_none_when_the_files_are_absent(data_dir, capsys):
     from wormlib.data import load_if_present
 
     assert load_if_present(load_nichols2017) is None
-    assert "cannot run here" in capsys.readouterr().out
-    (data_dir / "nichols2017").mkdir()
-    for stem in ("n2_prelet", "npr1_prelet"):
-        write_mat(data_dir / "nichols2017" / f"{stem}.mat", stem, nichols_fields())
+    out = capsys.readouterr().out
+    assert "cannot run here" in out and str(data_dir) not in out  # no machine path on a page
+    write_study(data_dir / "nichols2017")
     assert len(load_if_present(load_nichols2017)) == 4
     (data_dir / "nichols2017" / "npr1_prelet.mat").write_bytes(b"not a MAT file")
-    with pytest.raises(Exception, match="npr1_prelet"):  # a corrupt file is not "absent"
+    with pytest.raises(ChecksumError, match="npr1_prelet"):  # a damaged file is not "absent"
         load_if_present(load_nichols2017)
+    with pytest.raises(CorruptFileError, match="npr1_prelet"):
+        load_if_present(load_nichols2017, verify=False)

@@ -4,15 +4,20 @@
     python tools/execute_chapters.py --profile quick # quick profile → chapters/*.ipynb (nbval's reference)
     python tools/execute_chapters.py --device cuda --force 03_classification
 
-A chapter's inputs are its source, every file of wormlib and its parameters
-(wormlib.provenance.inputs_hash); the hash is stored in the executed notebook's metadata
-("wormlib") together with the parameters and the run time. Chapters run one after another
-(never in parallel: each would grab the GPU's memory).
+A chapter's inputs are its source, every file of wormlib, the results files it reads and its
+parameters (wormlib.provenance.inputs_hash). Each run is all-or-nothing: the chapter writes its
+results into a staging folder; only when every cell has succeeded are they moved into results/
+and the executed notebook written (both by rename). The notebook's metadata ("wormlib") records
+the inputs hash, the parameters, the run time and the SHA-256 of the results it produced; a
+chapter whose recorded results differ from the files in results/ is not up to date.
+Cell ids are stable (numbered), so a re-run changes a notebook only where its outputs change.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,50 +29,90 @@ import papermill
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from wormlib.provenance import inputs_hash  # noqa: E402
+from wormlib.atomic import write_text_atomic  # noqa: E402
+from wormlib.provenance import DEVICES, ParameterError, check_seed, inputs_hash, resolve_device  # noqa: E402
+from wormlib.results import RESULTS_DIR, STAGE_ENV, promote, sha256_file  # noqa: E402
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while executing; nothing it wrote was kept."""
 
 
 def output_path(chapter: str, profile: str) -> Path:
     return (ROOT / "book" / "chapters" if profile == "full" else ROOT / "chapters") / f"{chapter}.ipynb"
 
 
-def recorded_hash(path: Path) -> str | None:
+def recorded(path: Path) -> dict:
     if not path.exists():
-        return None
-    return nbformat.read(path, as_version=4).metadata.get("wormlib", {}).get("inputs_sha256")
+        return {}
+    return nbformat.read(path, as_version=4).metadata.get("wormlib", {})
+
+
+def results_current(meta: dict) -> bool:
+    """Every results file the notebook recorded exists with the recorded SHA-256."""
+    digests = meta.get("results_sha256")
+    if digests is None:
+        return False
+    return all((RESULTS_DIR / name).exists() and sha256_file(RESULTS_DIR / name) == digest
+               for name, digest in digests.items())
+
+
+def stable_ids(notebook: nbformat.NotebookNode, chapter: str) -> None:
+    """Numbered cell ids instead of random ones (valid nbformat ids: [a-zA-Z0-9-_], ≤ 64)."""
+    for i, cell in enumerate(notebook.cells):
+        cell.id = f"{chapter[:2]}-{i:03d}"
 
 
 def execute(chapter: str, profile: str, device: str, seed: int, force: bool = False) -> None:
     out = output_path(chapter, profile)
     digest = inputs_hash(chapter, profile, device, seed)
-    if not force and recorded_hash(out) == digest:
+    meta = recorded(out)
+    if not force and meta.get("inputs_sha256") == digest and results_current(meta):
         print(f"{chapter} [{profile}]: up to date", flush=True)
         return
     notebook = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
     notebook.metadata["kernelspec"] = KERNEL
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / f"{chapter}.ipynb"
-        nbformat.write(notebook, source)
-        print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
-        start = time.perf_counter()
-        papermill.execute_notebook(
-            str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
-            parameters=dict(profile=profile, device=device, seed=seed),
-            progress_bar=False, request_save_on_cell_execute=False)
-        runtime = time.perf_counter() - start
-        executed = nbformat.read(source, as_version=4)
-    executed.metadata["wormlib"] = dict(inputs_sha256=digest, profile=profile, device=device,
-                                        seed=seed, runtime_s=round(runtime, 1))
-    executed.metadata.pop("papermill", None)
-    for cell in executed.cells:  # per-cell timestamps would make every re-run a diff
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(executed, out)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=RESULTS_DIR))
+    previous = os.environ.get(STAGE_ENV)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp) / f"{chapter}.ipynb"
+            nbformat.write(notebook, source)
+            print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
+            start = time.perf_counter()
+            os.environ[STAGE_ENV] = str(stage)  # the kernel inherits it: results go to the stage
+            try:
+                papermill.execute_notebook(
+                    str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
+                    parameters=dict(profile=profile, device=device, seed=seed),
+                    progress_bar=False, request_save_on_cell_execute=False)
+            except papermill.PapermillExecutionError as exc:
+                raise ChapterFailed(f"{chapter} [{profile}] failed in cell {exc.exec_count}: "
+                                    f"{exc.ename}: {exc.evalue}. Nothing was written; results/ and "
+                                    "the executed notebooks are as they were.") from None
+            runtime = time.perf_counter() - start
+            executed = nbformat.read(source, as_version=4)
+        executed.metadata.pop("papermill", None)
+        for cell in executed.cells:  # per-cell timestamps would make every re-run a diff
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+        stable_ids(executed, chapter)
+        produced = promote(stage)
+        executed.metadata["wormlib"] = dict(inputs_sha256=digest, profile=profile, device=device,
+                                            seed=seed, runtime_s=round(runtime, 1),
+                                            results_sha256=produced)
+        write_text_atomic(out, nbformat.writes(executed) + "\n")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if previous is None:
+            os.environ.pop(STAGE_ENV, None)
+        else:
+            os.environ[STAGE_ENV] = previous
     print(f"{chapter} [{profile}]: done in {runtime:.0f} s → {out.relative_to(ROOT)}", flush=True)
 
 
@@ -82,35 +127,56 @@ def write_status() -> None:
     rows = []
     for chapter in CHAPTERS:
         path = output_path(chapter, "full")
-        meta = nbformat.read(path, as_version=4).metadata.get("wormlib", {}) if path.exists() else {}
-        stale = meta.get("inputs_sha256") != inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
+        meta = recorded(path)
+        stale = (meta.get("inputs_sha256") != inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
+                 or not results_current(meta))
         rows.append(f"| {chapter} | {meta.get('profile', '—')} | {meta.get('device', '—')} | "
                     f"{meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
                     f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")
-    (ROOT / "book" / "status.md").write_text(
+    write_text_atomic(ROOT / "book" / "status.md",
         "# Execution status\n\n"
         "How each chapter page was produced (written by `tools/execute_chapters.py`). A chapter is "
-        "*current* when the hash of its inputs — its source, every file of `wormlib` and its "
-        "parameters — equals the hash recorded when it was executed; the test suite fails otherwise.\n\n"
+        "*current* when the hash of its inputs — its source, every file of `wormlib`, the results "
+        "it reads and its parameters — equals the hash recorded when it was executed, and the "
+        "results files equal those it wrote; the test suite fails otherwise.\n\n"
         "| chapter | profile | device | seed | run time (s) | inputs hash | state |\n"
         "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n")
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chapters", nargs="*", default=CHAPTERS, help=f"default: all ({', '.join(CHAPTERS)})")
     parser.add_argument("--profile", default="full", choices=["quick", "full"])
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=DEVICES)
+    parser.add_argument("--seed", type=int, default=0, help="an integer in [0, 2**32 - 1]")
     parser.add_argument("--force", action="store_true", help="execute even when up to date")
-    args = parser.parse_args()
-    for chapter in args.chapters:
-        execute(chapter, args.profile, args.device, args.seed, args.force)
-    if args.profile == "full":
-        write_status()
+    args = parser.parse_args(argv)
+    unknown = [c for c in args.chapters if c not in CHAPTERS]
+    if unknown:
+        parser.error(f"unknown chapter(s) {unknown}; chapters are {', '.join(CHAPTERS)}")
+    try:
+        check_seed(args.seed)
+        resolve_device(args.device)
+    except ParameterError as exc:
+        parser.error(str(exc))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        for chapter in args.chapters:
+            execute(chapter, args.profile, args.device, args.seed, args.force)
+    except ChapterFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.profile == "full":
+            write_status()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

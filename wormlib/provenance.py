@@ -55,15 +55,36 @@ class Config:
         return TrainConfig(**{**dict(steps=self.steps, seed=self.seed, device=self.device), **overrides})
 
 
+class ParameterError(ValueError):
+    """A chapter parameter (profile, device, seed) that cannot be used; says which values can."""
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+SEED_MAX = 2**32 - 1
+
+
 def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is there, else ``cpu``."""
+    """The device a chapter really runs on: ``auto`` → ``cuda`` when a GPU is there, else
+    ``cpu``; ``cuda``/``mps`` only where torch has them (ParameterError otherwise)."""
     import torch
 
+    if not isinstance(device, str) or device not in DEVICES:
+        raise ParameterError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was asked for but torch sees no GPU; use 'auto' or 'cpu'")
+        raise ParameterError("device='cuda' was asked for but torch sees no GPU; use 'auto' or 'cpu'")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ParameterError("device='mps' was asked for but this torch has no usable MPS backend; "
+                             "use 'auto' or 'cpu'")
     return device
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int in [0, 2**32 - 1] (what NumPy and torch accept), else ParameterError."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= SEED_MAX:
+        raise ParameterError(f"seed must be an integer in [0, {SEED_MAX}], not {seed!r}")
+    return int(seed)
 
 
 def seed_everything(seed: int) -> None:
@@ -78,11 +99,13 @@ def seed_everything(seed: int) -> None:
 
 def chapter_config(chapter: str, profile: str, device: str, seed: int) -> Config:
     """The chapter's Config from its papermill parameters; seeds everything, starts the clock."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ParameterError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
+    seed = check_seed(seed)
+    resolved = resolve_device(device)
     seed_everything(seed)
     _CLOCK[chapter] = time.perf_counter()
-    return Config(chapter, profile, resolve_device(device), seed, **PROFILES[profile])
+    return Config(chapter, profile, resolved, seed, **PROFILES[profile])
 
 
 _CLOCK: dict[str, float] = {}
@@ -92,7 +115,8 @@ def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "wormlib", "chapters"],
+        # executed notebooks (chapters/*.ipynb) are outputs, not inputs: they never make it dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "wormlib", "chapters/*.py"],
                                cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
         return out + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -121,11 +145,26 @@ def library_files() -> list[Path]:
     return sorted((REPO_ROOT / "wormlib").rglob("*.py"))
 
 
+RESULTS_READ = {"05_discussion": ("classification", "trajectories")}
+"""Results files (``results/<name>.json``) that a chapter reads besides its own: part of its
+inputs, so that it is re-executed when they change (tests check this list against the source)."""
+
+
+def results_read(chapter: str, profile: str) -> list[Path]:
+    from .results import results_path
+
+    return [results_path(name, profile) for name in RESULTS_READ.get(chapter, ())]
+
+
 def inputs_hash(chapter: str, profile: str, device: str, seed: int) -> str:
-    """SHA-256 over the chapter source, every wormlib file and the parameters."""
+    """SHA-256 over the chapter source, every wormlib file, the results files it reads and the
+    parameters."""
     digest = hashlib.sha256()
     for path in [chapter_source(chapter), *library_files()]:
         digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
         digest.update(path.read_bytes())
+    for path in results_read(chapter, profile):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"<absent>")
     digest.update(json.dumps(dict(profile=profile, device=device, seed=seed), sort_keys=True).encode())
     return digest.hexdigest()

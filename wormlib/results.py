@@ -9,12 +9,15 @@ Full-profile results go to ``results/``; other profiles to ``results/<profile>/`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
 
+from .atomic import write_text_atomic
 from .data.locate import REPO_ROOT
 
 FIELDS = ("chapter", "experiment", "task", "model", "protocol", "population", "n_train_worms",
@@ -26,9 +29,41 @@ VOCABULARY = {
 }
 
 
+RESULTS_DIR = REPO_ROOT / "results"
+STAGE_ENV = "WORMLIB_RESULTS_STAGE"
+"""When set (by ``tools/execute_chapters.py``), results are written to this staging folder and
+promoted into ``results/`` only when the whole chapter has succeeded."""
+
+
 def results_path(chapter: str, profile: str) -> Path:
-    folder = REPO_ROOT / "results" if profile == "full" else REPO_ROOT / "results" / profile
+    """The committed location of a chapter's results."""
+    folder = RESULTS_DIR if profile == "full" else RESULTS_DIR / profile
     return folder / f"{chapter}.json"
+
+
+def _staged_path(chapter: str, profile: str) -> Path | None:
+    stage = os.environ.get(STAGE_ENV)
+    if not stage:
+        return None
+    return Path(stage) / results_path(chapter, profile).relative_to(RESULTS_DIR)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def promote(stage: Path) -> dict[str, str]:
+    """Move every results file of a staging folder into ``results/`` (one ``os.replace`` each,
+    so each file is either old or new) and return ``{path under results/: SHA-256}``."""
+    stage = Path(stage)
+    digests = {}
+    for staged in sorted(stage.rglob("*.json")):
+        relative = staged.relative_to(stage)
+        target = RESULTS_DIR / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digests[relative.as_posix()] = sha256_file(staged)
+        os.replace(staged, target)
+    return digests
 
 
 class Results:
@@ -79,11 +114,13 @@ class Results:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.records, columns=list(FIELDS))
 
-    def save(self) -> Path:
-        path = results_path(self.chapter, self.profile)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.records, indent=1) + "\n")
-        return path
+    def save(self) -> str:
+        """Write the records all-or-nothing (temporary file + rename); inside a chapter run,
+        into the run's staging folder. Returns the path relative to the repository."""
+        final = results_path(self.chapter, self.profile)
+        write_text_atomic(_staged_path(self.chapter, self.profile) or final,
+                          json.dumps(self.records, indent=1) + "\n")
+        return final.relative_to(REPO_ROOT).as_posix()
 
 
 def metric_table(records: pd.DataFrame, experiment: str, metric: str = "accuracy") -> pd.DataFrame:
@@ -96,7 +133,9 @@ def metric_table(records: pd.DataFrame, experiment: str, metric: str = "accuracy
 
 def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     """The records a chapter saved, as a DataFrame with the standard columns."""
-    path = results_path(chapter, profile)
+    staged = _staged_path(chapter, profile)
+    path = staged if staged is not None and staged.exists() else results_path(chapter, profile)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: execute the '{chapter}' chapter first")
+        raise FileNotFoundError(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
+                                f"does not exist: execute the '{chapter}' chapter first")
     return pd.DataFrame(json.loads(path.read_text()), columns=list(FIELDS))

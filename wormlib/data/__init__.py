@@ -5,10 +5,10 @@ Dag 2023 (:func:`load_dag2023`). Data are found through ``WORMLIB_DATA`` (see :m
 """
 
 from .dag import load_dag2023
-from .errors import (ChecksumError, CorruptFileError, DataError, DataNotFoundError, InvalidValuesError,
-                     LayoutError, ShapeMismatchError)
+from .errors import (ChecksumError, CorruptFileError, DataError, DataNotFoundError, DataPermissionError,
+                     InvalidValuesError, LayoutError, ShapeMismatchError, UnsafeFileError)
 from .kato import load_kato2015
-from .locate import REGISTRY, data_dirs, fetch, local_path, study_dir
+from .locate import PINNED_SHA256, REGISTRY, data_dirs, display_path, fetch, local_path, study_dir
 from .nichols import load_nichols2017
 from .recording import UNLABELLED, Recording, clean_label
 
@@ -20,7 +20,11 @@ def load_if_present(loader, *args, **kwargs) -> list[Recording] | None:
     try:
         return loader(*args, **kwargs)
     except DataNotFoundError as missing:
-        print(f"Data absent — this section cannot run here.\n{missing}")
+        message = str(missing)
+        for folder in sorted(data_dirs(), key=lambda d: -len(str(d))):  # no machine paths on a page
+            shown = display_path(folder)
+            message = message.replace(str(folder), "$WORMLIB_DATA" if shown == str(folder) else shown)
+        print(f"Data absent — this section cannot run here.\n{message}")
         return None
 
 
@@ -28,4 +32,5 @@ __all__ = [
     "Recording", "UNLABELLED", "clean_label", "load_if_present", "load_kato2015", "load_nichols2017", "load_dag2023",
     "fetch", "local_path", "study_dir", "data_dirs", "REGISTRY", "DataError", "DataNotFoundError",
     "ChecksumError", "CorruptFileError", "LayoutError", "ShapeMismatchError", "InvalidValuesError",
+    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path",
 ]

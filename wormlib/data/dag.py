@@ -9,8 +9,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .errors import CorruptFileError, LayoutError
-from .locate import require_file, study_dir, verify_sha256sums
+from .errors import CorruptFileError, InvalidValuesError, LayoutError, ShapeMismatchError
+from .files import open_hdf5
+from .locate import study_dir, verify_sha256sums
 from .recording import Recording, clean_label
 
 STUDY = "dag2023"
@@ -38,14 +39,31 @@ def _jld2_value(handle: h5py.File, value: Any) -> Any:
     return value
 
 
+_LABELS_CACHE: dict[tuple, dict] = {}
+
+
 def read_labels(path: Path) -> dict[str, dict[int, dict]]:
-    """NeuroPAL labels per recording id: 1-based trace column → label record."""
-    require_file(path, "Dag 2023 NeuroPAL labels")
+    """NeuroPAL labels per recording id: 1-based trace column → label record (parsed once per
+    file version: the JLD2 tree takes seconds to walk)."""
     try:
-        with h5py.File(path, "r") as handle:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key in _LABELS_CACHE:
+        return _LABELS_CACHE[key]
+    labels = _read_labels(path)
+    if key is not None:
+        _LABELS_CACHE[key] = labels
+    return labels
+
+
+def _read_labels(path: Path) -> dict[str, dict[int, dict]]:
+    with open_hdf5(path, "Dag 2023 NeuroPAL labels (JLD2)") as handle:
+        try:
             labels = _jld2_value(handle, handle["NeuroPAL_labels"][()])
-    except (OSError, KeyError) as exc:
-        raise CorruptFileError(f"{path}: not a readable JLD2 NeuroPAL label file ({exc})") from exc
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise CorruptFileError(f"{path}: not a readable JLD2 NeuroPAL label file ({exc})") from exc
     try:
         matches = labels["dict_match_dict"]
         return {rec: {int(k): v for k, v in pair["1"].items()} for rec, pair in matches.items()}
@@ -71,30 +89,70 @@ def column_labels(records: dict[int, dict], n_columns: int) -> list[str | None]:
     return columns
 
 
-def read_recording(folder: Path, rec_id: str, labels: dict[str, dict[int, dict]]) -> Recording:
-    path = require_file(folder / f"{rec_id}-data.h5", "Dag 2023 recording")
+FIELDS = {"traces": ("gcamp/trace_array", 2), "time": ("timing/timestamp_confocal", 1),
+          "reversal": ("behavior/reversal_vec", 1), "velocity": ("behavior/velocity", 1)}
+"""Role → (HDF5 dataset, number of dimensions) of a Dag 2023 data file (its README)."""
+
+
+def _numeric(handle: h5py.File, role: str) -> np.ndarray:
+    name, ndim = FIELDS[role]
+    obj = handle.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        raise LayoutError(f"{handle.filename}: '{name}' is {'missing' if obj is None else 'a group'}; "
+                          "not a Dag 2023 data file")
     try:
-        with h5py.File(path, "r") as handle:
-            traces = handle["gcamp/trace_array"][()]
-            stamps = handle["timing/timestamp_confocal"][()]
-            reversal = handle["behavior/reversal_vec"][()]
-            velocity = handle["behavior/velocity"][()]
-    except OSError as exc:
-        raise CorruptFileError(f"{path}: cannot be read as HDF5 ({exc})") from exc
-    except KeyError as exc:
-        raise LayoutError(f"{path}: missing dataset {exc}; not a Dag 2023 data file") from exc
-    time = stamps - stamps[0]
-    fps = 1.0 / float(np.median(np.diff(time)))
-    return Recording(STUDY, rec_id, rec_id, traces, column_labels(labels.get(rec_id, {}), traces.shape[1]),
-                     (reversal > 0).astype(np.int64), STATE_NAMES, fps, time, source=str(path),
-                     extra={"velocity": np.asarray(velocity, dtype=np.float64)})
+        value = obj[()]
+    except (OSError, TypeError, ValueError) as exc:
+        raise CorruptFileError(f"{handle.filename}: '{name}' cannot be read ({exc})") from exc
+    value = np.asarray(value)
+    if value.dtype.kind not in "fiub" or value.ndim != ndim:
+        raise LayoutError(f"{handle.filename}: '{name}' is {value.ndim}-D {value.dtype}; expected "
+                          f"{ndim}-D numbers")
+    return value
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The four per-recording arrays of a Dag data file, checked: traces (frames, neurons)
+    numbers, time strictly increasing, reversal 0/1, every per-frame array of the same length."""
+    with open_hdf5(path, "Dag 2023 recording") as handle:
+        traces, stamps, reversal, velocity = (_numeric(handle, role) for role in FIELDS)
+    if not np.isin(reversal, (0, 1)).all():
+        bad = np.unique(reversal[~np.isin(reversal, (0, 1))])[:5]
+        raise InvalidValuesError(f"{path}: 'behavior/reversal_vec' must be 0/1 per frame, found {bad}")
+    for role, value in (("time", stamps), ("reversal", reversal), ("velocity", velocity)):
+        if value.shape[0] != traces.shape[0]:
+            raise ShapeMismatchError(f"{path}: '{FIELDS[role][0]}' has {value.shape[0]} frames, "
+                                     f"'gcamp/trace_array' {traces.shape[0]}")
+    steps = np.diff(stamps.astype(np.float64))
+    if not (np.isfinite(stamps).all() and (steps > 0).all()):
+        raise InvalidValuesError(f"{path}: 'timing/timestamp_confocal' must be finite and strictly "
+                                 "increasing")
+    return dict(traces=traces, time=stamps.astype(np.float64) - float(stamps[0]),
+                fps=1.0 / float(np.median(steps)), reversal=reversal, velocity=velocity)
+
+
+def read_recording(folder: Path, rec_id: str, labels: dict[str, dict[int, dict]],
+                   arrays: dict[str, np.ndarray] | None = None) -> Recording:
+    path = folder / f"{rec_id}-data.h5"
+    a = arrays if arrays is not None else read_arrays(path)
+    if rec_id not in labels:
+        raise LayoutError(f"{folder / LABELS_FILE} has no NeuroPAL labels for recording {rec_id} "
+                          f"({path.name}); without them no neuron is identified. Copy the labels "
+                          "file that belongs to these recordings.")
+    return Recording(STUDY, rec_id, rec_id, a["traces"], column_labels(labels[rec_id], a["traces"].shape[1]),
+                     a["reversal"].astype(np.int64), STATE_NAMES, a["fps"], a["time"], source=str(path),
+                     extra={"velocity": a["velocity"]})
 
 
 def load_dag2023(recordings: tuple[str, ...] = RECORDINGS, verify: bool = True) -> list[Recording]:
     """The seven Dag 2023 recordings: z-scored GCaMP traces (800 frames, ~1.67 Hz), NeuroPAL
     labels, reversal vs non-reversal states and velocity (``extra['velocity']``, mm/s)."""
+    unknown = [r for r in recordings if r not in RECORDINGS]
+    if unknown:
+        raise ValueError(f"recordings must be among {RECORDINGS}, not {unknown}")
     folder = study_dir(STUDY)
     if verify:
         verify_sha256sums(folder, [f"{r}-data.h5" for r in recordings] + [LABELS_FILE])
+    arrays = {r: read_arrays(folder / f"{r}-data.h5") for r in recordings}  # cheap checks first
     labels = read_labels(folder / LABELS_FILE)
-    return [read_recording(folder, r, labels) for r in recordings]
+    return [read_recording(folder, r, labels, arrays[r]) for r in recordings]

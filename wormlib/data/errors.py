@@ -1,4 +1,4 @@
-"""The errors a loader raises. Each names the file and says what to do."""
+"""The errors a loader raises. Each names the file (and the field) and says what to do."""
 
 from __future__ import annotations
 
@@ -11,16 +11,25 @@ class DataNotFoundError(DataError, FileNotFoundError):
     """A data directory or file is missing."""
 
 
+class DataPermissionError(DataError, PermissionError):
+    """A data directory or file exists but this user may not read it."""
+
+
 class ChecksumError(DataError):
-    """A file's SHA-256 differs from the one recorded for it."""
+    """A file's SHA-256 differs from the one recorded for it, or no trusted hash exists for it."""
 
 
 class CorruptFileError(DataError):
-    """A file cannot be opened or parsed (truncated, not HDF5, bad CSV)."""
+    """A file cannot be opened or parsed (truncated, not HDF5, bad CSV, bad encoding)."""
 
 
 class LayoutError(DataError):
     """A file opens but does not have the documented layout (missing field, wrong kind)."""
+
+
+class UnsafeFileError(LayoutError):
+    """An HDF5 file points outside itself (external links, virtual datasets, external storage):
+    its content is not covered by its own checksum, so it is refused."""
 
 
 class ShapeMismatchError(DataError):
@@ -28,4 +37,4 @@ class ShapeMismatchError(DataError):
 
 
 class InvalidValuesError(DataError):
-    """A field holds values it must not (NaN, infinite, state codes out of range)."""
+    """A field holds values it must not (NaN, infinite, state codes out of range, wrong dtype)."""

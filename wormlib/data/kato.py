@@ -10,7 +10,6 @@ Two sources give identical :class:`Recording` objects:
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import h5py
@@ -18,7 +17,8 @@ import numpy as np
 
 from . import matv73
 from .errors import CorruptFileError, InvalidValuesError, LayoutError, ShapeMismatchError
-from .locate import local_path, require_file, study_dir, verify_sha256sums
+from .files import open_hdf5, read_npz_array, read_text, require_file
+from .locate import local_path, study_dir, verify_sha256sums
 from .recording import Recording, clean_label
 
 STUDY = "kato2015"
@@ -38,8 +38,7 @@ WORMS = ("1", "2", "3", "4", "5")
 
 
 def _read_csv_line(path: Path) -> list[str]:
-    require_file(path, "Kato 2015 label file")
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    lines = [ln for ln in read_text(path, "Kato 2015 label file").splitlines() if ln.strip()]
     if len(lines) != 1:
         raise CorruptFileError(f"{path}: expected one comma-separated line, found {len(lines)}")
     return [item.strip() for item in lines[0].split(",")]
@@ -54,16 +53,18 @@ def read_derived(folder: Path, worm: str, verify: bool = True) -> Recording:
         require_file(folder / name, "Kato 2015 derived file")
     if verify:
         verify_sha256sums(folder, names)
-    try:
-        with np.load(npz) as archive:
-            traces = archive["arr_0"]
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
-        raise CorruptFileError(f"{npz}: not a readable npz with an 'arr_0' array ({exc})") from exc
+    traces = read_npz_array(npz, "arr_0", "Kato 2015 traces archive")
     labels = [clean_label(x) for x in _read_csv_line(folder / f"worm_{k - 1}_neurons.csv")]
+    y_path = folder / f"worm_{k - 1}_y.csv"
     try:
-        states = np.array([int(x) for x in _read_csv_line(folder / f"worm_{k - 1}_y.csv")])
+        states = np.array([int(x) for x in _read_csv_line(y_path)], dtype=np.int64)
     except ValueError as exc:
-        raise CorruptFileError(f"{folder / f'worm_{k - 1}_y.csv'}: non-integer state ({exc})") from exc
+        raise CorruptFileError(f"{y_path}: non-integer state ({exc})") from exc
+    if states.size and (states.min() < 0 or states.max() >= len(STATE_NAMES)):
+        raise InvalidValuesError(
+            f"{y_path}: state codes span {states.min()}..{states.max()}, but Kato's codes are "
+            f"0..{len(STATE_NAMES) - 1} ({', '.join(STATE_NAMES)}; unlabelled frames are "
+            "'nostate'). The file is damaged: copy it again.")
     state_names = tuple(_read_csv_line(folder / "worm_0_states.csv"))
     if state_names != STATE_NAMES:
         raise LayoutError(f"{folder / 'worm_0_states.csv'}: states {state_names}, expected {STATE_NAMES}")
@@ -81,9 +82,14 @@ def _kato_states(group: h5py.Group, n_frames: int, where: str) -> np.ndarray:
     missing = [s for s in STATE_NAMES if s not in group]
     if missing:
         raise LayoutError(f"{where}: States struct lacks {missing}")
-    onehot = np.stack([matv73.vector(group[s]) for s in STATE_NAMES], axis=1)  # (T, 8)
-    if onehot.shape[0] != n_frames:
-        raise ShapeMismatchError(f"{where}: {onehot.shape[0]} state frames for {n_frames} frames")
+    vectors = [matv73.vector(group[s]) for s in STATE_NAMES]
+    lengths = {v.size for v in vectors}
+    if lengths != {n_frames}:
+        raise ShapeMismatchError(f"{where}: States vectors have {sorted(lengths)} frames for {n_frames} frames")
+    onehot = np.stack(vectors, axis=1)  # (T, 8)
+    if not np.isin(onehot, (0.0, 1.0)).all():
+        raise InvalidValuesError(f"{where}: States vectors must hold only 0 and 1 (one-hot), "
+                                 "found other values (fractions, NaN or negatives)")
     if (onehot.sum(axis=1) > 1).any():
         raise InvalidValuesError(f"{where}: some frames are in more than one state")
     codes = onehot.argmax(axis=1)
@@ -93,7 +99,7 @@ def _kato_states(group: h5py.Group, n_frames: int, where: str) -> np.ndarray:
 
 def read_mat(path: Path) -> list[Recording]:
     """All worms of the official ``WT_NoStim.mat`` (h5py; MATLAB v7.3)."""
-    with matv73.open_mat(path, "Kato 2015 WT_NoStim.mat") as handle:
+    with open_hdf5(path, "Kato 2015 WT_NoStim.mat (MATLAB v7.3)") as handle:
         recordings = []
         for w, animal in enumerate(matv73.read_animals(matv73.root_group(handle))):
             if not isinstance(animal.states, h5py.Group):
@@ -112,11 +118,18 @@ def load_kato2015(source: str = "derived", worms: tuple[str, ...] = WORMS,
     ``verify`` checks SHA-256 sums (the folder's ``SHA256SUMS``, or the published hash of the
     MAT file) before reading.
     """
+    unknown = [w for w in worms if w not in WORMS]
+    if unknown:
+        raise ValueError(f"worms must be among {WORMS}, not {unknown}")
     if source == "derived":
         folder = study_dir(STUDY)
         return [read_derived(folder, w, verify) for w in worms]
     if source == "osf":
         path = local_path(STUDY, "WT_NoStim.mat") if verify else study_dir(STUDY) / "WT_NoStim.mat"
         by_worm = {r.worm: r for r in read_mat(path)}
+        absent = [w for w in worms if w not in by_worm]
+        if absent:
+            raise LayoutError(f"{path}: worms {absent} asked for, but the file holds worms "
+                              f"{sorted(by_worm)}; it is not the published 5-worm WT_NoStim.mat.")
         return [by_worm[w] for w in worms]
     raise ValueError(f"source must be 'derived' or 'osf', not {source!r}")

@@ -6,32 +6,14 @@ references), doubles, logicals, chars and MATLAB's empty-array marker.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import h5py
 import numpy as np
 
-from .errors import CorruptFileError, LayoutError, ShapeMismatchError
-from .locate import require_file
+from .errors import LayoutError, ShapeMismatchError
 from .recording import clean_label
-
-
-@contextmanager
-def open_mat(path: Path, what: str) -> Iterator[h5py.File]:
-    """Open a v7.3 MAT file; a truncated or non-HDF5 file raises CorruptFileError."""
-    require_file(path, what)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise CorruptFileError(
-            f"{path} cannot be opened as a MATLAB v7.3 (HDF5) file ({exc}). It is truncated or "
-            "not the published file: delete it and download it again."
-        ) from exc
-    with handle:
-        yield handle
 
 
 def root_group(handle: h5py.File) -> h5py.Group:
@@ -67,7 +49,10 @@ def decode(obj: h5py.HLObject) -> Any:
         return "".join(map(chr, np.asarray(obj[()]).ravel(order="F")))
     if cls == "cell" or obj.dtype == h5py.ref_dtype:
         return [decode(obj.file[ref]) for ref in np.asarray(obj[()]).ravel()]
-    return np.asarray(obj[()], dtype=np.float64)
+    value = np.asarray(obj[()])
+    if value.dtype.kind not in "fiub":
+        raise LayoutError(f"{obj.file.filename}: '{obj.name}' holds {value.dtype}, not numbers")
+    return value.astype(np.float64)
 
 
 def cell_items(group: h5py.Group, field: str) -> list[h5py.HLObject]:
@@ -93,16 +78,20 @@ def first_field(group: h5py.Group, *aliases: str) -> str:
 
 def vector(obj: h5py.HLObject) -> np.ndarray:
     """A MATLAB row/column vector (or scalar) as a flat float array."""
-    value = decode(obj)
-    if not isinstance(value, np.ndarray) or (value.ndim == 2 and min(value.shape) > 1):
+    value = decode(obj) if isinstance(obj, h5py.Dataset) else None
+    if (not isinstance(value, np.ndarray) or value.size == 0
+            or (value.ndim == 2 and min(value.shape) > 1)):
         raise LayoutError(f"{obj.file.filename}: '{obj.name}' is not a numeric vector")
     return value.ravel()
 
 
 def time_major(obj: h5py.HLObject, n_frames: int) -> np.ndarray:
     """A traces matrix as (frames, neurons), orientation decided by the frame count."""
-    value = decode(obj)
-    if not isinstance(value, np.ndarray) or value.ndim != 2:
+    if not isinstance(obj, h5py.Dataset) or is_empty(obj) or matlab_class(obj) not in ("double", "single"):
+        raise LayoutError(f"{obj.file.filename}: '{obj.name}' is not a double/single matrix "
+                          f"(MATLAB class {matlab_class(obj) or 'unknown'})")
+    value = np.asarray(obj[()])
+    if value.ndim != 2:
         raise LayoutError(f"{obj.file.filename}: '{obj.name}' is not a numeric matrix")
     if value.shape[1] == n_frames:  # h5py (N, T): MATLAB T×N reversed
         return value.T
@@ -112,6 +101,13 @@ def time_major(obj: h5py.HLObject, n_frames: int) -> np.ndarray:
         f"{obj.file.filename}: '{obj.name}' has shape {value.shape}, neither axis matches the "
         f"{n_frames} frames of the time vector"
     )
+
+
+def _scalar(obj: h5py.HLObject, where: str) -> float:
+    value = vector(obj)
+    if value.size != 1:
+        raise LayoutError(f"{where}: expected one number, found {value.size}")
+    return float(value[0])
 
 
 def first_name(value: Any) -> str | None:
@@ -166,6 +162,6 @@ def read_animals(root: h5py.Group) -> list[Animal]:
             raise LayoutError(f"{where}: neuron labels are not a cell array")
         animals.append(Animal(where, time, time_major(cells["traces"][a], time.size),
                               [clean_label(first_name(x)) for x in raw_labels],
-                              float(vector(cells["fps"][a])[0]),
+                              _scalar(cells["fps"][a], f"{where} fps"),
                               decode(names[a]) if names else None, cells["states"][a]))
     return animals

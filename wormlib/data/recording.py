@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,39 +46,82 @@ class Recording:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """The one validation layer every loader's output goes through (named errors that name
+        the source file and the field)."""
         where = f"{self.study} worm {self.worm} ({self.source or 'in memory'})"
-        traces = np.asarray(self.traces, dtype=np.float64)
+        raw = np.asarray(self.traces)
+        if raw.dtype.kind != "f" or raw.dtype.itemsize < 4:
+            raise InvalidValuesError(
+                f"{where}: field 'traces' is stored as {raw.dtype}, but a calcium recording is "
+                "float32/float64; the file is not a processed recording (or was converted "
+                "lossily): use the published file.")
+        traces = raw.astype(np.float64)
         if traces.ndim != 2:
             raise ShapeMismatchError(f"{where}: traces must be (frames, neurons), got {traces.shape}")
         n_frames, n_neurons = traces.shape
+        if n_frames < 2 or n_neurons < 1:
+            raise ShapeMismatchError(f"{where}: traces of shape {traces.shape} hold no recording")
         if not np.isfinite(traces).all():
             bad = int((~np.isfinite(traces)).sum())
             raise InvalidValuesError(
                 f"{where}: traces hold {bad} NaN/infinite values; the file is damaged or not "
                 "a processed recording. Re-download it (wormlib.data.fetch) or check its source."
             )
-        if len(self.labels) != n_neurons:
+        labels = tuple(self.labels)
+        if len(labels) != n_neurons:
             raise ShapeMismatchError(
-                f"{where}: {len(self.labels)} neuron labels for {n_neurons} trace columns"
+                f"{where}: {len(labels)} neuron labels for {n_neurons} trace columns"
             )
+        if any(not (label is None or isinstance(label, str)) for label in labels):
+            raise InvalidValuesError(f"{where}: neuron labels must be names or None")
+        named = [label for label in labels if label is not None]
+        repeated = sorted({n for n in named if named.count(n) > 1})
+        if repeated:
+            raise InvalidValuesError(
+                f"{where}: neuron label(s) {repeated} name more than one trace column; a neuron "
+                "has one trace. Fix the labels file (or drop the duplicate) before loading.")
         states = np.asarray(self.states)
         if states.shape != (n_frames,):
             raise ShapeMismatchError(f"{where}: {states.shape[0] if states.ndim else 0} states for {n_frames} frames")
+        if states.dtype.kind not in "iu":
+            raise InvalidValuesError(f"{where}: state codes must be integers, got {states.dtype}")
         if states.size and (states.min() < UNLABELLED or states.max() >= len(self.state_names)):
             raise InvalidValuesError(
                 f"{where}: state codes span {states.min()}..{states.max()} but there are "
                 f"{len(self.state_names)} state names"
             )
-        time = np.asarray(self.time, dtype=np.float64)
+        time = np.asarray(self.time)
+        if time.dtype.kind not in "fiu":
+            raise InvalidValuesError(f"{where}: time must be numeric, got {time.dtype}")
+        time = time.astype(np.float64)
         if time.shape != (n_frames,):
             raise ShapeMismatchError(f"{where}: time has {time.size} entries for {n_frames} frames")
-        if not (np.isfinite(self.fps) and self.fps > 0):
+        if not np.isfinite(time).all() or not (np.diff(time) > 0).all():
+            raise InvalidValuesError(
+                f"{where}: the time vector must be finite and strictly increasing (one time per "
+                "frame); the file's time field is damaged.")
+        if not (isinstance(self.fps, (int, float, np.number)) and np.isfinite(self.fps) and self.fps > 0):
             raise InvalidValuesError(f"{where}: fps must be a positive number, got {self.fps}")
+        extra = {}
+        for key, value in self.extra.items():
+            value = np.asarray(value)
+            if value.shape != (n_frames,) or value.dtype.kind not in "fiu":
+                raise ShapeMismatchError(
+                    f"{where}: per-frame field '{key}' has shape {value.shape} ({value.dtype}), "
+                    f"expected ({n_frames},) numbers")
+            if not np.isfinite(value).all():
+                raise InvalidValuesError(f"{where}: per-frame field '{key}' holds NaN/infinite values")
+            extra[key] = value.astype(np.float64)
+        if not named:
+            warnings.warn(f"{where}: no neuron of this recording is identified; analyses by neuron "
+                          "name will find nothing in it.", stacklevel=3)
         object.__setattr__(self, "traces", traces)
         object.__setattr__(self, "states", states.astype(np.int64))
         object.__setattr__(self, "time", time)
-        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "fps", float(self.fps))
+        object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "state_names", tuple(self.state_names))
+        object.__setattr__(self, "extra", extra)
 
     @property
     def n_frames(self) -> int:
@@ -123,7 +167,7 @@ def clean_label(raw: str | None) -> str | None:
     """
     if raw is None:
         return None
-    name = raw.strip()
+    name = raw.replace("\ufeff", "").strip()  # a UTF-8 byte-order mark is not part of a name
     if not name or name == "---" or name.isdigit():
         return None
     return name
