@@ -160,7 +160,7 @@ plotting.caption(
     "worm 5 by a static GNN and, at three frames, by a dynamic GNN, both trained on worms 1–4; "
     "right: the White 1986 connectome on the same neurons (VB01, missing in worm 5, blanked). "
     f"The paper shows no such panel. The static graph's correlation with the connectome over "
-    f"off-diagonal pairs is r = {r:.2f}; dynamic edges change from frame to frame by "
+    f"off-diagonal pairs is {provenance.machine_stable(r, 'r', provenance.CROSS_MACHINE_TOLERANCE['correlation'])}; dynamic edges change from frame to frame by "
     f"{spread:.3f} on average (sd over frames). Inferred weights are functional, dense and far "
     "from the sparse anatomical wiring — the inferred graph is a learned feature, not a "
     "connectome estimate."

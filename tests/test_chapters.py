@@ -1,6 +1,7 @@
 """The book never shows numbers from code that has since changed."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from execute_chapters import CHAPTERS, output_path  # noqa: E402
+from execute_chapters import CHAPTERS, output_path, results_current  # noqa: E402
 
 from wormlib.provenance import inputs_hash  # noqa: E402
 from wormlib.results import FIELDS, VOCABULARY  # noqa: E402
@@ -25,6 +26,26 @@ def test_executed_chapter_is_current(chapter, profile):
     assert meta["inputs_sha256"] == inputs_hash(chapter, profile, meta["device"], meta["seed"]), (
         f"{path} is stale: its chapter source, wormlib or parameters changed since it was "
         "executed. Run `make chapters` and commit the result.")
+    if profile == "full":  # results/<profile>/ of other profiles are not committed
+        assert results_current(meta), (
+            f"results/ differ from what {path.name} produced (partial, edited or stale results "
+            f"files: {sorted(meta.get('results_sha256', {}))}). Re-run `make chapters`.")
+
+
+ABSOLUTE = re.compile(r"(?<![\w.~])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|private)/")
+
+
+@pytest.mark.parametrize("profile", ["full", "quick"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_executed_pages_hold_no_machine_paths_and_stable_ids(chapter, profile):
+    nb = nbformat.read(output_path(chapter, profile), as_version=4)
+    for cell in nb.cells:
+        assert re.fullmatch(r"\d\d-\d{3}", cell.get("id", "")), cell.get("id")
+        for output in cell.get("outputs", []):
+            text = json.dumps({k: v for k, v in output.items() if k != "data"} |
+                              {"data": {m: v for m, v in output.get("data", {}).items()
+                                        if not m.startswith("image/")}})
+            assert not ABSOLUTE.search(text), (cell.id, ABSOLUTE.search(text).group())
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -87,6 +87,21 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
+CROSS_MACHINE_TOLERANCE = {"correlation": 0.05}
+"""How far a number the book states may move between machines (other CPU, BLAS or torch
+build) for the same code, seed and data. Reruns on one machine are bit-identical; trained
+models differ across machines in the last float bits, which training amplifies. Measured: the
+inferred-graph-vs-connectome r of chapter 2 was −0.0126 on one machine and +0.0117 on another."""
+
+
+def machine_stable(value: float, name: str, tolerance: float, digits: int = 2) -> str:
+    """``value`` as prose that stays true across machines: a number whose magnitude is inside
+    the cross-machine ``tolerance`` is not stated with a sign (``|r| < 0.05``)."""
+    if abs(value) < tolerance:
+        return f"|{name}| < {tolerance:g}, i.e. indistinguishable from 0 (its sign differs between machines)"
+    return f"{name} = {value:+.{digits}f}".replace("-", "−")
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch; make torch deterministic on the CPU."""
     import torch

@@ -1,0 +1,155 @@
+"""Outputs are all-or-nothing, parameters are checked where they enter (issue: nothing lost)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from wormlib import atomic, provenance, results
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import execute_chapters  # noqa: E402
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    path = tmp_path / "r.json"
+    path.write_text("old")
+
+    def broken_fsync(fd):
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError):
+        atomic.write_text_atomic(path, "new" * 1000)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
+
+
+def test_a_writer_killed_mid_save_leaves_the_previous_results(tmp_path):
+    """A process killed (os._exit) after it began writing: the previous file is intact."""
+    target = tmp_path / "r.json"
+    target.write_text('["previous"]')
+    script = f"""
+import os, wormlib.atomic as a
+real = os.replace
+os.replace = lambda *args: os._exit(9)   # killed right before the rename
+a.write_text_atomic(__import__('pathlib').Path({str(target)!r}), '["new", ' + '0,' * 100000 + '0]')
+"""
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT)
+    assert proc.returncode == 9
+    assert target.read_text() == '["previous"]'
+
+
+def test_results_inside_a_chapter_run_go_to_the_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.STAGE_ENV, str(tmp_path))
+    saved = results.Results("scratch-test", "quick")
+    saved.add("e", "accuracy", 0.5)
+    shown = saved.save()
+    assert shown == "results/quick/scratch-test.json"         # relative: no machine path on a page
+    assert not (ROOT / shown).exists()                          # nothing in results/ yet
+    assert json.loads((tmp_path / "quick" / "scratch-test.json").read_text())[0]["value"] == 0.5
+    assert results.load_results("scratch-test", "quick").value.tolist() == [0.5]  # reads its own stage
+
+
+def test_runner_failure_leaves_results_and_book_as_they_were(monkeypatch):
+    """A chapter that saved results and then failed: results/, the executed notebooks and the
+    stage are exactly as before (papermill replaced by a fake kernel that saves, then raises)."""
+    import papermill
+
+    chapter = "01_background"
+    watched = [ROOT / "results" / "background.json", execute_chapters.output_path(chapter, "full")]
+    before = [p.read_bytes() for p in watched]
+
+    def fake_execute(source, output, **kwargs):
+        saved = results.Results("background", "full")
+        saved.add("e", "accuracy", 0.5)
+        saved.save()
+        raise papermill.PapermillExecutionError(3, 3, "boom", "KeyboardInterrupt", "killed", [])
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    with pytest.raises(execute_chapters.ChapterFailed, match="cell 3"):
+        execute_chapters.execute(chapter, "full", "cpu", 0, force=True)
+    assert [p.read_bytes() for p in watched] == before
+    assert not list((ROOT / "results").glob(".stage-*"))
+    assert results.STAGE_ENV not in os.environ
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, "abc", 1.5, True, None])
+def test_bad_seeds_are_refused(seed):
+    with pytest.raises(provenance.ParameterError, match="seed"):
+        provenance.chapter_config("01_background", "quick", "cpu", seed)
+
+
+@pytest.mark.parametrize("device", ["gpu", "", None, "CUDA"])
+def test_bad_devices_are_refused(device):
+    with pytest.raises(provenance.ParameterError, match="device"):
+        provenance.chapter_config("01_background", "quick", device, 0)
+
+
+def test_unavailable_accelerators_are_refused_not_recorded():
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(provenance.ParameterError, match="no GPU"):
+            provenance.resolve_device("cuda")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(provenance.ParameterError, match="MPS"):
+            provenance.resolve_device("mps")
+    assert provenance.resolve_device("auto") in {"cpu", "cuda"}
+    assert provenance.chapter_config("01_background", "quick", "auto", 0).device != "auto"
+
+
+def test_good_seed_extremes_are_accepted():
+    assert provenance.chapter_config("01_background", "quick", "cpu", 2**32 - 1).seed == 2**32 - 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["99_nothing"], "unknown chapter"),
+    (["--seed", "-1"], "seed"),
+    (["--seed", "abc"], "invalid int"),
+    (["--device", "tpu"], "invalid choice"),
+])
+def test_runner_refuses_bad_arguments_with_a_usage_error(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        execute_chapters.parse_args(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_runner_without_gpu_says_so_in_one_line(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(SystemExit):
+        execute_chapters.parse_args(["--device", "cuda"])
+    err = capsys.readouterr().err
+    assert "no GPU" in err and "Traceback" not in err
+
+
+def test_results_read_are_declared():
+    """Every results file a chapter loads besides its own is part of its inputs hash."""
+    import re
+
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py")):
+        source = path.read_text()
+        own = set(re.findall(r'Results\("([a-z-]+)"', source))
+        read = set(re.findall(r'load_results\("([a-z-]+)"', source))
+        read |= {n for group in re.findall(r"load_results\(name[^\n]*for name in \(([^)]*)\)", source)
+                 for n in re.findall(r'"([a-z-]+)"', group)}
+        assert read - own <= set(provenance.RESULTS_READ.get(path.stem, ())), path.stem
+
+
+def test_numbers_within_cross_machine_noise_are_not_stated_with_a_sign():
+    tol = provenance.CROSS_MACHINE_TOLERANCE["correlation"]
+    for r in (-0.0126, 0.0117):  # the same chapter-2 number on two machines
+        text = provenance.machine_stable(r, "r", tol)
+        assert "|r| < 0.05" in text and "0.01" not in text
+    assert provenance.machine_stable(-0.31, "r", tol) == "r = −0.31"
