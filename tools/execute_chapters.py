@@ -145,6 +145,53 @@ def write_status() -> None:
         f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n")
 
 
+def producers() -> dict[str, str]:
+    """results name → the chapter that writes it (from the chapter sources)."""
+    import re
+
+    out = {}
+    for chapter in CHAPTERS:
+        for name in re.findall(r'Results\("([a-z-]+)"', (ROOT / "chapters" / f"{chapter}.py").read_text()):
+            out[name] = chapter
+    return out
+
+
+def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
+    """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, each with its share
+    of the cores (OMP/MKL threads), a chapter starting only after the chapters whose results it
+    reads (provenance.RESULTS_READ) have finished. Returns the number of failed chapters."""
+    import subprocess
+
+    from wormlib.provenance import RESULTS_READ
+
+    made_by = producers()
+    needs = {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    # longest first (run times recorded by the last execution), so the short ones fill in
+    pending = sorted(chapters, key=lambda c: -recorded(output_path(c, args.profile)).get("runtime_s", 0))
+    running, done, failed = {}, set(), set()
+    while pending or running:
+        for chapter in list(pending):
+            if len(running) >= args.jobs:
+                break
+            if needs[chapter] & failed:
+                print(f"{chapter} [{args.profile}]: skipped, it reads the results of a failed chapter", flush=True)
+                pending.remove(chapter)
+                failed.add(chapter)
+            elif needs[chapter] <= done:
+                pending.remove(chapter)
+                cmd = [sys.executable, __file__, chapter, "--jobs", "1", "--profile", args.profile,
+                       "--device", args.device, "--seed", str(args.seed), "--no-status"]
+                running[chapter] = subprocess.Popen(cmd + (["--force"] if args.force else []), env=env)
+        time.sleep(0.2)
+        for chapter, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[chapter]
+                (done if proc.returncode == 0 else failed).add(chapter)
+    return len(failed)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chapters", nargs="*", default=CHAPTERS, help=f"default: all ({', '.join(CHAPTERS)})")
@@ -152,28 +199,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--seed", type=int, default=0, help="an integer in [0, 2**32 - 1]")
     parser.add_argument("--force", action="store_true", help="execute even when up to date")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="chapters executed at once, each on cores/jobs threads (default: 2 "
+                             "on a CPU with 2 or more cores, 1 on a GPU; a chapter that reads "
+                             "another's results waits for it)")
+    parser.add_argument("--no-status", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     unknown = [c for c in args.chapters if c not in CHAPTERS]
     if unknown:
         parser.error(f"unknown chapter(s) {unknown}; chapters are {', '.join(CHAPTERS)}")
     try:
         check_seed(args.seed)
-        resolve_device(args.device)
+        device = resolve_device(args.device)
     except ParameterError as exc:
         parser.error(str(exc))
+    if args.jobs is None:  # chapters on one GPU would compete for its memory
+        args.jobs = 1 if device == "cuda" else min(2, os.cpu_count() or 1)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.jobs > 1 and len(args.chapters) > 1:
+            return 1 if run_parallel(args.chapters, args) else 0
         for chapter in args.chapters:
             execute(chapter, args.profile, args.device, args.seed, args.force)
     except ChapterFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        if args.profile == "full":
+        if args.profile == "full" and not args.no_status:
             write_status()
     return 0
 

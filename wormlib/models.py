@@ -34,6 +34,86 @@ class StackedLinear(nn.Module):
         return y.reshape(m, *rest, -1)
 
 
+def _column_sums(x: torch.Tensor) -> torch.Tensor:
+    """Σ over axis 1 of (M, S, C) as a batched matrix product with ones: (M, 1, C). A reduction
+    along the strided middle axis is several times slower on the CPU than this matmul."""
+    return torch.bmm(x.new_ones(x.shape[0], 1, x.shape[1]), x)
+
+
+class _StackedBatchNormFunction(torch.autograd.Function):
+    """y = (x − mean) / sqrt(var + eps) · w + b with statistics over axis 1 of (M, S, C), and the
+    analytic backward; every reduction is a matmul with ones (see ``_column_sums``)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        n = x.shape[1]
+        mean = _column_sums(x) / n                                        # (M, 1, C)
+        centred = x - mean
+        var = _column_sums(centred * centred) / n
+        rstd = torch.rsqrt(var + eps)
+        xhat = centred.mul_(rstd)                                         # reuse the buffer
+        ctx.save_for_backward(xhat, weight, rstd)
+        return torch.addcmul(bias, xhat, weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, weight, rstd = ctx.saved_tensors
+        n = xhat.shape[1]
+        grad = grad.contiguous()
+        grad_bias = _column_sums(grad)                                    # (M, 1, C)
+        grad_weight = _column_sums(grad * xhat)
+        # dx = w·rstd·(g − mean(g) − x̂·mean(g·x̂))
+        scale = weight * rstd
+        grad_x = (grad - grad_bias / n - xhat * (grad_weight / n)) * scale
+        return grad_x, grad_weight, grad_bias, None
+
+
+class _PairwiseEdgesFunction(torch.autograd.Function):
+    """A_ij = σ(w · ReLU(r_i + s_j) + b) for every pair of nodes, computed a few frames at a time.
+
+    r, s: (M, B, N, He) receiver and sender parts of g_edge's first layer; w: (M, He, 1); b:
+    (M, 1, 1) → A (M, B, N, N). The (M, B, N, N, He) hidden tensor is never held whole: each chunk
+    of frames is formed, used and dropped while it is still in cache, and the backward recomputes
+    it (it is cheaper to recompute than to store). Same operations as the plain expression
+    ``sigmoid(edge_out(relu(r[..., :, None, :] + s[..., None, :, :])))``.
+    """
+
+    CHUNK_BYTES = 1 << 21
+
+    @staticmethod
+    def _chunks(r: torch.Tensor):
+        m, b, n, he = r.shape
+        size = max(1, _PairwiseEdgesFunction.CHUNK_BYTES // (m * n * n * he * r.element_size()))
+        return [slice(i, min(i + size, b)) for i in range(0, b, size)]
+
+    @staticmethod
+    def forward(ctx, r, s, w, b):
+        m, frames, n, he = r.shape
+        z = r.new_empty(m, frames, n, n)
+        for c in _PairwiseEdgesFunction._chunks(r):
+            hidden = torch.relu(r[:, c, :, None] + s[:, c, None])            # (M, b, N, N, He)
+            z[:, c] = torch.bmm(hidden.reshape(m, -1, he), w).reshape(m, -1, n, n)
+        a = torch.sigmoid(z.add_(b.reshape(m, 1, 1, 1)))
+        ctx.save_for_backward(r, s, w, a)
+        return a
+
+    @staticmethod
+    def backward(ctx, grad_a):
+        r, s, w, a = ctx.saved_tensors
+        m, frames, n, he = r.shape
+        grad_z = grad_a * a * (1 - a)                                     # (M, B, N, N)
+        grad_r, grad_s, grad_w = torch.empty_like(r), torch.empty_like(s), torch.zeros_like(w)
+        w_row = w.reshape(m, 1, 1, 1, he)
+        for c in _PairwiseEdgesFunction._chunks(r):
+            pre = r[:, c, :, None] + s[:, c, None]                           # (M, b, N, N, He)
+            gz = grad_z[:, c].reshape(m, -1, 1)                              # (M, b·N·N, 1)
+            grad_w += torch.bmm(torch.relu(pre).reshape(m, -1, he).transpose(1, 2), gz)
+            grad_hidden = (gz.reshape(*pre.shape[:-1], 1) * w_row).mul_(pre > 0)
+            grad_r[:, c] = grad_hidden.sum(3)                                # Σ over senders j
+            grad_s[:, c] = grad_hidden.sum(2)                                # Σ over receivers i
+        return grad_r, grad_s, grad_w, grad_z.sum((1, 2, 3)).reshape(m, 1, 1)
+
+
 class StackedBatchNorm(nn.Module):
     """Batch normalisation per model over every axis but the first and the last."""
 
@@ -46,9 +126,7 @@ class StackedBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m, *rest, c = x.shape
         flat = x.reshape(m, -1, c)                                    # (M, prod(rest), C)
-        mean = flat.mean(1, keepdim=True)
-        var = flat.var(1, unbiased=False, keepdim=True)
-        return ((flat - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).reshape(x.shape)
+        return _StackedBatchNormFunction.apply(flat, self.weight, self.bias, self.eps).reshape(x.shape)
 
 
 class MLP(nn.Sequential):
@@ -57,6 +135,14 @@ class MLP(nn.Sequential):
     def __init__(self, m: int, i: int, hidden: int, o: int):
         super().__init__(StackedLinear(m, i, hidden), StackedBatchNorm(m, hidden), nn.ReLU(),
                          StackedLinear(m, hidden, o))
+
+
+def mask_nodes(x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """Zero the node features of missing neurons: x (M, B, N, ·), present (M, N) bool. Skipped
+    when every neuron is present (a product with ones is exact, so the result is the same)."""
+    if bool(present.all()):
+        return x
+    return x * present.to(x.dtype)[:, None, :, None]
 
 
 class MLPClassifier(nn.Module):
@@ -72,7 +158,7 @@ class MLPClassifier(nn.Module):
         self.g_graph = MLP(m, width, hidden, n_out)
 
     def forward(self, x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        x = x * present[:, None, :, None]                           # (M, B, N, F)
+        x = mask_nodes(x, present)                                  # (M, B, N, F)
         h = x.flatten(2) if self.aggregate == "concat" else x.sum(2)  # (M, B, N·F) | (M, B, F)
         return self.g_graph(h)                                      # (M, B, n_out)
 
@@ -125,22 +211,21 @@ class GNN(nn.Module):
         else:
             if self.edges == "static":
                 v = v.mean(1, keepdim=True)                               # (M, 1, N, H)
-            e = F.relu(self.edge_receiver(v).unsqueeze(3) + self.edge_sender(v).unsqueeze(2))  # (M, B, N, N, He)
-            a = torch.sigmoid(self.edge_out(e).squeeze(-1))               # (M, B, N, N)
+            a = _PairwiseEdgesFunction.apply(self.edge_receiver(v), self.edge_sender(v),
+                                             self.edge_out.weight, self.edge_out.bias)  # (M, B, N, N)
+        if bool(present.all()):
+            return a
         mask = present[:, None, :, None] & present[:, None, None, :]      # (M, 1, N, N)
-        return a * mask
+        return a * mask.to(a.dtype)
 
     def node_states(self, x: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Node states after message passing and aggregation (M, B, N, 2H), and the edge weights."""
         v = self.g_node(x)                                                # (M, B, N, H)
         a = self.infer_edges(v, present)
         w_v = self.message(v)                                             # (M, B, N, H)
-        if a.shape[1] == 1:  # one graph for the whole batch: (M, N, N) @ (M, N, B·H)
-            msg = torch.einsum("mij,mbjh->mbih", a[:, 0], w_v)
-        else:                # one graph per frame
-            msg = a @ w_v
+        msg = a @ w_v  # one graph per frame, or (M, 1, N, N) broadcast over the batch: (M, B, N, H)
         h = torch.cat([v, F.relu(msg)], -1)                               # (M, B, N, 2H)
-        return h * present[:, None, :, None], a
+        return mask_nodes(h, present), a
 
     def forward(self, x: torch.Tensor, present: torch.Tensor, return_edges: bool = False):
         h, a = self.node_states(x, present)

@@ -26,7 +26,8 @@ from torch import nn
 from tqdm import tqdm
 
 from .models import GNN, MLP, StackedLinear
-from .train import TaskData, TrainConfig, worm_schedule
+from .runtime import keep_freed_memory
+from .train import TaskData, TrainConfig, make_optimiser, worm_schedule
 
 BURN_IN = 4       # true frames a recurrent model sees before it predicts (Section 5.2)
 TRAIN_STEPS = 8   # predicted steps in training (12 frames with the burn-in)
@@ -248,12 +249,13 @@ def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainC
         return model
     if isinstance(model, Markov) and isinstance(getattr(model.f, "map", None), StackedLinear):
         return fit_linear(model, data, train_worms)
+    keep_freed_memory()
     gen = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
     model.to(device).train()
     x, present, lengths = data.x.to(device), data.present.to(device), data.lengths
     length = BURN_IN + n_steps
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimiser = make_optimiser(model, cfg)
     schedule = worm_schedule(train_worms, cfg.steps, gen)
     for step, worm in enumerate(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None)):
         starts = (torch.rand(len(worm), cfg.batch_size, generator=gen)

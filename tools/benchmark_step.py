@@ -1,0 +1,183 @@
+"""Benchmark: one optimiser step of every model family of the book, against the machine's peak.
+
+    python tools/benchmark_step.py [--threads 1] [--steps 20] [--models gnn-static,mlp-concat]
+    python tools/benchmark_step.py --against <commit>    # also time that commit's step, same run
+
+For each model family — the chapter-3 stacks (50 models: 5 worms × 10 folds, batch 64, the 15
+paper neurons, hidden 32) and the chapter-4 trajectory stacks (5 models, 8-step rollouts) — it
+prints FLOPs per optimiser step (forward + backward, ``torch.utils.flop_counter``), ms per step
+(median of ``--steps`` timed steps after warm-up), the achieved GFLOP/s, and that as a fraction
+of the machine's single-precision matmul peak measured in the same run (a 1024² ``torch.mm``
+with the same thread count). ``--against`` checks the commit out in a temporary git worktree
+and runs this same script on it in a subprocess, so both are measured on the same machine
+within seconds of each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
+    """GFLOP/s of an n×n float32 matrix product (best of ``repeats``)."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def families(data, n_folds: int = 10):
+    """name → (model, step function); the step runs forward, loss, backward and Adam."""
+    import torch
+    import torch.nn.functional as F
+
+    from wormlib import experiments
+    from wormlib import trajectories as tj
+
+    try:  # the library's optimiser (plain Adam in commits before it had one)
+        from wormlib.train import TrainConfig, make_optimiser
+
+        def adam(model):
+            return make_optimiser(model, TrainConfig(lr=3e-3, weight_decay=1e-4))
+    except ImportError:
+        def adam(model):
+            return torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    out = {}
+    m_cls = len(data.worms) * n_folds
+    for name in ("mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome"):
+        torch.manual_seed(0)
+        model = experiments.build_model(name, m_cls, data, 32)
+        opt = adam(model)
+        worm = torch.arange(m_cls) % len(data.worms)
+
+        def step(model=model, opt=opt, worm=worm):
+            idx = torch.randint(0, 3000, (m_cls, 64), generator=gen)
+            logits = model(data.x[worm[:, None], idx], data.present[worm])
+            loss = F.cross_entropy(logits.flatten(0, 1), data.y[worm[:, None], idx].clamp(min=0).flatten(),
+                                   reduction="sum") / 64
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        out[name] = (model, step)
+    m_traj = 5
+    for name in ("traj-mlp", "traj-gnn", "traj-gnn-static", "traj-mlp-gru", "traj-gnn-gru"):
+        torch.manual_seed(0)
+        model = tj.build_model(name[5:], m_traj, data.x.shape[2], data.x.shape[3], 32)
+        opt = adam(model)
+        worm = torch.arange(m_traj) % len(data.worms)
+        length = tj.BURN_IN + tj.TRAIN_STEPS
+
+        def step(model=model, opt=opt, worm=worm, length=length):
+            starts = torch.randint(0, 3000 - length, (m_traj, 64), generator=gen)
+            window = tj.gather_windows(data.x, worm, starts, length)
+            pred = tj.rollout(model, window, data.present[worm], tj.TRAIN_STEPS, 0.5, gen)
+            loss = tj.step_mse(pred, window[:, :, -tj.TRAIN_STEPS:], data.present[worm]).mean(1).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        out[name] = (model, step)
+    return out
+
+
+def measure(models: list[str] | None, steps: int) -> dict:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from wormlib.data import load_kato2015
+    from wormlib.preprocess import PAPER_NEURONS
+    from wormlib.train import TaskData
+
+    data = TaskData.build(load_kato2015(), "4-state", PAPER_NEURONS)
+    try:  # what train.fit does before training (absent in older commits)
+        from wormlib.runtime import keep_freed_memory
+        keep_freed_memory()
+    except ImportError:
+        pass
+    peak = matmul_peak()
+    rows = {}
+    for name, (model, step) in families(data).items():
+        if models and name not in models:
+            continue
+        for _ in range(3):
+            step()
+        with FlopCounterMode(display=False) as counter:
+            step()
+        times = [_timed(step) for _ in range(steps)]
+        ms = 1e3 * statistics.median(times)
+        gflop = counter.get_total_flops() / 1e9
+        rows[name] = dict(gflop=gflop, ms=ms, gflops=gflop / ms * 1e3, peak=peak)
+    return dict(peak=peak, threads=torch.get_num_threads(), rows=rows)
+
+
+def run_other(commit: str, args) -> dict:
+    """This script's measurement on ``commit``'s wormlib (a temporary worktree)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--root", str(tree),
+                   "--threads", str(args.threads), "--steps", str(args.steps)]
+            if args.models:
+                cmd += ["--models", args.models]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--models", default="", help="comma-separated subset")
+    parser.add_argument("--against", help="a git commit to time in the same run")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, args.root)
+    os.environ.setdefault("WORMLIB_DATA", str(ROOT.parent / "shared" / "data"))
+    import torch
+
+    torch.set_num_threads(args.threads)
+    models = [m for m in args.models.split(",") if m]
+    other = run_other(args.against, args) if args.against else None
+    here = measure(models, args.steps)
+    if args.json:
+        print(json.dumps(here))
+        return
+    print(f"matmul peak (1024² float32 mm, {here['threads']} thread(s)): {here['peak']:.1f} GFLOP/s")
+    head = f"{'model':<16} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8}"
+    if other:
+        head += f" {'ms @' + args.against[:7]:>13} {'of peak':>8} {'speed-up':>8}"
+    print(head)
+    for name, r in here["rows"].items():
+        line = f"{name:<16} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%}"
+        if other and name in other["rows"]:
+            o = other["rows"][name]
+            line += f" {o['ms']:>13.1f} {o['gflops'] / other['peak']:>8.1%} {o['ms'] / r['ms']:>7.2f}×"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
