@@ -230,9 +230,22 @@ dag_table
 # %% [markdown]
 # ## Scorecard
 #
-# One row per claim of the paper. The evidence is computed from `results/classification.json`,
-# `results/trajectories.json` and `results/discussion.json` by `wormlib.scorecard`, whose
-# docstrings state each verdict's rule; the claim links to the section with the evidence.
+# One row per claim of the paper (a claim with two parts is two rows). The evidence is computed
+# from `results/classification.json`, `results/trajectories.json` and `results/discussion.json`
+# by `wormlib.scorecard`; each claim links to the section with the evidence.
+#
+# ```{admonition} The verdict rule
+# Each claim is tested on the paper's own task and split, paired per test worm, on accuracy *and*
+# balanced accuracy (MSE for trajectories), with 95% t-intervals over the five test worms and
+# Holm's correction over the tests that make up one claim.
+# **holds**: every comparison is significant in the paper's direction (on at least one metric)
+# and none in the other; for a number, our interval reaches it; for "about as well as", the
+# interval lies inside the stated margin. **contradicted**: some comparison is significant in the
+# other direction (or the interval lies wholly below the paper's number, or outside the margin).
+# **not detectable**: neither — the intervals include 0; with five worms that is absence of
+# evidence, not evidence of absence. **not testable here**: the data are absent or only a weaker
+# substitute exists; the substitute's result is shown beside the verdict, never as it.
+# ```
 
 # %%
 records = {name: load_results(name, cfg.profile) for name in ("classification", "trajectories", "discussion")}
@@ -245,9 +258,10 @@ display(Markdown(scorecard.to_markdown(card)))
 # %%
 counts = card.verdict.value_counts()
 plotting.caption(
-    "**Table 5.4.** The paper's claims against this book's evidence: "
-    + ", ".join(f"{counts.get(v, 0)} {v}" for v in scorecard.VERDICTS) + ". Verdict codes are "
-    "saved in `results/discussion.json` (0 holds, 1 partly, 2 does not hold, 3 not testable here)."
+    f"**Table 5.4.** The paper's {len(card)} claims against this book's evidence. Verdicts: "
+    + "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in scorecard.VERDICTS) + ". Each "
+    "verdict is saved in `results/discussion.json` as a code ("
+    + ", ".join(f"{i} = {v}" for i, v in enumerate(scorecard.VERDICTS)) + ")."
 )
 
 # %% [markdown]
@@ -259,6 +273,26 @@ plotting.caption(
 display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records))))
 
 # %% [markdown]
+# ```{admonition} Caveats that bound every verdict above
+# :class: warning
+# - **Fictive states, partly defined by the inputs.** Kato's worms are immobilised: their
+#   "behavioural states" are fictive motor commands, annotated in part from the activity of the
+#   very neurons the models read (AVA, RIM, AIB). High accuracy partly recovers an annotation
+#   rule, not behaviour.
+# - **Offline decoding.** Min–max scaling, batch-norm statistics and the static graph use the
+#   whole test recording; a decoder running live would not have them.
+# - **Features that see the future.** The derivative feature is a centred Savitzky–Golay filter
+#   (7 frames): frame t carries frames t+1 … t+3 (≈ 1 s ahead). Past-only features are not yet
+#   reported beside the paper's; until they are, "one frame" means one frame plus ≈ 1 s of future.
+# - **One seed per network.** Intervals are over the five test worms only; seed-to-seed spread is
+#   not in them.
+# - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
+#   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of
+#   training worms; no hyperparameter was tuned, but two design choices (concatenation
+#   aggregation in the GNN, the per-frame graph of the trajectory GNN) were made after seeing
+#   results on test worms (chapters 2 and 4 say where).
+# ```
+#
 # What would settle the open questions: more worms per condition (every interval in this book
 # is over five test worms), the Nichols recordings with their turn labels (the paper's own
 # unseen set, for the 4-state claim), a hyperparameter budget fixed in advance and shared by

@@ -180,3 +180,42 @@ def test_prediction_ignores_the_padding_after_a_worms_last_frame():
                       torch.cat([data.y, torch.full((1, 40), -1)], 1), data.present, data.lengths)
     torch.testing.assert_close(predict(model, padded)[:, :, :80], predict(model, data))
     assert (predict(model, padded)[:, :, 80:] == 0).all()
+
+
+def test_stacked_batch_norm_matches_the_textbook_formula_and_its_gradient():
+    from wormlib.models import _StackedBatchNormFunction
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 9, 4, dtype=torch.double, generator=gen, requires_grad=True)
+    w = torch.randn(3, 1, 4, dtype=torch.double, generator=gen, requires_grad=True)
+    b = torch.randn(3, 1, 4, dtype=torch.double, generator=gen, requires_grad=True)
+    ref = (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, unbiased=False, keepdim=True) + 1e-5) * w + b
+    assert torch.allclose(_StackedBatchNormFunction.apply(x, w, b, 1e-5), ref, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda *t: _StackedBatchNormFunction.apply(*t, 1e-5), (x, w, b))
+
+
+def test_chunked_pairwise_edges_match_the_plain_expression_and_its_gradient(monkeypatch):
+    from wormlib.models import _PairwiseEdgesFunction as Pairwise
+
+    m, b, n, he = 2, 5, 4, 3
+    monkeypatch.setattr(Pairwise, "CHUNK_BYTES", m * n * n * he * 8 * 2)  # 2 frames a chunk, 3 chunks
+    gen = torch.Generator().manual_seed(1)
+    r, s = (torch.randn(m, b, n, he, dtype=torch.double, generator=gen, requires_grad=True) for _ in range(2))
+    w = torch.randn(m, he, 1, dtype=torch.double, generator=gen, requires_grad=True)
+    bias = torch.randn(m, 1, 1, dtype=torch.double, generator=gen, requires_grad=True)
+    hidden = torch.relu(r[:, :, :, None] + s[:, :, None]).reshape(m, -1, he)
+    ref = torch.sigmoid(torch.baddbmm(bias, hidden, w)).reshape(m, b, n, n)
+    assert torch.allclose(Pairwise.apply(r, s, w, bias), ref, atol=1e-12)
+    assert torch.autograd.gradcheck(Pairwise.apply, (r, s, w, bias))
+
+
+def test_missing_neuron_masking_is_skipped_only_when_everyone_is_present():
+    from wormlib.models import mask_nodes
+
+    x = torch.randn(2, 3, 4, 5)
+    everyone = torch.ones(2, 4, dtype=torch.bool)
+    assert mask_nodes(x, everyone) is x
+    some = everyone.clone()
+    some[1, 2] = False
+    masked = mask_nodes(x, some)
+    assert (masked[1, :, 2] == 0).all() and torch.equal(masked[0], x[0])

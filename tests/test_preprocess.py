@@ -64,3 +64,38 @@ def test_leave_worms_out_covers_every_subset():
     assert [len(P.leave_worms_out(worms, k)) for k in (1, 2, 3, 4)] == [5, 10, 10, 5]
     for train, test in P.leave_worms_out(worms, 3):
         assert set(train).isdisjoint(test) and set(train) | set(test) == set(worms)
+
+
+def test_causal_derivative_never_sees_the_future_and_is_exact_for_quadratics():
+    import numpy as np
+
+    from wormlib.preprocess import derivative
+
+    t = np.arange(120) / 2.9
+    x = np.stack([t**2, 3 * t - 1], axis=1)
+    causal = derivative(x, 2.9, kind="causal")
+    np.testing.assert_allclose(causal[10:], np.stack([2 * t, np.full_like(t, 3.0)], 1)[10:], atol=1e-9)
+    future = x.copy()
+    future[60:] += np.random.default_rng(0).normal(size=(60, 2))
+    changed = derivative(future, 2.9, kind="causal")
+    np.testing.assert_array_equal(changed[:60], causal[:60])            # frames ≤ t only
+    centred = derivative(future, 2.9, kind="centred")
+    assert not np.allclose(centred[:60], derivative(x, 2.9)[:60])       # the centred one looks ahead
+    assert np.allclose(centred[:57], derivative(x, 2.9)[:57])           # … by 3 frames at 2.9 Hz
+
+
+def test_replicates_share_splits_but_not_initialisations():
+    import torch
+
+    from wormlib import experiments
+    from wormlib.models import GNN
+
+    splits = (torch.ones(2, 3, 10, dtype=torch.bool), torch.zeros(2, 3, 10, dtype=torch.bool),
+              [dict(train="a"), dict(train="b")])
+    train, test, info = experiments.replicate(splits, 3)
+    assert train.shape == (6, 3, 10) and [i["seed"] for i in info] == [0, 0, 1, 1, 2, 2]
+    assert [i["train"] for i in info] == ["a", "b"] * 3
+    torch.manual_seed(0)
+    stack = GNN(len(info), 4, 2, 3, 8)
+    weight = stack.g_node[0].weight                                     # (M, i, o)
+    assert not torch.equal(weight[0], weight[2])                        # same split, own initialisation

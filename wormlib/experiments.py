@@ -75,6 +75,14 @@ def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None):
     return train, test, info
 
 
+def replicate(splits, n_seeds: int):
+    """Every split ``n_seeds`` times, for stacked training: each copy gets its own random
+    initialisation and its own mini-batch draws (a seed replicate); ``seed`` in its description."""
+    train, test, info = splits
+    return (train.repeat(n_seeds, 1, 1), test.repeat(n_seeds, 1, 1),
+            [dict(s, seed=r) for r in range(n_seeds) for s in info])
+
+
 def transfer_split(data: TaskData, n_source: int, source: str):
     """One model trained on the first ``n_source`` worms of ``data`` (a whole study, e.g. every
     Kato worm) and tested on all the others (another study)."""
@@ -142,6 +150,27 @@ def run_models(models: tuple[str, ...], data: TaskData, splits, hidden: int,
         s, probs[name] = run(name, data, train_mask, test_mask, info, hidden, train_cfg)
         scores.append(s)
     return pd.concat(scores, ignore_index=True), probs
+
+
+def derivative_comparison(recordings: list, settings: list[tuple[str, int]], models: tuple[str, ...],
+                          n_seeds: int, hidden: int, train_cfg: TrainConfig,
+                          max_subsets: int | None = None) -> pd.DataFrame:
+    """Unseen-worm scores with the paper's centred derivative and with the past-only one, for
+    each (task, number of training worms) of ``settings``; networks in ``n_seeds`` replicates
+    (column ``seed``), baselines once. Columns ``derivative`` and ``task`` say which."""
+    from .preprocess import DERIVATIVES, PAPER_NEURONS
+
+    rows = []
+    for kind in DERIVATIVES:
+        for task, k in settings:
+            data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
+            splits = unseen_splits(data, k, max_subsets)
+            nets = tuple(m for m in models if m not in BASELINES)
+            baselines = tuple(m for m in models if m in BASELINES)
+            parts = [run_models(nets, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if nets else []
+            parts += [run_models(baselines, data, splits, hidden, train_cfg)[0].assign(seed=0)] if baselines else []
+            rows.append(pd.concat(parts, ignore_index=True).assign(derivative=kind, task=task))
+    return pd.concat(rows, ignore_index=True)
 
 
 def summarise(scores: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from scipy.signal import savgol_filter
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import savgol_coeffs, savgol_filter
 
 from .data import UNLABELLED, Recording
 
@@ -35,16 +36,33 @@ DERIVATIVE_WINDOW_S = 2.0
 # Features
 # ------------------------------------------------------------------------------------------
 
-def derivative(traces: np.ndarray, fps: float, window_s: float = DERIVATIVE_WINDOW_S) -> np.ndarray:
+DERIVATIVES = ("centred", "causal")
+"""``centred``: the paper-style derivative, whose window reaches (frames − 1)/2 frames into the
+future (3 frames ≈ 1 s at 2.9 Hz); ``causal``: the same local quadratic fit over the past
+window only, so frame t sees frames ≤ t."""
+
+
+def derivative(traces: np.ndarray, fps: float, window_s: float = DERIVATIVE_WINDOW_S,
+               kind: str = "centred") -> np.ndarray:
     """d(trace)/dt per second, (frames, neurons) → (frames, neurons).
 
     The paper does not say how it differentiated; Kato et al. used a total-variation-regularised
     derivative, which the derived data here do not include. We use a Savitzky–Golay filter
     (local quadratic fit over ``window_s`` seconds, odd number of frames ≥ 5): it smooths the
     imaging noise like a regularised derivative, is linear, and is exact for quadratics.
+    ``kind="centred"`` evaluates the fit at the window's centre (it sees ≈ 1 s of future);
+    ``kind="causal"`` at the window's last frame, from frames t − (frames − 1) … t only; the
+    first frames, which have no full past, see the first frame repeated (no future either).
     """
     frames = max(5, int(round(window_s * fps)) | 1)
-    return savgol_filter(traces, frames, polyorder=2, deriv=1, delta=1.0 / fps, axis=0)
+    if kind == "centred":
+        return savgol_filter(traces, frames, polyorder=2, deriv=1, delta=1.0 / fps, axis=0)
+    if kind != "causal":
+        raise ValueError(f"kind must be one of {DERIVATIVES}, not {kind!r}")
+    coeffs = savgol_coeffs(frames, polyorder=2, deriv=1, delta=1.0 / fps, pos=frames - 1, use="dot")
+    padded = np.concatenate([np.repeat(traces[:1], frames - 1, axis=0), traces])  # (T + w − 1, N)
+    windows = sliding_window_view(padded, frames, axis=0)                         # (T, N, w): frames t−w+1 … t
+    return windows @ coeffs
 
 
 def minmax(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -71,15 +89,17 @@ class NeuronFeatures:
         assert self.values.shape[1:] == (len(self.neurons), len(FEATURES)), self.values.shape
 
 
-def neuron_features(rec: Recording, neurons: tuple[str, ...] = PAPER_NEURONS) -> NeuronFeatures:
+def neuron_features(rec: Recording, neurons: tuple[str, ...] = PAPER_NEURONS,
+                    derivative_kind: str = "centred") -> NeuronFeatures:
     """[trace, derivative] of ``neurons`` in ``rec``, each normalised to [0, 1] per neuron over
-    the whole recording (Sections 3.1 and 4.3)."""
+    the whole recording (Sections 3.1 and 4.3). ``derivative_kind``: ``centred`` (the paper's
+    kind, sees ≈ 1 s ahead) or ``causal`` (past only); see :func:`derivative`."""
     columns = [rec.column(n) for n in neurons]
     present = np.array([c is not None for c in columns])
     values = np.zeros((rec.n_frames, len(neurons), len(FEATURES)))
     idx = [c for c in columns if c is not None]
     traces = rec.traces[:, idx]                                     # (T, K_present)
-    stacked = np.stack([traces, derivative(traces, rec.fps)], -1)   # (T, K_present, 2)
+    stacked = np.stack([traces, derivative(traces, rec.fps, kind=derivative_kind)], -1)  # (T, K_present, 2)
     values[:, present] = minmax(stacked, axis=0)
     return NeuronFeatures(tuple(neurons), values, present)
 

@@ -27,8 +27,9 @@ PROFILES = {
     # quick: what nbval runs (about a minute a chapter on 2 CPU cores); full: what the book shows.
     # n_folds: same-worm cross-validation folds; steps: optimiser steps per model;
     # max_subsets: leave-worms-out training subsets per size (None: every subset).
-    "quick": dict(n_folds=3, steps=60, max_subsets=2, hidden=32),
-    "full": dict(n_folds=10, steps=600, max_subsets=None, hidden=32),
+    # n_seeds: independently initialised replicates of the networks behind the scorecard's verdicts.
+    "quick": dict(n_folds=3, steps=60, max_subsets=2, hidden=32, n_seeds=2),
+    "full": dict(n_folds=10, steps=600, max_subsets=None, hidden=32, n_seeds=5),
 }
 
 
@@ -44,6 +45,7 @@ class Config:
     steps: int
     max_subsets: int | None
     hidden: int
+    n_seeds: int
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in asdict(self).items())

@@ -46,8 +46,10 @@ class TaskData:
     lengths: torch.Tensor
 
     @classmethod
-    def build(cls, recordings: list[Recording], task: str, neurons: tuple[str, ...]) -> "TaskData":
-        feats = [neuron_features(r, neurons) for r in recordings]
+    def build(cls, recordings: list[Recording], task: str, neurons: tuple[str, ...],
+              derivative_kind: str = "centred") -> "TaskData":
+        """``derivative_kind``: ``centred`` (the paper's features) or ``causal`` (past only)."""
+        feats = [neuron_features(r, neurons, derivative_kind) for r in recordings]
         t_max = max(r.n_frames for r in recordings)
         x = np.zeros((len(recordings), t_max, len(neurons), feats[0].values.shape[-1]), np.float32)
         y = np.full((len(recordings), t_max), -1, np.int64)
