@@ -257,7 +257,7 @@ share = windows[windows.transition].n_windows.sum() / windows.n_windows.sum()
 ratio = (split_summary.set_index(["model", "transition", "step"])["mean"].unstack("transition")
          .pipe(lambda t: t[True] / t[False])).xs(16, level="step")
 plotting.caption(
-    "**Table 4.3.** Mean MSE on test worms of windows whose 16 predicted frames contain a "
+    "**Table 4.4.** Mean MSE on test worms of windows whose 16 predicted frames contain a "
     "behavioural transition, and of windows that do not (4 training worms). "
     f"{share:.0%} of windows contain one. At step 16, the error with a transition divided by "
     "the error without: " + ", ".join(f"{m} {ratio[m]:.1f}×" for m in shown) + ". "
