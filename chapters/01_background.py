@@ -167,6 +167,16 @@ plotting.caption(
 # (Section 2.1). We compute the derivative with a Savitzky–Golay filter (2-s window;
 # `wormlib.preprocess.derivative`) and report the 3-component variance for the derivative and,
 # for comparison, for the ΔF/F itself.
+#
+# ```{admonition} What each feature "sees"
+# :class: note
+# The models of chapters 3–5 read, per neuron and frame, two numbers: the ΔF/F trace at frame t
+# (sees frame t only) and its derivative. The paper's kind of derivative, used throughout, is a
+# **centred** fit over 7 frames at ≈ 2.9 Hz: the value at frame t is computed from frames
+# t−3 … t+3, so a "single-frame" input carries ≈ 1 s of the future. A **past-only** derivative
+# (frames t−6 … t) is run beside it in chapter 3 (Table 3.3) and chapter 4 (Table 4.3). Both are
+# min–max scaled over the whole recording, which also uses the future (an offline decoder).
+# ```
 
 # %%
 for signal in ("derivative", "trace"):
