@@ -14,14 +14,24 @@
 # %% [markdown]
 # # Background: manifolds and individual variability
 #
-# Wang et al. (2021) start from two observations about the Kato et al. (2015) recordings
+# Wang et al. (2021) {cite}`wang2021` start from two observations about the Kato et al. (2015) {cite}`kato2015` recordings
 # (their Section 2.1): whole-brain activity of each immobilised worm lies on a low-dimensional
 # manifold whose cycles follow the motor command sequence, yet identified neurons behave
 # differently from worm to worm, so that the manifold structure is said to disappear when the
 # worms are pooled. This chapter re-derives both observations on the five real `WT_NoStim`
 # recordings, which every later chapter uses.
 
-# %%
+
+# %% [markdown]
+# ```{admonition} Run this chapter
+# :class: tip
+# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# `python tools/execute_chapters.py --force 01_background` (the book's full profile; add
+# `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`) —
+# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# ```
+
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 
@@ -29,12 +39,12 @@ from wormlib import manifold, plotting, preprocess, provenance, variability
 from wormlib.data import load_kato2015
 from wormlib.results import Results, load_results
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"
 device = "auto"
 seed = 0
 
-# %%
+# %% tags=["remove-input"]
 cfg = provenance.chapter_config("01_background", profile, device, seed)
 print(provenance.banner(cfg))
 plotting.use_style()
@@ -48,14 +58,15 @@ results = Results("background", cfg.profile)
 # The data are located through `WORMLIB_DATA` (see the README); each file's SHA-256 is checked
 # against the folder's `SHA256SUMS` when it is loaded.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 worms = load_kato2015()
 for rec in worms:
     print(rec)
 shared = preprocess.shared_neurons(worms)
-print(f"paper's 15 neurons identified in all 5 worms here: {len(shared)}; missing:",
-      sorted(set(preprocess.PAPER_NEURONS) - set(shared)))
+print(
+    f"paper's 15 neurons identified in all 5 worms here: {len(shared)}; missing:",
+    sorted(set(preprocess.PAPER_NEURONS) - set(shared)),
+)
 
 # %%
 summary = pd.DataFrame({f"worm {r.worm}": r.state_counts() for r in worms}).T
@@ -65,14 +76,14 @@ summary.insert(0, "neurons", [r.n_neurons for r in worms])
 summary.insert(0, "frames", [r.n_frames for r in worms])
 summary.loc["total"] = summary.sum(numeric_only=True)
 summary.loc["total", "fps"] = np.nan
-summary
+plotting.table(summary.rename(columns=plotting.STATE_LABELS), digits=2)
 
-# %%
+# %% tags=["remove-input"]
 plotting.caption(
     "**Table 1.1.** Frames, neurons (ROIs), identified neurons, frame rate and frames per "
     "behavioural state for each worm. The paper describes about 100 neurons over about 18 min "
     "and 3,000–4,000 time steps per worm (Sections 4.1, 4.2); the totals match those reported by "
-    "an independent re-analysis of `WT_NoStim.mat` (fwd 1448, slow 5200, revsus 5323, nostate 176)."
+    "an independent re-analysis of `WT_NoStim.mat` (forward 1448, slowing 5200, sustained reversal 5323, no state 176)."
 )
 
 # %% [markdown]
@@ -84,23 +95,29 @@ plotting.caption(
 # ## Fig. 1A–B: whole-brain activity and behaviour
 
 # %%
-_ = plotting.raster(worms[0], preprocess.PAPER_NEURONS)
+fig = plotting.raster(worms[0], preprocess.PAPER_NEURONS)
 
-# %%
-plotting.caption(
-    f"**Figure 1.1 (paper Fig. 1A).** Activity of all {worms[0].n_neurons} neurons of worm 1 "
-    "(each row min–max normalised); the paper's shared neurons are above the red line, the top "
-    "strip is the behavioural state. The paper's Fig. 1A shows the same layout for a Kato worm."
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-raster",
+    alt="Heat map of the normalised activity of every neuron of Kato worm 1 over 18 minutes, the 15 shared neurons on top, under a strip of behavioural states.",
+    text=f"(paper Fig. 1A) Activity of all {worms[0].n_neurons} neurons of worm 1 "
+    "(each row min–max normalised); the paper's shared neurons in the upper panel, the top "
+    "strip is the behavioural state. The paper's Fig. 1A shows the same layout for a Kato worm.",
 )
 
 # %%
-_ = plotting.trace_with_states(worms[0], "AVAL", minutes=(0, 6))
+fig = plotting.trace_with_states(worms[0], "AVAL", minutes=(0, 6))
 
-# %%
-plotting.caption(
-    "**Figure 1.2 (paper Fig. 1B).** AVAL's ΔF/F over the first 6 minutes of worm 1, with the "
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-aval-trace",
+    alt="AVAL's calcium trace over 6 minutes, high during reversals, on a background coloured by behavioural state.",
+    text="(paper Fig. 1B) AVAL's ΔF/F over the first 6 minutes of worm 1, with the "
     "behavioural state as background colour. AVAL rises at every reversal and stays high through "
-    "sustained reversals; it is low during forward crawling and slowing."
+    "sustained reversals; it is low during forward crawling and slowing.",
 )
 
 # %% [markdown]
@@ -111,15 +128,20 @@ plotting.caption(
 # rates differ between worms, so episodes are resampled on a common 1/3-s grid.
 
 # %%
-_ = plotting.onset_aligned_grid(worms, ("ALA", "RIML"), ("fwd", "slow", "rev1", "rev2", "revsus", "dt", "vt"))
+fig = plotting.onset_aligned_grid(
+    worms, ("ALA", "RIML"), ("fwd", "slow", "rev1", "rev2", "revsus", "dt", "vt")
+)
 
-# %%
-plotting.caption(
-    "**Figure 1.3 (paper Fig. 1C).** Mean normalised activity of ALA and RIML from the onset of "
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-onset-aligned",
+    alt="Grid of the mean activity of ALA and RIML aligned to the onset of each behavioural state, one line per worm.",
+    text="(paper Fig. 1C) Mean normalised activity of ALA and RIML from the onset of "
     "each behavioural state, one line per worm with its 95% confidence band over episodes "
     "(t-interval; shown where a worm has ≥ 3 episodes), and the mean over all worms' episodes "
     "(black dashed). The paper reports that ALA's average resembles no individual worm and that "
-    "RIML is consistent across worms during dorsal turns but not during reversals."
+    "RIML is consistent across worms during dorsal turns but not during reversals.",
 )
 
 # %% [markdown]
@@ -138,31 +160,37 @@ pvalues = variability.consistency_pvalues(worms, preprocess.PAPER_NEURONS, state
 threshold = 0.05 / pvalues.notna().to_numpy().sum()
 consistent = variability.consistent_neurons(pvalues)
 per_state = (pvalues >= 0.05).sum()
-_ = plotting.pvalue_heatmap(pvalues, threshold)
+fig = plotting.pvalue_heatmap(pvalues, threshold)
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(f"neurons tested: {int(pvalues.notna().any(axis=1).sum())}; consistent in every state: {len(consistent)} {consistent}")
-print("neurons not rejected at p >= 0.05 (uncorrected), per state:", per_state.to_dict())
+# %% tags=["nbval-check-output", "remove-cell"]
+print(
+    f"neurons tested: {int(pvalues.notna().any(axis=1).sum())}; consistent in every state: {len(consistent)} {consistent}"
+)
+print(
+    "neurons not rejected at p >= 0.05 (uncorrected), per state:", per_state.to_dict()
+)
 
-# %%
+# %% tags=["remove-input"]
 results.add("consistency", "n-consistent-neurons", len(consistent), population="seen")
 for state, n in per_state.items():
     results.add(f"consistency-{state}", "n-neurons-p-above-0.05", n, population="seen")
-plotting.caption(
-    f"**Figure 1.4 (paper Fig. 1D).** log10 p-value that all five worms' per-episode activity of a "
+plotting.figure(
+    fig,
+    "fig-consistency",
+    alt="Heat map of log10 p-values per neuron and state for the consistency of activity across the five worms.",
+    text=f"(paper Fig. 1D) log10 p-value that all five worms' per-episode activity of a "
     f"neuron in a state comes from one distribution (Kruskal–Wallis); × marks rejection after "
     f"Bonferroni correction (p < {threshold:.1e}). VB01 is blank: worm 5 lacks it. Paper: 3 of 15 "
     f"neurons consistent. Here: {len(consistent)} of {int(pvalues.notna().any(axis=1).sum())} "
     f"neurons are consistent in every state; per state, between {per_state.min()} and "
     f"{per_state.max()} neurons are not rejected even without correction. Individual "
-    f"variability is, if anything, stronger than the paper's figure suggests."
+    f"variability is, if anything, stronger than the paper's figure suggests.",
 )
 
 # %% [markdown]
 # ## The Kato manifold: per worm, then pooled
 #
-# Kato et al. ran PCA on the time derivatives of each worm's ΔF/F (all neurons) and found that
+# Kato et al. {cite}`kato2015` ran PCA on the time derivatives of each worm's ΔF/F (all neurons) and found that
 # three components explain most of the variance; the paper quotes "most variations (65%)"
 # (Section 2.1). We compute the derivative with a Savitzky–Golay filter (2-s window;
 # `wormlib.preprocess.derivative`) and report the 3-component variance for the derivative and,
@@ -181,8 +209,14 @@ plotting.caption(
 # %%
 for signal in ("derivative", "trace"):
     for worm, pca in manifold.per_worm_pca(worms, signal).items():
-        results.add(f"pca-all-neurons-{signal}", "variance-explained-3pc", pca.explained.sum(),
-                    population="seen", train=worm, test=worm)
+        results.add(
+            f"pca-all-neurons-{signal}",
+            "variance-explained-3pc",
+            pca.explained.sum(),
+            population="seen",
+            train=worm,
+            test=worm,
+        )
 
 # %% [markdown]
 # To ask whether the structure survives pooling, we restrict every worm to the 14 neurons all
@@ -198,27 +232,41 @@ pooled = manifold.pooled_pca(worms, shared, "derivative")
 for rec in worms:
     x = manifold.activity(rec, "derivative", shared)
     labelled = rec.states != rec.state_names.index("nostate")
-    for name, pca, train in (("own", own[rec.worm], rec.worm), ("pooled", pooled, "1,2,3,4,5")):
-        results.add(f"pca-shared-neurons-{name}", "variance-explained-3pc", pca.variance_captured(x),
-                    population="seen", train=train, test=rec.worm)
-        results.add(f"pca-shared-neurons-{name}", "nearest-centroid-accuracy-3pc",
-                    manifold.centroid_accuracy(pca.project(x), rec.states, labelled),
-                    population="seen", train=train, test=rec.worm)
+    for name, pca, train in (
+        ("own", own[rec.worm], rec.worm),
+        ("pooled", pooled, "1,2,3,4,5"),
+    ):
+        results.add(
+            f"pca-shared-neurons-{name}",
+            "variance-explained-3pc",
+            pca.variance_captured(x),
+            population="seen",
+            train=train,
+            test=rec.worm,
+        )
+        results.add(
+            f"pca-shared-neurons-{name}",
+            "nearest-centroid-accuracy-3pc",
+            manifold.centroid_accuracy(pca.project(x), rec.states, labelled),
+            population="seen",
+            train=train,
+            test=rec.worm,
+        )
 results.save()
 
 # %%
 records = load_results("background", cfg.profile)
-table = (records.query("metric == 'variance-explained-3pc'")
-         .pivot_table(index="experiment", columns="test", values="value"))
+table = records.query("metric == 'variance-explained-3pc'").pivot_table(
+    index="experiment", columns="test", values="value"
+)
 table.columns = [f"worm {w}" for w in table.columns]
 table["mean"] = table.mean(axis=1)
-table.round(3)
+plotting.table(table, headers={"mean": "mean"})
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "remove-cell"]
 print(table.round(2).to_string())
 
-# %%
+# %% tags=["remove-input"]
 best = table.loc["pca-all-neurons-derivative"]
 plotting.caption(
     "**Table 1.2.** Fraction of variance in the first three principal components, per worm "
@@ -232,13 +280,14 @@ plotting.caption(
 )
 
 # %%
-separation = (records.query("metric == 'nearest-centroid-accuracy-3pc'")
-              .pivot_table(index="experiment", columns="test", values="value"))
+separation = records.query("metric == 'nearest-centroid-accuracy-3pc'").pivot_table(
+    index="experiment", columns="test", values="value"
+)
 separation.columns = [f"worm {w}" for w in separation.columns]
 separation["mean"] = separation.mean(axis=1)
-separation.round(3)
+plotting.table(separation)
 
-# %%
+# %% tags=["remove-input"]
 plotting.caption(
     "**Table 1.3.** Separation of the seven behavioural states in three principal components of "
     "the 14 shared neurons' derivative: fraction of frames nearest to their own state's centroid, "
@@ -248,22 +297,39 @@ plotting.caption(
 )
 
 # %%
-panels = [(f"worm {r.worm}: own PCA", own[r.worm].project(manifold.activity(r, "derivative", shared)), r) for r in worms]
-panels += [(f"worm {r.worm}: pooled PCA", pooled.project(manifold.activity(r, "derivative", shared)), r) for r in worms]
+panels = [
+    (
+        f"worm {r.worm}: own PCA",
+        own[r.worm].project(manifold.activity(r, "derivative", shared)),
+        r,
+    )
+    for r in worms
+]
+panels += [
+    (
+        f"worm {r.worm}: pooled PCA",
+        pooled.project(manifold.activity(r, "derivative", shared)),
+        r,
+    )
+    for r in worms
+]
 fig = plotting.trajectories_3d(panels, ncols=5)
 plotting.state_legend(fig.axes[4], [s for s in worms[0].state_names if s != "nostate"])
 
-# %%
-plotting.caption(
-    "**Figure 1.5 (Kato et al. 2015; paper Fig. S1 and Section 6).** Trajectories of the 14 shared "
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-manifolds",
+    alt="Ten 3-D trajectories in principal-component space coloured by behavioural state: each worm's own PCA on top, one pooled PCA below.",
+    text="(Kato et al. 2015; paper Fig. S1 and Section 6) Trajectories of the 14 shared "
     "neurons' activity derivative in 3 principal components, coloured by behavioural state. Top: "
     "each worm's own PCA. Bottom: one PCA fitted on all five worms pooled. The paper (Sections 2.1 "
-    "and 6, after Brennan & Proekt 2019) states that the structure found per worm is no longer "
+    "and 6, after Brennan & Proekt 2019 {cite}`brennan2019`) states that the structure found per worm is no longer "
     "observed when the worms are pooled. On these data, restricted to the shared neurons and with "
     "each worm centred on its own mean, the pooled components capture nearly as much of each "
     "worm's variance as its own (Table 1.2) and the states separate about as well (Table 1.3): "
     "the reversal loop and the forward/turn cluster remain. What pooling cannot do is use the "
-    "~100 unidentified neurons per worm, which have no counterpart across worms."
+    "~100 unidentified neurons per worm, which have no counterpart across worms.",
 )
 
 # %% [markdown]
@@ -275,5 +341,5 @@ plotting.caption(
 #   worm, state by state. This is why generalising to unseen worms (chapters 3 and 4) is hard.
 # * Per-worm activity is low-dimensional (Table 1.2).
 
-# %%
+# %% tags=["remove-cell"]
 print(provenance.elapsed(cfg))

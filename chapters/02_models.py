@@ -22,7 +22,17 @@
 # they are rebuilt from the prose of Sections 3.1–3.2, and every choice the prose leaves open
 # is marked **ours**. The code is `wormlib/models.py`.
 
-# %%
+
+# %% [markdown]
+# ```{admonition} Run this chapter
+# :class: tip
+# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# `python tools/execute_chapters.py --force 02_models` (the book's full profile; add
+# `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`) —
+# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# ```
+
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 import torch
@@ -34,12 +44,12 @@ from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results
 from wormlib.train import TaskData, fit
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"
 device = "auto"
 seed = 0
 
-# %%
+# %% tags=["remove-input"]
 cfg = provenance.chapter_config("02_models", profile, device, seed)
 print(provenance.banner(cfg))
 plotting.use_style()
@@ -54,23 +64,30 @@ results = Results("models", cfg.profile)
 #
 # **GNN with inferred edges** (Fig. 3C, Section 3.2):
 #
-# $$v_i = g_{node}(x_i), \qquad A_{ij} = \sigma\big(g_{edge}([v_i, v_j])\big), \qquad
-#   m_i = \mathrm{ReLU}\Big(\sum_j A_{ij}\, W v_j\Big), \qquad h_i = [v_i \,\|\, m_i], \qquad
-#   p = \mathrm{softmax}\big(g_{graph}([h_1, \dots, h_N])\big).$$
+# $$v_i = g_{node}(x_i)$$ (eq-node)
+#
+# $$A_{ij} = \sigma\big(g_{edge}([v_i, v_j])\big)$$ (eq-edge)
+#
+# $$m_i = \mathrm{ReLU}\Big(\sum_j A_{ij}\, W v_j\Big)$$ (eq-message)
+#
+# $$h_i = [v_i \,\|\, m_i]$$ (eq-aggregate)
+#
+# $$p = \mathrm{softmax}\big(g_{graph}([h_1, \dots, h_N])\big)$$ (eq-readout)
 #
 # $A_{ij}$ is the weight of the message from neuron $j$ to neuron $i$; $i = j$ is a self edge.
 # *Dynamic* edges are inferred for every frame; *static* edges once per worm, from the node
 # embeddings averaged over the worm's frames, $\bar v = \frac1T \sum_t g_{node}(X_t)$ (the
-# paper: "the edge encoder is given all timesteps"). One message-passing step (the paper found
-# no gain from more), and concatenation as the aggregation step, $h_i = [v_i \| m_i]$ (the
-# paper found it better than summation). We read "aggregation" as the node update that combines
-# a neuron's own embedding with its incoming messages — **ours**, since Eq. 11 is lost. It
+# paper: "the edge encoder is given all timesteps"). One message-passing step, {eq}`eq-message`
+# (the paper found no gain from more), and concatenation as the aggregation step,
+# {eq}`eq-aggregate` (the paper found it better than summation). We read "aggregation" as the
+# node update that combines a neuron's own embedding with its incoming messages — **ours**,
+# since the paper's Eq. 11 is lost. It
 # matters: with summation, or with the messages alone, the dense inferred graphs make every
 # $m_i$ nearly the same weighted sum over all neurons, neuron identity is washed out, and in
 # our first version (messages alone) the GNN failed to learn forward vs reverse on worm 3
 # (61% against 99% for the MLP). The graph readout then concatenates the N node states.
 #
-# **GNN on the connectome**: the same network with $A$ fixed to the White et al. (1986) wiring
+# **GNN on the connectome**: the same network with $A$ fixed to the White et al. (1986) {cite}`white1986` wiring
 # among the same neurons (`wormlib.connectome`): chemical synapses count from pre- to
 # postsynaptic neuron, gap junctions both ways, contacts summed, $\log(1+n)$, scaled to a maximum
 # of 1, self edges 1 — **ours**: the paper does not say how it weighted or normalised the
@@ -89,29 +106,35 @@ results = Results("models", cfg.profile)
 # does not say what it did at test time).
 
 # %%
-_ = plotting.model_diagram()
+fig = plotting.model_diagram()
 
-# %%
-plotting.caption(
-    "**Figure 2.1 (paper Fig. 3B–C).** Data flow of the MLP (top) and the GNN (bottom) for one "
-    "frame of N neurons. The three GNN variants differ only in where $A$ comes from."
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-model-diagram",
+    alt="Block diagram of the MLP and the GNN: node features, node MLP, pairwise edge MLP, message passing, concatenation and readout.",
+    text="(paper Fig. 3B–C) Data flow of the MLP (top) and the GNN (bottom) for one "
+    "frame of N neurons. The three GNN variants differ only in where $A$ comes from.",
 )
 
 # %%
 worms = load_kato2015()
 d4 = TaskData.build(worms, "4-state", PAPER_NEURONS)
 counts = pd.DataFrame(
-    [(name, count_parameters(experiments.build_model(name, 1, d4, cfg.hidden))) for name in experiments.NEURAL_MODELS],
-    columns=["model", "parameters"]).set_index("model")
+    [
+        (name, count_parameters(experiments.build_model(name, 1, d4, cfg.hidden)))
+        for name in experiments.NEURAL_MODELS
+    ],
+    columns=["model", "parameters"],
+).set_index("model")
 for name, n in counts["parameters"].items():
     results.add("parameter-count", "parameters", n, task="4-state", model=name)
-counts
+plotting.table(counts)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "remove-cell"]
 print(counts.to_string())
 
-# %%
+# %% tags=["remove-input"]
 plotting.caption(
     f"**Table 2.1.** Trainable parameters of each model for the 4-state task on the paper's 15 "
     f"neurons (H = {cfg.hidden}). The paper does not state its model sizes (not stated in the "
@@ -128,42 +151,84 @@ plotting.caption(
 # neurons is on the right.
 
 # %%
-train_mask, test_mask, _ = experiments.unseen_splits(d4, 4, max_subsets=1)   # train 1–4, test 5
+train_mask, test_mask, _ = experiments.unseen_splits(
+    d4, 4, max_subsets=1
+)  # train 1–4, test 5
 graphs = {}
 for edges in ("static", "dynamic"):
     torch.manual_seed(cfg.seed)
-    model = fit(experiments.build_model(f"gnn-inferred-{edges}", 1, d4, cfg.hidden), d4, train_mask,
-                cfg.train_config(device="cpu"), desc=edges)
+    model = fit(
+        experiments.build_model(f"gnn-inferred-{edges}", 1, d4, cfg.hidden),
+        d4,
+        train_mask,
+        cfg.train_config(device="cpu"),
+        desc=edges,
+    )
     with torch.no_grad():
-        x5, present5 = d4.x[4:5, : worms[4].n_frames], d4.present[4:5]          # (1, T, N, F), (1, N)
-        graphs[edges] = model.node_states(x5, present5)[1][0]                    # (1|T, N, N)
+        x5, present5 = (
+            d4.x[4:5, : worms[4].n_frames],
+            d4.present[4:5],
+        )  # (1, T, N, F), (1, N)
+        graphs[edges] = model.node_states(x5, present5)[1][0]  # (1|T, N, N)
 labels = d4.y[4, : worms[4].n_frames].numpy()
-frames = {c: int(np.flatnonzero(labels == k)[len(np.flatnonzero(labels == k)) // 2]) for k, c in enumerate(d4.classes[:3])}
+frames = {
+    c: int(np.flatnonzero(labels == k)[len(np.flatnonzero(labels == k)) // 2])
+    for k, c in enumerate(d4.classes[:3])
+}
 white = connectome.adjacency(PAPER_NEURONS)
-white[:, ~d4.present[4].numpy()] = white[~d4.present[4].numpy()] = 0  # worm 5 has no VB01
+white[:, ~d4.present[4].numpy()] = white[~d4.present[4].numpy()] = (
+    0  # worm 5 has no VB01
+)
 panels = [("static (worm 5)", graphs["static"][0].numpy())]
-panels += [(f"dynamic, {c} frame {t}", graphs["dynamic"][t].numpy()) for c, t in frames.items()]
+panels += [
+    (
+        f"dynamic: {c.replace('ventral-turn', 'v. turn')} #{t}",
+        graphs["dynamic"][t].numpy(),
+    )
+    for c, t in frames.items()
+]
 panels += [("connectome (White 1986)", white)]
-_ = plotting.adjacency_panels(panels, PAPER_NEURONS, ncols=5)
+fig = plotting.adjacency_panels(panels, PAPER_NEURONS, ncols=3)
 
-# %%
+# %% tags=["remove-input"]
 off = ~np.eye(len(PAPER_NEURONS), dtype=bool) & np.outer(d4.present[4], d4.present[4])
 static = graphs["static"][0].numpy()
 r = np.corrcoef(static[off], white[off])[0, 1]
 spread = graphs["dynamic"][:, off].std(0).mean().item()
-results.add("inferred-vs-connectome", "pearson-r-offdiagonal", r, task="4-state", model="gnn-inferred-static",
-            population="unseen", n_train_worms=4, train="1,2,3,4", test="5")
-results.add("dynamic-edge-variability", "mean-sd-over-frames", spread, task="4-state", model="gnn-inferred-dynamic",
-            population="unseen", n_train_worms=4, train="1,2,3,4", test="5")
-plotting.caption(
-    "**Figure 2.2.** Edge weights $A_{ij}$ (row i receives from column j) inferred for the unseen "
+results.add(
+    "inferred-vs-connectome",
+    "pearson-r-offdiagonal",
+    r,
+    task="4-state",
+    model="gnn-inferred-static",
+    population="unseen",
+    n_train_worms=4,
+    train="1,2,3,4",
+    test="5",
+)
+results.add(
+    "dynamic-edge-variability",
+    "mean-sd-over-frames",
+    spread,
+    task="4-state",
+    model="gnn-inferred-dynamic",
+    population="unseen",
+    n_train_worms=4,
+    train="1,2,3,4",
+    test="5",
+)
+plotting.figure(
+    fig,
+    "fig-inferred-graphs",
+    alt="Five 15-by-15 matrices: the static and three dynamic inferred edge-weight matrices of worm 5, and the White 1986 connectome.",
+    text="Edge weights $A_{ij}$ (row i receives from column j) inferred for the unseen "
     "worm 5 by a static GNN and, at three frames, by a dynamic GNN, both trained on worms 1–4; "
-    "right: the White 1986 connectome on the same neurons (VB01, missing in worm 5, blanked). "
+    "last panel: the White 1986 connectome on the same neurons (VB01, missing in worm 5, blanked). "
     f"The paper shows no such panel. The static graph's correlation with the connectome over "
     f"off-diagonal pairs is {provenance.machine_stable(r, 'r', provenance.CROSS_MACHINE_TOLERANCE['correlation'])}; dynamic edges change from frame to frame by "
     f"{spread:.3f} on average (sd over frames). Inferred weights are functional, dense and far "
     "from the sparse anatomical wiring — the inferred graph is a learned feature, not a "
-    "connectome estimate."
+    "connectome estimate.",
 )
 
 # %% [markdown]
@@ -182,20 +247,32 @@ with torch.no_grad():
     h_perm, a_perm = gnn.node_states(x[:, :, perm], present[:, perm])
 node_error = (h_perm - h[:, :, perm]).abs().max().item()
 edge_error = (a_perm - a[:, :, perm][:, :, :, perm]).abs().max().item()
-results.add("permutation-equivariance", "max-abs-error-node-states", node_error, model="gnn-inferred-dynamic")
-results.add("permutation-equivariance", "max-abs-error-edges", edge_error, model="gnn-inferred-dynamic")
+results.add(
+    "permutation-equivariance",
+    "max-abs-error-node-states",
+    node_error,
+    model="gnn-inferred-dynamic",
+)
+results.add(
+    "permutation-equivariance",
+    "max-abs-error-edges",
+    edge_error,
+    model="gnn-inferred-dynamic",
+)
 results.save()
 
-# %%
-# NBVAL_CHECK_OUTPUT
-print(f"node states equivariant: {node_error < 1e-5}; edges equivariant: {edge_error < 1e-5}")
+# %% tags=["nbval-check-output"]
+print(
+    f"node states equivariant: {node_error < 1e-5}; "
+    f"edges equivariant: {edge_error < 1e-5}"
+)
 
-# %%
+# %% tags=["remove-input"]
 plotting.caption(
     f"Largest difference between the node states of permuted input and the permuted node states: "
     f"{node_error:.1e}; for the edge weights: {edge_error:.1e} (float32 rounding). The unit test "
     "`tests/test_models.py` checks the same for every GNN variant, with a missing neuron."
 )
 
-# %%
+# %% tags=["remove-cell"]
 print(provenance.elapsed(cfg))

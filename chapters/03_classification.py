@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Classification of behavioural states
 #
-# The paper's Section 5.1: classify the worm's behavioural state from **one frame** of the
+# The paper's {cite}`wang2021` Section 5.1: classify the worm's behavioural state from **one frame** of the
 # [trace, derivative] features of the shared identified neurons, on the same worm ("seen
 # population", 10-fold cross-validation) and on worms left out of training ("unseen
 # population"). This chapter reproduces Table 1 (forward vs reverse), Fig. 4A (7 states, seen),
@@ -22,7 +22,17 @@
 # matrix), next to a logistic regression — a baseline the paper did not run, against which every
 # claim of a learned model is measured here.
 
-# %%
+
+# %% [markdown]
+# ```{admonition} Run this chapter
+# :class: tip
+# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# `python tools/execute_chapters.py --force 03_classification` (the book's full profile; add
+# `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`); the Nichols et al. (2017) section runs only when `nichols2017/` is there —
+# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# ```
+
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -33,12 +43,12 @@ from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results, load_results, metric_table
 from wormlib.train import TaskData
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"
 device = "auto"
 seed = 0
 
-# %%
+# %% tags=["remove-input"]
 cfg = provenance.chapter_config("03_classification", profile, device, seed)
 print(provenance.banner(cfg))
 print(cfg.describe())
@@ -65,55 +75,116 @@ results = Results("classification", cfg.profile)
 # Networks are trained with dataset enlargement and per-worm batch normalisation (Section 4.2;
 # `wormlib.train`); all folds or subsets of one protocol are trained together as stacked models.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 worms = load_kato2015()
-data = {task: TaskData.build(worms, task, PAPER_NEURONS) for task in ("2-state", "4-state", "7-state")}
+data = {
+    task: TaskData.build(worms, task, PAPER_NEURONS)
+    for task in ("2-state", "4-state", "7-state")
+}
 for task, d in data.items():
-    print(task, tuple(d.x.shape), "classes:", d.classes, "labelled frames:", int(d.labelled.sum()))
+    print(
+        task,
+        tuple(d.x.shape),
+        "classes:",
+        d.classes,
+        "labelled frames:",
+        int(d.labelled.sum()),
+    )
 
 # %% [markdown]
 # ## Table 1: forward vs reverse crawling
 
 # %%
-seen_models = ("logistic-regression", "svm", "mlp-concat", "gnn-inferred-static", "gnn-connectome")
-unseen_models = ("logistic-regression", "svm", "mlp-sum", "mlp-concat", "gnn-inferred-static",
-                 "gnn-inferred-dynamic", "gnn-connectome")
+seen_models = (
+    "logistic-regression",
+    "svm",
+    "mlp-concat",
+    "gnn-inferred-static",
+    "gnn-connectome",
+)
+unseen_models = (
+    "logistic-regression",
+    "svm",
+    "mlp-sum",
+    "mlp-concat",
+    "gnn-inferred-static",
+    "gnn-inferred-dynamic",
+    "gnn-connectome",
+)
 d2 = data["2-state"]
-table1 = pd.concat([
-    experiments.run_models(seen_models, d2, experiments.seen_splits(d2, "shuffled-windows", cfg.n_folds, cfg.seed), cfg.hidden, train_cfg)[0],
-    experiments.run_models(("logistic-regression", "mlp-concat", "gnn-inferred-static"), d2,
-                           experiments.seen_splits(d2, "contiguous-blocks", cfg.n_folds), cfg.hidden, train_cfg)[0],
-    experiments.run_models(unseen_models, d2, experiments.unseen_splits(d2, 4, cfg.max_subsets), cfg.hidden, train_cfg)[0],
-])
+table1 = pd.concat(
+    [
+        experiments.run_models(
+            seen_models,
+            d2,
+            experiments.seen_splits(d2, "shuffled-windows", cfg.n_folds, cfg.seed),
+            cfg.hidden,
+            train_cfg,
+        )[0],
+        experiments.run_models(
+            ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
+            d2,
+            experiments.seen_splits(d2, "contiguous-blocks", cfg.n_folds),
+            cfg.hidden,
+            train_cfg,
+        )[0],
+        experiments.run_models(
+            unseen_models,
+            d2,
+            experiments.unseen_splits(d2, 4, cfg.max_subsets),
+            cfg.hidden,
+            train_cfg,
+        )[0],
+    ]
+)
 results.add_scores(table1, "table1-forward-reverse", "2-state")
 results.save()
-table1 = metric_table(load_results("classification", cfg.profile), "table1-forward-reverse")
+table1 = metric_table(
+    load_results("classification", cfg.profile), "table1-forward-reverse"
+)
 
-# %%
+
+# %% tags=["hide-input"]
 def model_table(scores, columns):
     """Models × protocol table of 'mean ± sd' (sd across test worms)."""
     summary = experiments.summarise(scores, ["model", "protocol"])
-    summary["cell"] = summary.apply(lambda r: f"{r['mean']:.3f} ± {r['sd']:.3f}", axis=1)
-    table = summary.pivot(index="model", columns="protocol", values="cell").reindex(columns=columns)
-    return table.reindex([m for m in plotting.MODEL_COLOURS if m in table.index]).fillna("—")
+    summary["cell"] = summary.apply(
+        lambda r: f"{r['mean']:.3f} ± {r['sd']:.3f}", axis=1
+    )
+    table = summary.pivot(index="model", columns="protocol", values="cell").reindex(
+        columns=columns
+    )
+    return table.reindex(
+        [m for m in plotting.MODEL_COLOURS if m in table.index]
+    ).fillna("—")
 
 
 t1 = model_table(table1, ["shuffled-windows", "contiguous-blocks", "leave-worms-out"])
-t1.columns = ["seen (paper's protocol)", "seen (contiguous blocks)", "unseen (train 4, test 1)"]
+t1.columns = [
+    "seen (paper's protocol)",
+    "seen (contiguous blocks)",
+    "unseen (train 4, test 1)",
+]
 t1["paper"] = "not stated in the available text"
-t1.loc["Brennan & Proekt (2019)"] = ["—", "—", "—", "0.81 (cross-animal, quoted by the paper)"]
-t1
+t1.loc["Brennan & Proekt (2019)"] = [
+    "—",
+    "—",
+    "—",
+    "0.81 (cross-animal, quoted by the paper)",
+]
+plotting.table(t1)
 
-# %%
-s1 = experiments.summarise(table1, ["model", "protocol"]).set_index(["model", "protocol"])["mean"]
+# %% tags=["remove-input"]
+s1 = experiments.summarise(table1, ["model", "protocol"]).set_index(
+    ["model", "protocol"]
+)["mean"]
 best_unseen = s1.xs("leave-worms-out", level="protocol").idxmax()
 plotting.caption(
     "**Table 3.1 (paper Table 1).** Accuracy of forward vs reverse classification from one frame "
     "of the 15 neurons; mean ± sd across the five test worms (seen: averaged over folds first; "
     "unseen: over the training subsets that exclude the worm). The paper's Table 1 values are not "
     "stated in the available text; its prose says the deep models beat the SVM and Brennan & "
-    f"Proekt's 81% on unseen worms. Here every model, including logistic regression "
+    f"Proekt's {{cite}}`brennan2019` 81% on unseen worms. Here every model, including logistic regression "
     f"({s1['logistic-regression', 'leave-worms-out']:.1%}), is far above 81% on unseen worms; the "
     f"best is {best_unseen} ({s1[best_unseen, 'leave-worms-out']:.1%}); Table 3.2 tests the "
     "differences between them."
@@ -124,27 +195,40 @@ plotting.caption(
 
 # %%
 d7 = data["7-state"]
-fig4a = pd.concat([
-    experiments.run_models(("logistic-regression", "mlp-concat", "gnn-inferred-static"), d7,
-                           experiments.seen_splits(d7, protocol, cfg.n_folds, cfg.seed), cfg.hidden, train_cfg)[0]
-    for protocol in ("shuffled-windows", "contiguous-blocks")])
+fig4a = pd.concat(
+    [
+        experiments.run_models(
+            ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
+            d7,
+            experiments.seen_splits(d7, protocol, cfg.n_folds, cfg.seed),
+            cfg.hidden,
+            train_cfg,
+        )[0]
+        for protocol in ("shuffled-windows", "contiguous-blocks")
+    ]
+)
 results.add_scores(fig4a, "fig4a-seven-states-seen", "7-state")
 results.save()
-fig4a = metric_table(load_results("classification", cfg.profile), "fig4a-seven-states-seen")
+fig4a = metric_table(
+    load_results("classification", cfg.profile), "fig4a-seven-states-seen"
+)
 summary4a = experiments.summarise(fig4a, ["model", "protocol"])
-_ = plotting.accuracy_bars(summary4a, "protocol", paper=0.92)
+fig = plotting.accuracy_bars(summary4a, "protocol", paper=0.92)
 
-# %%
+# %% tags=["remove-input"]
 s4a = summary4a.set_index(["model", "protocol"])["mean"]
-plotting.caption(
-    "**Figure 3.1 (paper Fig. 4A).** Seven-state accuracy on the same worm (mean ± sd across "
+plotting.figure(
+    fig,
+    "fig-seven-states-seen",
+    alt="Bar chart of seven-state accuracy per model with shuffled-window and contiguous-block folds, the paper's 92 percent as a line.",
+    text="(paper Fig. 4A) Seven-state accuracy on the same worm (mean ± sd across "
     "worms of the fold-averaged accuracy). Paper: 92% with its models under the shuffled-window "
     f"protocol. Here: GNN {s4a['gnn-inferred-static', 'shuffled-windows']:.1%}, MLP "
     f"{s4a['mlp-concat', 'shuffled-windows']:.1%}, logistic regression "
     f"{s4a['logistic-regression', 'shuffled-windows']:.1%}; with contiguous blocks, which deny "
     f"the model a test frame's neighbours, GNN {s4a['gnn-inferred-static', 'contiguous-blocks']:.1%}, "
     f"MLP {s4a['mlp-concat', 'contiguous-blocks']:.1%}, logistic regression "
-    f"{s4a['logistic-regression', 'contiguous-blocks']:.1%}."
+    f"{s4a['logistic-regression', 'contiguous-blocks']:.1%}.",
 )
 
 # %% [markdown]
@@ -155,23 +239,42 @@ plotting.caption(
 
 # %%
 d4 = data["4-state"]
-curve_models = ("logistic-regression", "mlp-concat", "gnn-inferred-static", "gnn-connectome")
-runs = {k: experiments.run_models(curve_models, d4, experiments.unseen_splits(d4, k, cfg.max_subsets), cfg.hidden, train_cfg)
-        for k in (1, 2, 3, 4)}
+curve_models = (
+    "logistic-regression",
+    "mlp-concat",
+    "gnn-inferred-static",
+    "gnn-connectome",
+)
+runs = {
+    k: experiments.run_models(
+        curve_models,
+        d4,
+        experiments.unseen_splits(d4, k, cfg.max_subsets),
+        cfg.hidden,
+        train_cfg,
+    )
+    for k in (1, 2, 3, 4)
+}
 fig4b = pd.concat([scores for scores, _ in runs.values()])
 results.add_scores(fig4b, "fig4b-four-states-unseen", "4-state")
 results.save()
 saved = load_results("classification", cfg.profile)
 fig4b = metric_table(saved, "fig4b-four-states-unseen")
 summary4b = experiments.summarise(fig4b, ["model", "n_train_worms"])
-_ = plotting.enlargement_curve(summary4b, paper=(3, 0.87))
+fig = plotting.enlargement_curve(summary4b, paper=(3, 0.87))
 
-# %%
+# %% tags=["remove-input"]
 s4b = summary4b.set_index(["model", "n_train_worms"])["mean"]
-b4b = (experiments.summarise(metric_table(saved, "fig4b-four-states-unseen", "balanced-accuracy"),
-                             ["model", "n_train_worms"], "balanced_accuracy").set_index(["model", "n_train_worms"])["mean"])
-plotting.caption(
-    "**Figure 3.2 (paper Fig. 4B).** Four-state accuracy on unseen worms against the number of "
+b4b = experiments.summarise(
+    metric_table(saved, "fig4b-four-states-unseen", "balanced-accuracy"),
+    ["model", "n_train_worms"],
+    "balanced_accuracy",
+).set_index(["model", "n_train_worms"])["mean"]
+plotting.figure(
+    fig,
+    "fig-enlargement",
+    alt="Four-state accuracy on unseen worms against the number of training worms, one line per model, the paper's 87 percent marked.",
+    text="(paper Fig. 4B) Four-state accuracy on unseen worms against the number of "
     "training worms (mean ± sd across test worms; each worm's accuracy averaged over the "
     "training subsets that exclude it). Paper: GNN 87% with 3 training worms, substantially above "
     f"its MLP. Here, with 3 training worms: GNN {s4b['gnn-inferred-static', 3]:.1%}, MLP "
@@ -180,26 +283,41 @@ plotting.caption(
     f"from {s4b['gnn-inferred-static', 1]:.1%} to {s4b['gnn-inferred-static', 4]:.1%}. Forward and "
     "reverse make up most frames, so accuracy mostly measures them; balanced accuracy (mean "
     f"recall over the four states) with 3 training worms: GNN {b4b['gnn-inferred-static', 3]:.1%}, "
-    f"MLP {b4b['mlp-concat', 3]:.1%}, logistic regression {b4b['logistic-regression', 3]:.1%}."
+    f"MLP {b4b['mlp-concat', 3]:.1%}, logistic regression {b4b['logistic-regression', 3]:.1%}.",
 )
 
 # %%
 train_mask, test_mask, _ = experiments.unseen_splits(d4, 3, cfg.max_subsets)
-counts = evaluate.confusion(runs[3][1]["gnn-inferred-static"], d4.y, test_mask, len(d4.classes))
-_ = plotting.confusion_matrix(counts, d4.classes, "GNN, 3 training worms, unseen Kato worms")
+counts = evaluate.confusion(
+    runs[3][1]["gnn-inferred-static"], d4.y, test_mask, len(d4.classes)
+)
+fig = plotting.confusion_matrix(
+    counts, d4.classes, "GNN, 3 training worms, unseen Kato worms"
+)
 for i, true in enumerate(d4.classes):
     for j, pred in enumerate(d4.classes):
-        results.add(f"fig4c-confusion-{true}-as-{pred}", "fraction-of-labelled-frames",
-                    counts[i, j] / max(counts[i].sum(), 1), task="4-state", model="gnn-inferred-static",
-                    protocol="leave-worms-out", population="unseen", n_train_worms=3)
+        results.add(
+            f"fig4c-confusion-{true}-as-{pred}",
+            "fraction-of-labelled-frames",
+            counts[i, j] / max(counts[i].sum(), 1),
+            task="4-state",
+            model="gnn-inferred-static",
+            protocol="leave-worms-out",
+            population="unseen",
+            n_train_worms=3,
+        )
 
-# %%
+# %% tags=["remove-input"]
 recall = np.diag(counts) / counts.sum(1)
-plotting.caption(
-    "**Figure 3.3 (paper Fig. 4C).** Percent of each labelled state's frames given each predicted "
+plotting.figure(
+    fig,
+    "fig-confusion",
+    alt="Confusion matrix of the GNN's four-state predictions on unseen worms, in percent of each true state.",
+    text="(paper Fig. 4C) Percent of each labelled state's frames given each predicted "
     "state, pooled over all test worms and training subsets (GNN, 3 training worms). The paper's "
     "matrix is for the Nichols worms, which are not available here (next section). Recall here: "
-    + ", ".join(f"{c} {r:.0%}" for c, r in zip(d4.classes, recall)) + "."
+    + ", ".join(f"{c} {r:.0%}" for c, r in zip(d4.classes, recall))
+    + ".",
 )
 
 # %% [markdown]
@@ -219,9 +337,13 @@ if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 
     both = TaskData.build(worms + nichols, "2-state", NICHOLS_SHARED)
-    nichols_scores = experiments.run_models(("logistic-regression", "mlp-concat", "gnn-inferred-static"), both,
-                                            experiments.transfer_split(both, len(worms), "kato2015"),
-                                            cfg.hidden, train_cfg)[0]
+    nichols_scores = experiments.run_models(
+        ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
+        both,
+        experiments.transfer_split(both, len(worms), "kato2015"),
+        cfg.hidden,
+        train_cfg,
+    )[0]
     results.add_scores(nichols_scores, "nichols-forward-reverse", "2-state")
     display(experiments.summarise(nichols_scores, ["model"]))
 
@@ -240,33 +362,80 @@ comparisons = []
 for metric in ("accuracy", "balanced-accuracy"):
     t1m = metric_table(saved, "table1-forward-reverse", metric)
     f4m = metric_table(saved, "fig4b-four-states-unseen", metric)
-    for label, scores in (("2-state, train 4", t1m[t1m.population == "unseen"]),
-                          ("4-state, train 3", f4m[f4m.n_train_worms == 3]),
-                          ("4-state, train 1", f4m[f4m.n_train_worms == 1])):
-        for a, b in (("gnn-inferred-static", "mlp-concat"), ("gnn-inferred-static", "logistic-regression"),
-                     ("mlp-concat", "logistic-regression"), ("gnn-inferred-static", "gnn-connectome")):
+    for label, scores in (
+        ("2-state, train 4", t1m[t1m.population == "unseen"]),
+        ("4-state, train 3", f4m[f4m.n_train_worms == 3]),
+        ("4-state, train 1", f4m[f4m.n_train_worms == 1]),
+    ):
+        for a, b in (
+            ("gnn-inferred-static", "mlp-concat"),
+            ("gnn-inferred-static", "logistic-regression"),
+            ("mlp-concat", "logistic-regression"),
+            ("gnn-inferred-static", "gnn-connectome"),
+        ):
             if {a, b} <= set(scores.model):
-                comparisons.append({"comparison": label, "metric": metric,
-                                    **evaluate.paired_difference(scores, a, b, metric=metric.replace("-", "_"))})
+                comparisons.append(
+                    {
+                        "comparison": label,
+                        "metric": metric,
+                        **evaluate.paired_difference(
+                            scores, a, b, metric=metric.replace("-", "_")
+                        ),
+                    }
+                )
 comparisons = pd.DataFrame(comparisons)
 for row in comparisons.itertuples():
     task = row.comparison.split(",")[0]
     k = int(row.comparison.rsplit(" ", 1)[1])
     for stat in ("mean_difference", "ci_low", "ci_high"):
-        results.add(f"paired-{row.a}-vs-{row.b}", f"{row.metric}-{stat.replace('_', '-')}",
-                    getattr(row, stat), task=task, model=row.a, protocol="leave-worms-out",
-                    population="unseen", n_train_worms=k)
+        results.add(
+            f"paired-{row.a}-vs-{row.b}",
+            f"{row.metric}-{stat.replace('_', '-')}",
+            getattr(row, stat),
+            task=task,
+            model=row.a,
+            protocol="leave-worms-out",
+            population="unseen",
+            n_train_worms=k,
+        )
 
-# %%
-gnn_vs_mlp = comparisons[(comparisons.a == "gnn-inferred-static") & (comparisons.b == "mlp-concat")]
+# %% tags=["remove-input"]
+gnn_vs_mlp = comparisons[
+    (comparisons.a == "gnn-inferred-static") & (comparisons.b == "mlp-concat")
+]
 plotting.caption(
     "**Table 3.2.** Paired differences on unseen worms, accuracy and balanced accuracy (a − b; mean "
     "over test worms, 95% t-interval, paired t-test p, uncorrected: chapter 5's scorecard applies "
     "Holm's correction per claim). The paper's claim that the GNN generalises better than the MLP: "
-    + "; ".join(f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
-                for r in gnn_vs_mlp.itertuples()) + "."
+    + "; ".join(
+        f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
+        for r in gnn_vs_mlp.itertuples()
+    )
+    + "."
 )
-comparisons[["comparison", "metric", "a", "b", "mean_difference", "ci_low", "ci_high", "p_value", "verdict"]].round(3)
+plotting.table(
+    comparisons[
+        [
+            "comparison",
+            "metric",
+            "a",
+            "b",
+            "mean_difference",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "verdict",
+        ]
+    ],
+    headers={
+        "a": "model a",
+        "b": "model b",
+        "mean_difference": "a − b",
+        "ci_low": "95% CI low",
+        "ci_high": "95% CI high",
+        "p_value": "p (paired t)",
+    },
+)
 
 # %% [markdown]
 # ## Seeds, and features that do not see the future
@@ -283,32 +452,72 @@ comparisons[["comparison", "metric", "a", "b", "mean_difference", "ci_low", "ci_
 
 # %%
 robust_models = ("gnn-inferred-static", "mlp-concat", "logistic-regression")
-robust = experiments.derivative_comparison(worms, [("2-state", 4), ("4-state", 3), ("7-state", 4)],
-                                           robust_models, cfg.n_seeds, cfg.hidden, train_cfg, cfg.max_subsets)
+robust = experiments.derivative_comparison(
+    worms,
+    [("2-state", 4), ("4-state", 3), ("7-state", 4)],
+    robust_models,
+    cfg.n_seeds,
+    cfg.hidden,
+    train_cfg,
+    cfg.max_subsets,
+)
 for (kind, task), scores in robust.groupby(["derivative", "task"], sort=False):
     results.add_scores(scores, f"robustness-{kind}-derivative", task)
 results.save()
 saved = load_results("classification", cfg.profile)
 
-# %%
+# %% tags=["remove-input"]
 table33 = []
 for kind in ("centred", "causal"):
     for metric in ("accuracy", "balanced-accuracy"):
         rows = metric_table(saved, f"robustness-{kind}-derivative", metric)
         for (task, k), group in rows.groupby(["task", "n_train_worms"]):
-            per = group.pivot_table(index="test", columns="model", values=metric.replace("-", "_"))
-            d = evaluate.paired_difference(group, "gnn-inferred-static", "mlp-concat", metric=metric.replace("-", "_"))
-            table33.append({"derivative": kind, "task": task, "training worms": int(k), "metric": metric,
-                            **{m: f"{per[m].mean():.3f}" for m in robust_models},
-                            "GNN − MLP": f"{d['mean_difference']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"})
-table33 = (pd.DataFrame(table33).rename(columns={"gnn-inferred-static": "GNN", "mlp-concat": "MLP",
-                                                 "logistic-regression": "logistic regression"})
-           .pivot(index=["task", "training worms", "metric"], columns="derivative")
-           .swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False))
-lr = {kind: metric_table(saved, f"robustness-{kind}-derivative", "accuracy") for kind in ("centred", "causal")}
-lr = {kind: t[(t.model == "logistic-regression") & (t.task == "4-state")].groupby("test").accuracy.mean()
-      for kind, t in lr.items()}
-sd_seeds = saved[saved.experiment.str.startswith("robustness-") & (saved.metric == "balanced-accuracy-sd-over-seeds")]
+            per = group.pivot_table(
+                index="test", columns="model", values=metric.replace("-", "_")
+            )
+            d = evaluate.paired_difference(
+                group,
+                "gnn-inferred-static",
+                "mlp-concat",
+                metric=metric.replace("-", "_"),
+            )
+            table33.append(
+                {
+                    "derivative": kind,
+                    "task": task,
+                    "training worms": int(k),
+                    "metric": metric,
+                    **{m: f"{per[m].mean():.3f}" for m in robust_models},
+                    "GNN − MLP": f"{d['mean_difference']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
+                }
+            )
+table33 = (
+    pd.DataFrame(table33)
+    .rename(
+        columns={
+            "gnn-inferred-static": "GNN",
+            "mlp-concat": "MLP",
+            "logistic-regression": "logistic regression",
+        }
+    )
+    .pivot(index=["task", "training worms", "metric"], columns="derivative")
+    .swaplevel(axis=1)
+    .sort_index(axis=1, level=0, sort_remaining=False)
+)
+lr = {
+    kind: metric_table(saved, f"robustness-{kind}-derivative", "accuracy")
+    for kind in ("centred", "causal")
+}
+lr = {
+    kind: t[(t.model == "logistic-regression") & (t.task == "4-state")]
+    .groupby("test")
+    .accuracy.mean()
+    for kind, t in lr.items()
+}
+sd_seeds = saved[
+    saved.experiment.str.startswith("robustness-")
+    & (saved.metric == "balanced-accuracy-sd-over-seeds")
+]
 plotting.caption(
     f"**Table 3.3.** Unseen worms, networks averaged over {cfg.n_seeds} seed replicates: mean over test "
     "worms of accuracy and balanced accuracy with the paper's centred derivative and with the "
@@ -321,9 +530,11 @@ plotting.caption(
 )
 table33[["centred", "causal"]]
 
-# %%
+# %% tags=["remove-cell"]
 results.save()
-print(f"{len(results.records)} records → results/{'' if cfg.profile == 'full' else cfg.profile + '/'}classification.json")
+print(
+    f"{len(results.records)} records → results/{'' if cfg.profile == 'full' else cfg.profile + '/'}classification.json"
+)
 
 # %% [markdown]
 # ## What holds
@@ -333,5 +544,5 @@ print(f"{len(results.records)} records → results/{'' if cfg.profile == 'full' 
 # each experiment is saved; the verdicts in the captions are computed, not typed. Chapter 5 (discussion) collects them into the paper's
 # scorecard.
 
-# %%
+# %% tags=["remove-cell"]
 print(provenance.elapsed(cfg))

@@ -22,7 +22,17 @@
 # report: **persistence** (the last frame, repeated) and a **linear** one-step model fitted by
 # least squares; a learned model is only useful where it beats them.
 
-# %%
+
+# %% [markdown]
+# ```{admonition} Run this chapter
+# :class: tip
+# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# `python tools/execute_chapters.py --force 04_trajectories` (the book's full profile; add
+# `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`); the Nichols et al. (2017) section runs only when `nichols2017/` is there —
+# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# ```
+
+# %% tags=["hide-input"]
 import pandas as pd
 import torch
 from IPython.display import display
@@ -34,12 +44,12 @@ from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results, load_results, metric_table
 from wormlib.train import TaskData
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"
 device = "auto"
 seed = 0
 
-# %%
+# %% tags=["remove-input"]
 cfg = provenance.chapter_config("04_trajectories", profile, device, seed)
 print(provenance.banner(cfg))
 print(cfg.describe())
@@ -76,27 +86,38 @@ results = Results("trajectories", cfg.profile)
 # choice is visible); as the test worms informed it, treat the GNN's margins with that in mind.
 # Optimiser, steps and widths are those of chapter 3, not tuned here.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 worms = load_kato2015()
 data = TaskData.build(worms, "2-state", PAPER_NEURONS)
 print("features", tuple(data.x.shape), "frames per worm", data.lengths.tolist())
 print("frames per second", [round(r.fps, 2) for r in worms])
-print("evaluation windows per worm", [len(tj.eval_starts(int(n))) for n in data.lengths])
+print(
+    "evaluation windows per worm", [len(tj.eval_starts(int(n))) for n in data.lengths]
+)
 
 # %% [markdown]
 # ## Fig. 5A: error against prediction step
 
 # %%
-runs = {k: tj.run(tj.MODELS, data, experiments.unseen_splits(data, k, cfg.max_subsets), cfg.hidden, train_cfg)
-        for k in (1, 4)}
-results.add_frame(pd.concat([rows for rows, _ in runs.values()]), "fig5-mse", "mse", "mse")
+runs = {
+    k: tj.run(
+        tj.MODELS,
+        data,
+        experiments.unseen_splits(data, k, cfg.max_subsets),
+        cfg.hidden,
+        train_cfg,
+    )
+    for k in (1, 4)
+}
+results.add_frame(
+    pd.concat([rows for rows, _ in runs.values()]), "fig5-mse", "mse", "mse"
+)
 results.save()
 mse = metric_table(load_results("trajectories", cfg.profile), "fig5-mse", "mse")
 curves = experiments.summarise(mse, ["model", "n_train_worms", "step"], metric="mse")
-plotting.mse_curves(curves);
+fig = plotting.mse_curves(curves)
 
-# %%
+# %% tags=["remove-input"]
 at = curves.set_index(["model", "n_train_worms", "step"])["mean"]
 
 
@@ -106,8 +127,11 @@ def beats(model, rival, k, steps=(1, 8, 16)):
     return f"steps {', '.join(below)}" if below else "none of the steps"
 
 
-plotting.caption(
-    "**Fig. 4.1 (paper Fig. 5A).** MSE of free-running predictions on unseen worms against the "
+plotting.figure(
+    fig,
+    "fig-mse-steps",
+    alt="Mean squared error against prediction step on a log scale, one line per model, for 1 and for 4 training worms.",
+    text="(paper Fig. 5A) MSE of free-running predictions on unseen worms against the "
     "prediction step (1 step ≈ 1/3 s), mean over test worms (band: ± sd across test worms, cut at "
     "a tenth of the mean on the log scale), for models trained on one worm (left) and on four (right). The paper's curves are "
     "not stated in the available text; its prose says the Markovian GNN outperformed all MLP "
@@ -118,23 +142,34 @@ plotting.caption(
     f"model's at {beats('gnn', 'linear', 1)}. The MLP's is "
     f"below persistence's at {beats('mlp', 'persistence', 4)} (4 worms). Mean errors only: the "
     "paired tests of Table 4.2 say which differences are detectable. Persistence's error at step 1 "
-    f"is {at['persistence', 4, 1]:.4f}."
+    f"is {at['persistence', 4, 1]:.4f}.",
 )
 
 # %% [markdown]
 # ## Fig. 5B: mean error at steps 1, 8 and 16
 
 # %%
-table = (curves[curves.step.isin([1, 8, 16])]
-         .assign(cell=lambda d: d["mean"].map("{:.4f}".format) + " ± " + d["sd"].map("{:.4f}".format))
-         .pivot(index="model", columns=["n_train_worms", "step"], values="cell")
-         .reindex(list(tj.MODELS)))
+table = (
+    curves[curves.step.isin([1, 8, 16])]
+    .assign(
+        cell=lambda d: (
+            d["mean"].map("{:.4f}".format) + " ± " + d["sd"].map("{:.4f}".format)
+        )
+    )
+    .pivot(index="model", columns=["n_train_worms", "step"], values="cell")
+    .reindex(list(tj.MODELS))
+)
 table.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in table.columns]
 table["paper"] = "not stated in the available text"
-table
+plotting.table(table, digits=4)
 
-# %%
-best = {k: curves[(curves.n_train_worms == k) & (curves.step == 16)].set_index("model")["mean"].idxmin() for k in (1, 4)}
+# %% tags=["remove-input"]
+best = {
+    k: curves[(curves.n_train_worms == k) & (curves.step == 16)]
+    .set_index("model")["mean"]
+    .idxmin()
+    for k in (1, 4)
+}
 plotting.caption(
     "**Table 4.1 (paper Fig. 5B).** Mean MSE (± sd across test worms) of every model at steps 1, "
     "8 and 16 on unseen worms. The paper's values are not stated in the available text. Lowest "
@@ -153,30 +188,73 @@ for k in (1, 4):
     for step in (1, 8, 16):
         rows = mse[(mse.n_train_worms == k) & (mse.step == step)]
         for rival in ("persistence", "linear", "mlp", "mlp-gru", "gnn-gru"):
-            comparisons.append(dict(n_train_worms=k, step=step, **evaluate.paired_difference(
-                rows, "gnn", rival, metric="mse", higher_is_better=False)))
+            comparisons.append(
+                dict(
+                    n_train_worms=k,
+                    step=step,
+                    **evaluate.paired_difference(
+                        rows, "gnn", rival, metric="mse", higher_is_better=False
+                    ),
+                )
+            )
 comparisons = pd.DataFrame(comparisons)
 for row in comparisons.itertuples():
     for metric in ("mean_difference", "ci_low", "ci_high"):
-        results.add(f"paired-gnn-vs-{row.b}", f"mse-{metric.replace('_', '-')}", getattr(row, metric),
-                    model="gnn", protocol="leave-worms-out", population="unseen", n_train_worms=row.n_train_worms,
-                    step=row.step)
-verdicts = comparisons.pivot(index="b", columns=["n_train_worms", "step"], values="verdict")
-verdicts.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in verdicts.columns]
+        results.add(
+            f"paired-gnn-vs-{row.b}",
+            f"mse-{metric.replace('_', '-')}",
+            getattr(row, metric),
+            model="gnn",
+            protocol="leave-worms-out",
+            population="unseen",
+            n_train_worms=row.n_train_worms,
+            step=row.step,
+        )
+verdicts = comparisons.pivot(
+    index="b", columns=["n_train_worms", "step"], values="verdict"
+)
+verdicts.columns = [
+    f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in verdicts.columns
+]
 verdicts.index.name = "GNN vs"
-verdicts
+plotting.table(verdicts)
 
-# %%
+# %% tags=["remove-input"]
 four = comparisons[comparisons.n_train_worms == 4].set_index(["b", "step"])
 plotting.caption(
     "**Table 4.2.** Verdicts of the paired comparisons of the Markovian GNN with each rival (95% "
     "t-interval of the per-test-worm MSE difference excludes 0, or not). Trained on 4 worms, "
     "each test is a single worm, so the interval is over the 5 held-out worms. At step 16: "
-    + "; ".join(f"vs {b}: {four.loc[(b, 16), 'mean_difference']:+.4f} "
-                f"[{four.loc[(b, 16), 'ci_low']:+.4f}, {four.loc[(b, 16), 'ci_high']:+.4f}]"
-                for b in ("persistence", "linear", "mlp", "gnn-gru")) + "."
+    + "; ".join(
+        f"vs {b}: {four.loc[(b, 16), 'mean_difference']:+.4f} "
+        f"[{four.loc[(b, 16), 'ci_low']:+.4f}, {four.loc[(b, 16), 'ci_high']:+.4f}]"
+        for b in ("persistence", "linear", "mlp", "gnn-gru")
+    )
+    + "."
 )
-comparisons.round(5)
+plotting.table(
+    comparisons[
+        [
+            "n_train_worms",
+            "step",
+            "b",
+            "mean_difference",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "verdict",
+        ]
+    ],
+    digits=4,
+    headers={
+        "n_train_worms": "training worms",
+        "b": "GNN vs",
+        "mean_difference": "GNN − rival",
+        "ci_low": "95% CI low",
+        "ci_high": "95% CI high",
+        "p_value": "p (paired t)",
+    },
+)
 
 # %% [markdown]
 # ## With features that do not see the future
@@ -190,24 +268,53 @@ comparisons.round(5)
 
 # %%
 causal_data = TaskData.build(worms, "2-state", PAPER_NEURONS, derivative_kind="causal")
-causal_rows, _ = tj.run(("persistence", "linear", "mlp", "gnn"), causal_data,
-                        experiments.unseen_splits(causal_data, 4, cfg.max_subsets), cfg.hidden, train_cfg)
+causal_rows, _ = tj.run(
+    ("persistence", "linear", "mlp", "gnn"),
+    causal_data,
+    experiments.unseen_splits(causal_data, 4, cfg.max_subsets),
+    cfg.hidden,
+    train_cfg,
+)
 results.add_frame(causal_rows, "causal-mse", "mse", "mse")
 results.save()
 causal = metric_table(load_results("trajectories", cfg.profile), "causal-mse", "mse")
-causal_at = causal[causal.step.isin([1, 8, 16])].pivot_table(index="model", columns="step", values="mse")
-centred_at = mse[(mse.n_train_worms == 4) & mse.step.isin([1, 8, 16])
-                 & mse.model.isin(causal_at.index)].pivot_table(index="model", columns="step", values="mse")
-step16 = {m: evaluate.paired_difference(causal[causal.step == 16], m, "persistence", metric="mse",
-                                        higher_is_better=False) for m in ("gnn", "mlp", "linear")}
+causal_at = causal[causal.step.isin([1, 8, 16])].pivot_table(
+    index="model", columns="step", values="mse"
+)
+centred_at = mse[
+    (mse.n_train_worms == 4)
+    & mse.step.isin([1, 8, 16])
+    & mse.model.isin(causal_at.index)
+].pivot_table(index="model", columns="step", values="mse")
+step16 = {
+    m: evaluate.paired_difference(
+        causal[causal.step == 16],
+        m,
+        "persistence",
+        metric="mse",
+        higher_is_better=False,
+    )
+    for m in ("gnn", "mlp", "linear")
+}
+
+# %% tags=["remove-input"]
 plotting.caption(
     "**Table 4.3.** Mean MSE on unseen worms (4 training worms) at steps 1, 8 and 16 with the "
     "past-only derivative (left block) and, for comparison, the paper's centred one (right block, "
     "from Table 4.1). Paired against persistence at step 16, past-only features: "
-    + "; ".join(f"{m} − persistence {d['mean_difference']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] "
-                f"({d['verdict']})" for m, d in step16.items()) + "."
+    + "; ".join(
+        f"{m} − persistence {d['mean_difference']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] "
+        f"({d['verdict']})"
+        for m, d in step16.items()
+    )
+    + "."
 )
-pd.concat({"past-only derivative": causal_at, "centred derivative": centred_at}, axis=1).round(4)
+plotting.table(
+    pd.concat(
+        {"past-only derivative": causal_at, "centred derivative": centred_at}, axis=1
+    ),
+    digits=4,
+)
 
 # %% [markdown]
 # ## Example rollouts on an unseen worm
@@ -219,17 +326,25 @@ pd.concat({"past-only derivative": causal_at, "centred derivative": centred_at},
 # %%
 splits4 = experiments.unseen_splits(data, 4, cfg.max_subsets)
 test_worm = int(torch.nonzero(splits4[1][0].any(-1))[0])
-starts = {kind: tj.example_start(data.y[test_worm], kind) for kind in ("reversal-onset", "forward")}
+starts = {
+    kind: tj.example_start(data.y[test_worm], kind)
+    for kind in ("reversal-onset", "forward")
+}
 shown = {name: runs[4][1][name] for name in ("persistence", "linear", "mlp", "gnn")}
-panels = tj.example_rollouts(shown, data, 0, test_worm, starts, ("AVAL", "RIML", "VB02"), device=train_cfg.device)
-plotting.rollout_panels(panels, worms[test_worm].fps);
+panels = tj.example_rollouts(
+    shown, data, 0, test_worm, starts, ("AVAL", "RIML", "VB02"), device=train_cfg.device
+)
+fig = plotting.rollout_panels(panels, worms[test_worm].fps)
 
-# %%
-plotting.caption(
-    f"**Fig. 4.2.** Free-running 16-step predictions on worm {data.worms[test_worm]}, unseen by a "
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-rollouts",
+    alt="Predicted and true traces of AVAL, RIML and VB02 over 16 steps, from a reversal onset and from forward crawling.",
+    text=f"Free-running 16-step predictions on worm {data.worms[test_worm]}, unseen by a "
     f"model trained on worms {splits4[2][0]['train']}: recorded trace (black; shaded: frames "
     "given to the models) and predictions, at a reversal onset (top) and during forward crawling "
-    "(bottom). Traces are min–max normalised per recording. The paper shows no rollouts."
+    "(bottom). Traces are min–max normalised per recording. The paper shows no rollouts.",
 )
 
 # %% [markdown]
@@ -242,29 +357,60 @@ plotting.caption(
 # whether the window contains a transition.
 
 # %%
-breakdown = tj.errors_by_transition({name: runs[4][1][name] for name in ("persistence", "linear", "mlp", "gnn")},
-                                    data, splits4, device=train_cfg.device)
-results.add_frame(breakdown[breakdown.transition], "breakdown-with-transition", "mse", "mse", n_train_worms=4)
-results.add_frame(breakdown[~breakdown.transition], "breakdown-without-transition", "mse", "mse", n_train_worms=4)
-split_summary = experiments.summarise(breakdown, ["model", "transition", "step"], metric="mse")
-breakdown_table = split_summary.pivot(index="model", columns=["transition", "step"], values="mean")
-breakdown_table.columns = [f"{'with' if t else 'without'} transition, step {s}" for t, s in breakdown_table.columns]
-breakdown_table.reindex(list(shown)).round(4)
+breakdown = tj.errors_by_transition(
+    {name: runs[4][1][name] for name in ("persistence", "linear", "mlp", "gnn")},
+    data,
+    splits4,
+    device=train_cfg.device,
+)
+results.add_frame(
+    breakdown[breakdown.transition],
+    "breakdown-with-transition",
+    "mse",
+    "mse",
+    n_train_worms=4,
+)
+results.add_frame(
+    breakdown[~breakdown.transition],
+    "breakdown-without-transition",
+    "mse",
+    "mse",
+    n_train_worms=4,
+)
+split_summary = experiments.summarise(
+    breakdown, ["model", "transition", "step"], metric="mse"
+)
+breakdown_table = split_summary.pivot(
+    index="model", columns=["transition", "step"], values="mean"
+)
+breakdown_table.columns = [
+    f"{'with' if t else 'without'} transition, step {s}"
+    for t, s in breakdown_table.columns
+]
+plotting.table(breakdown_table.reindex(list(shown)), digits=4)
 
-# %%
+# %% tags=["remove-input"]
 windows = breakdown[(breakdown.model == "gnn") & (breakdown.step == 16)]
 share = windows[windows.transition].n_windows.sum() / windows.n_windows.sum()
-ratio = (split_summary.set_index(["model", "transition", "step"])["mean"].unstack("transition")
-         .pipe(lambda t: t[True] / t[False])).xs(16, level="step")
+ratio = (
+    split_summary.set_index(["model", "transition", "step"])["mean"]
+    .unstack("transition")
+    .pipe(lambda t: t[True] / t[False])
+).xs(16, level="step")
 plotting.caption(
     "**Table 4.4.** Mean MSE on test worms of windows whose 16 predicted frames contain a "
     "behavioural transition, and of windows that do not (4 training worms). "
     f"{share:.0%} of windows contain one. At step 16, the error with a transition divided by "
-    "the error without: " + ", ".join(f"{m} {ratio[m]:.1f}×" for m in shown) + ". "
-    + ("Every model's error is higher across a transition: prediction breaks down at the "
-       "bifurcations, as the paper suggests." if (ratio[list(shown)] > 1).all() else
-       "Not every model's error is higher across a transition (ratio ≤ 1 above), so the "
-       "bifurcations alone do not explain where prediction fails.")
+    "the error without: "
+    + ", ".join(f"{m} {ratio[m]:.1f}×" for m in shown)
+    + ". "
+    + (
+        "Every model's error is higher across a transition: prediction breaks down at the "
+        "bifurcations, as the paper suggests."
+        if (ratio[list(shown)] > 1).all()
+        else "Not every model's error is higher across a transition (ratio ≤ 1 above), so the "
+        "bifurcations alone do not explain where prediction fails."
+    )
 )
 
 # %% [markdown]
@@ -283,14 +429,27 @@ if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 
     both = TaskData.build(worms + nichols, "2-state", NICHOLS_SHARED)
-    nichols_rows, _ = tj.run(tj.MODELS, both, experiments.transfer_split(both, len(worms), "kato2015"),
-                             cfg.hidden, train_cfg)
+    nichols_rows, _ = tj.run(
+        tj.MODELS,
+        both,
+        experiments.transfer_split(both, len(worms), "kato2015"),
+        cfg.hidden,
+        train_cfg,
+    )
     results.add_frame(nichols_rows, "nichols-mse", "mse", "mse")
-    display(experiments.summarise(nichols_rows[nichols_rows.step.isin([1, 8, 16])], ["model", "step"], metric="mse"))
+    display(
+        experiments.summarise(
+            nichols_rows[nichols_rows.step.isin([1, 8, 16])],
+            ["model", "step"],
+            metric="mse",
+        )
+    )
 
-# %%
+# %% tags=["remove-cell"]
 results.save()
-print(f"{len(results.records)} records → results/{'' if cfg.profile == 'full' else cfg.profile + '/'}trajectories.json")
+print(
+    f"{len(results.records)} records → results/{'' if cfg.profile == 'full' else cfg.profile + '/'}trajectories.json"
+)
 
 # %% [markdown]
 # ## What holds
@@ -298,7 +457,7 @@ print(f"{len(results.records)} records → results/{'' if cfg.profile == 'full' 
 # Every number above is computed from `results/trajectories.json`; the captions' verdicts are
 # computed, not typed. Chapter 5 collects them into the paper's scorecard: whether the GNN
 # beats the baselines and the other networks (Tables 4.1–4.2), and whether more training worms
-# help (Fig. 4.1, left vs right).
+# help ({numref}`fig-mse-steps`, left vs right).
 
-# %%
+# %% tags=["remove-cell"]
 print(provenance.elapsed(cfg))

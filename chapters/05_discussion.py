@@ -19,23 +19,42 @@
 # on worms from another lab — and ends with a scorecard: every claim of the paper next to the
 # evidence of this book, generated from the results files of chapters 3–5.
 
-# %%
+
+# %% [markdown]
+# ```{admonition} Run this chapter
+# :class: tip
+# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# `python tools/execute_chapters.py --force 05_discussion` (the book's full profile; add
+# `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`), the seven Dag et al. (2023) worms (`dag2023/`), and the results of chapters 3 and 4 —
+# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# ```
+
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from wormlib import connectome, crosslab, evaluate, experiments, graphs, plotting, provenance, scorecard
+from wormlib import (
+    connectome,
+    crosslab,
+    evaluate,
+    experiments,
+    graphs,
+    plotting,
+    provenance,
+    scorecard,
+)
 from wormlib.data import load_dag2023, load_kato2015
 from wormlib.preprocess import NICHOLS_SHARED, PAPER_NEURONS, shared_neurons
 from wormlib.results import Results, load_results
 from wormlib.train import TaskData
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"
 device = "auto"
 seed = 0
 
-# %%
+# %% tags=["remove-input"]
 cfg = provenance.chapter_config("05_discussion", profile, device, seed)
 print(provenance.banner(cfg))
 print(cfg.describe())
@@ -43,14 +62,17 @@ plotting.use_style()
 train_cfg = cfg.train_config()
 results = Results("discussion", cfg.profile)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 worms = load_kato2015()
 dag = load_dag2023()
 kato_shared = shared_neurons(worms)
-print(f"Kato: {len(worms)} worms; {len(kato_shared)} of the paper's 15 neurons in all of them; "
-      f"{min(r.fps for r in worms):.2f}–{max(r.fps for r in worms):.2f} Hz")
-print(f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames at {dag[0].fps:.3f} Hz")
+print(
+    f"Kato: {len(worms)} worms; {len(kato_shared)} of the paper's 15 neurons in all of them; "
+    f"{min(r.fps for r in worms):.2f}–{max(r.fps for r in worms):.2f} Hz"
+)
+print(
+    f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames at {dag[0].fps:.3f} Hz"
+)
 
 # %% [markdown]
 # ## Three neurons, fifteen, or one
@@ -68,12 +90,24 @@ print(f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames at {
 sets = {"15": PAPER_NEURONS, "3": NICHOLS_SHARED}
 subset_scores, best_single = [], []
 for task in ("2-state", "4-state", "7-state"):
-    scores = experiments.neuron_sets(worms, task, sets, ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
-                                     4, cfg.max_subsets, cfg.hidden, train_cfg)
+    scores = experiments.neuron_sets(
+        worms,
+        task,
+        sets,
+        ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
+        4,
+        cfg.max_subsets,
+        cfg.hidden,
+        train_cfg,
+    )
     for label, rows in scores.groupby("neurons"):
         results.add_scores(rows, f"subsets-{label}-neurons", task)
-    every, best = experiments.best_single_neuron(worms, task, kato_shared, 4, cfg.max_subsets, cfg.seed)
-    results.add_scores(best.assign(model="logistic-regression"), "subsets-best-single-neuron", task)
+    every, best = experiments.best_single_neuron(
+        worms, task, kato_shared, 4, cfg.max_subsets, cfg.seed
+    )
+    results.add_scores(
+        best.assign(model="logistic-regression"), "subsets-best-single-neuron", task
+    )
     for neuron, rows in every.groupby("neuron"):
         results.add_scores(rows, f"single-neuron-{neuron.lower()}", task)
     subset_scores.append(scores.assign(task=task))
@@ -81,21 +115,31 @@ for task in ("2-state", "4-state", "7-state"):
 subset_scores, best_single = pd.concat(subset_scores), pd.concat(best_single)
 
 # %%
-summary = experiments.summarise(pd.concat([subset_scores, best_single]), ["task", "neurons", "model"],
-                                metric="balanced_accuracy")
-plotting.neuron_set_bars(summary);
+summary = experiments.summarise(
+    pd.concat([subset_scores, best_single]),
+    ["task", "neurons", "model"],
+    metric="balanced_accuracy",
+)
+fig = plotting.neuron_set_bars(summary)
 
-# %%
-table = summary.pivot(index=["model", "neurons"], columns="task", values="mean").round(3)
-chosen = best_single.groupby("task").neuron.agg(lambda s: ", ".join(f"{n} ×{c}" for n, c in s.value_counts().items()))
-plotting.caption(
-    "**Fig. 5.1.** Balanced accuracy on unseen worms (4 training worms; mean ± sd across test "
+# %% tags=["remove-input"]
+table = summary.pivot(index=["model", "neurons"], columns="task", values="mean").round(
+    3
+)
+chosen = best_single.groupby("task").neuron.agg(
+    lambda s: ", ".join(f"{n} ×{c}" for n, c in s.value_counts().items())
+)
+plotting.figure(
+    fig,
+    "fig-neuron-sets",
+    alt="Bar chart of balanced accuracy on unseen worms with 15 neurons, 3 neurons and the best single neuron, per task and model.",
+    text="Balanced accuracy on unseen worms (4 training worms; mean ± sd across test "
     "worms) with the 15 paper neurons, the 3 Nichols-shared neurons, and one neuron chosen on "
     "the training worms (logistic regression). The paper's 3-vs-15 numbers are not stated in "
     "the available text. Single neurons chosen, "
-    "per task: " + "; ".join(f"{t}: {c}" for t, c in chosen.items()) + "."
+    "per task: " + "; ".join(f"{t}: {c}" for t, c in chosen.items()) + ".",
 )
-table
+plotting.table(table)
 
 # %% [markdown]
 # ## Inferred graphs: individual, and anatomical?
@@ -110,70 +154,111 @@ table
 # %%
 data7 = TaskData.build(worms, "7-state", kato_shared)
 replicates = 4 if cfg.profile == "full" else 2
-graph_sets = {name: graphs.replicate_graphs(data7, replicates, pooled, cfg.hidden, train_cfg)
-              for name, pooled in (("own-worm", False), ("pooled", True))}
+graph_sets = {
+    name: graphs.replicate_graphs(data7, replicates, pooled, cfg.hidden, train_cfg)
+    for name, pooled in (("own-worm", False), ("pooled", True))
+}
 rng = np.random.default_rng(cfg.seed)
 individuality = []
 for name, (adj, worm_of, _) in graph_sets.items():
     sim = graphs.similarity(adj)
-    shuffled = graphs.similarity(np.stack([graphs.shuffled_labels(a, rng) for a in adj]))
+    shuffled = graphs.similarity(
+        np.stack([graphs.shuffled_labels(a, rng) for a in adj])
+    )
     stats = graphs.within_across(sim, worm_of)
     upper = np.triu_indices(len(adj), 1)
     stats["shuffled-labels"] = float(shuffled[upper].mean())
     individuality.append(dict(models=name, **stats))
     for metric, value in stats.items():
-        results.add(f"graph-similarity-{name}", metric.replace("_", "-"), value, task="7-state",
-                    model="gnn-inferred-static")
+        results.add(
+            f"graph-similarity-{name}",
+            metric.replace("_", "-"),
+            value,
+            task="7-state",
+            model="gnn-inferred-static",
+        )
 individuality = pd.DataFrame(individuality).set_index("models")
 panels = []
 for name, (adj, worm_of, rep) in graph_sets.items():
     order = np.lexsort((rep, worm_of))  # graphs of one worm next to each other
-    panels.append((f"{name} models", graphs.similarity(adj[order]),
-                   [f"w{data7.worms[w]} r{r}" for w, r in zip(worm_of[order], rep[order])]))
-plotting.similarity_panels(panels);
+    panels.append(
+        (
+            f"{name} models",
+            graphs.similarity(adj[order]),
+            [f"w{data7.worms[w]} r{r}" for w, r in zip(worm_of[order], rep[order])],
+        )
+    )
+fig = plotting.similarity_panels(panels)
 
-# %%
-plotting.caption(
-    "**Fig. 5.2.** Similarity between inferred graphs (w: the worm whose frames the graph is "
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-graph-similarity",
+    alt="Matrices of Spearman similarity between the inferred graphs of the five worms, for own-worm and pooled models.",
+    text="Similarity between inferred graphs (w: the worm whose frames the graph is "
     "inferred from; r: the replicate model), for models trained on that worm alone (left) and "
     "on all five worms (right). **Table 5.1** (below): mean Spearman similarity of the "
     "off-diagonal edge weights between graphs of "
     "the same worm (different replicates) and of different worms, the permutation p-value of "
     "the difference (worm labels shuffled), and the similarity after shuffling neuron labels "
-    "(the chance level). The paper argues that \"the inferred/functional connectivity is unique "
-    "to individuals\" (Section 5.1) but reports no test. Here: " + "; ".join(
+    '(the chance level). The paper argues that "the inferred/functional connectivity is unique '
+    'to individuals" (Section 5.1) but reports no test. Here: '
+    + "; ".join(
         f"{m}: within {r.within:.2f} vs across {r.across:.2f} ({evaluate.p_text(r.p_value)})"
-        for m, r in individuality.iterrows())
-    + "."
+        for m, r in individuality.iterrows()
+    )
+    + ".",
 )
-individuality.round(3)
+plotting.table(individuality)
 
 # %%
 white = connectome.adjacency(kato_shared)
 agreement = []
 for name, (adj, worm_of, _) in graph_sets.items():
     for w in np.unique(worm_of):
-        stats = graphs.connectome_agreement(adj[worm_of == w].mean(0), white, seed=cfg.seed)
+        stats = graphs.connectome_agreement(
+            adj[worm_of == w].mean(0), white, seed=cfg.seed
+        )
         agreement.append(dict(models=name, worm=data7.worms[w], **stats))
         for metric, value in stats.items():
-            results.add(f"graph-vs-connectome-{name}", metric.replace("_", "-"), value, task="7-state",
-                        model="gnn-inferred-static", test=data7.worms[w])
+            results.add(
+                f"graph-vs-connectome-{name}",
+                metric.replace("_", "-"),
+                value,
+                task="7-state",
+                model="gnn-inferred-static",
+                test=data7.worms[w],
+            )
 agreement = pd.DataFrame(agreement)
-plotting.connectome_agreement(agreement);
+fig = plotting.connectome_agreement(agreement)
 
-# %%
-plotting.caption(
-    "**Fig. 5.3 and Table 5.2.** Agreement of each worm's inferred graph (mean over "
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-connectome-agreement",
+    alt="Per worm, the ROC AUC of the inferred graph for connectome edges, beside the band of a label-shuffle null.",
+    text="Table 5.2 (below) gives the numbers. Agreement of each worm's inferred graph (mean over "
     "replicates) with the White "
     "1986 connectome on the same 14 neurons (chemical synapses and gap junctions, "
     f"{agreement.edge_fraction.iloc[0]:.0%} of neuron pairs connected): Spearman correlation of "
     "the weights, ROC AUC of the inferred weight for telling connected pairs from unconnected "
     "ones (dots; grey: the central 95% of the null), and p-values against 2000 shufflings of "
-    "the connectome's neuron labels. The paper states no such comparison. Mean ROC AUC: " + ", ".join(
+    "the connectome's neuron labels. The paper states no such comparison. Mean ROC AUC: "
+    + ", ".join(
         f"{m} {g.roc_auc.mean():.2f} (p < 0.05 in {(g.p_roc_auc < 0.05).sum()} of {len(g)} worms)"
-        for m, g in agreement.groupby("models")) + "."
+        for m, g in agreement.groupby("models")
+    )
+    + ".",
 )
-agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]).round(3)
+plotting.table(
+    agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]),
+    p_columns=("p_roc_auc", "p_spearman"),
+    headers={
+        "roc_auc": "ROC AUC",
+        "p_roc_auc": "p (ROC AUC)",
+        "p_spearman": "p (Spearman)",
+    },
+)
 
 # %% [markdown]
 # ## Another lab: Dag et al. (2023)
@@ -193,28 +278,51 @@ agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]).round(3)
 dag_neurons = shared_neurons(worms + dag)
 print("neurons in every Kato and Dag recording:", ", ".join(dag_neurons))
 decoders = ("logistic-regression", "mlp-concat", "gnn-inferred-static")
-transfer = pd.concat([crosslab.kato_to_dag(worms, dag, decoders, cfg.hidden, train_cfg),
-                      crosslab.within_dag(dag, dag_neurons, decoders, cfg.hidden, train_cfg)])
+transfer = pd.concat(
+    [
+        crosslab.kato_to_dag(worms, dag, decoders, cfg.hidden, train_cfg),
+        crosslab.within_dag(dag, dag_neurons, decoders, cfg.hidden, train_cfg),
+    ]
+)
 for (train, lag, model), rows in transfer.groupby(["train", "lag_s", "model"]):
     for row in rows.itertuples():
-        for metric in ("balanced_accuracy", "roc_auc", "null_auc_mean", "null_auc_95", "p_value"):
-            results.add(f"{'kato-to-dag' if train == 'kato2015' else 'within-dag'}-lag-{lag:g}s",
-                        metric.replace("_", "-"), getattr(row, metric), task="2-state", model=model,
-                        protocol="leave-worms-out", population="unseen", train=train, test=row.test)
-results.save();
-
+        for metric in (
+            "balanced_accuracy",
+            "roc_auc",
+            "null_auc_mean",
+            "null_auc_95",
+            "p_value",
+        ):
+            results.add(
+                f"{'kato-to-dag' if train == 'kato2015' else 'within-dag'}-lag-{lag:g}s",
+                metric.replace("_", "-"),
+                getattr(row, metric),
+                task="2-state",
+                model=model,
+                protocol="leave-worms-out",
+                population="unseen",
+                train=train,
+                test=row.test,
+            )
+results.save()
 # %%
-plotting.crosslab_auc(transfer);
+fig = plotting.crosslab_auc(transfer)
 
-# %%
+# %% tags=["remove-input"]
 by = transfer.groupby(["train", "lag_s", "model"])
-dag_table = by.agg(balanced_accuracy=("balanced_accuracy", "mean"), roc_auc=("roc_auc", "mean"),
-                   null_auc_95=("null_auc_95", "mean"),
-                   recordings_above_null=("p_value", lambda p: f"{(p < 0.05).sum()}/{len(p)}")).round(3)
+dag_table = by.agg(
+    balanced_accuracy=("balanced_accuracy", "mean"),
+    roc_auc=("roc_auc", "mean"),
+    null_auc_95=("null_auc_95", "mean"),
+    recordings_above_null=("p_value", lambda p: f"{(p < 0.05).sum()}/{len(p)}"),
+).round(3)
 primary = dag_table.loc[("kato2015", crosslab.LAG_S)]
 ceiling = dag_table.loc[("other-dag-recordings", crosslab.LAG_S)]
-plotting.caption(
-    "**Fig. 5.4.** ROC AUC of forward-vs-reverse decoding on each Dag 2023 recording (dots), "
+plotting.figure(
+    fig,
+    "fig-crosslab",
+    alt="ROC AUC per Dag recording for the GNN, the MLP and logistic regression, trained on Kato or on the other Dag recordings, with the null's 95th percentile.",
+    text="ROC AUC of forward-vs-reverse decoding on each Dag 2023 recording (dots), "
     "trained on the Kato worms (left) or on the other Dag recordings (right, the ceiling), at "
     "the pre-set lags; grey: 95th percentile of the circular-shift null per recording. **Table "
     "5.3** (below): means over recordings. The paper reports 70% on the Nichols worms (4 states; "
@@ -223,9 +331,13 @@ plotting.caption(
     f"{primary.loc['gnn-inferred-static', 'balanced_accuracy']:.2f}, above the null in "
     f"{primary.loc['gnn-inferred-static', 'recordings_above_null']} recordings; logistic regression "
     f"{primary.loc['logistic-regression', 'roc_auc']:.2f}; the within-Dag ceiling (GNN) "
-    f"{ceiling.loc['gnn-inferred-static', 'roc_auc']:.2f}."
+    f"{ceiling.loc['gnn-inferred-static', 'roc_auc']:.2f}.",
 )
-dag_table
+plotting.table(
+    dag_table,
+    p_columns=(),
+    headers={"roc_auc": "ROC AUC", "null_auc_95": "null AUC, 95th pct"},
+)
 
 # %% [markdown]
 # ## Scorecard
@@ -248,20 +360,27 @@ dag_table
 # ```
 
 # %%
-records = {name: load_results(name, cfg.profile) for name in ("classification", "trajectories", "discussion")}
+records = {
+    name: load_results(name, cfg.profile)
+    for name in ("classification", "trajectories", "discussion")
+}
 card = scorecard.build(records)
 for i, row in enumerate(card.itertuples(), 1):
-    results.add(f"scorecard-claim-{i}", "verdict-code", scorecard.VERDICTS.index(row.verdict))
+    results.add(
+        f"scorecard-claim-{i}", "verdict-code", scorecard.VERDICTS.index(row.verdict)
+    )
 results.save()
 display(Markdown(scorecard.to_markdown(card)))
 
-# %%
+# %% tags=["remove-input"]
 counts = card.verdict.value_counts()
 plotting.caption(
     f"**Table 5.4.** The paper's {len(card)} claims against this book's evidence. Verdicts: "
-    + "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in scorecard.VERDICTS) + ". Each "
+    + "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in scorecard.VERDICTS)
+    + ". Each "
     "verdict is saved in `results/discussion.json` as a code ("
-    + ", ".join(f"{i} = {v}" for i, v in enumerate(scorecard.VERDICTS)) + ")."
+    + ", ".join(f"{i} = {v}" for i, v in enumerate(scorecard.VERDICTS))
+    + ")."
 )
 
 # %% [markdown]
@@ -299,5 +418,5 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 # all models, and held-out worms used only once. The Nichols sections of chapters 3 and 4 run by
 # themselves once those files are in the data folder (`make book` re-executes them).
 
-# %%
+# %% tags=["remove-cell"]
 print(provenance.elapsed(cfg))

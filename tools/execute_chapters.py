@@ -101,10 +101,14 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
         for cell in executed.cells:  # per-cell timestamps would make every re-run a diff
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
+            tags = cell.metadata.get("tags", [])
+            if "injected-parameters" in tags and "remove-cell" not in tags:
+                cell.metadata["tags"] = tags + ["remove-cell"]  # plumbing: not on the page
         stable_ids(executed, chapter)
         produced = promote(stage)
         executed.metadata["wormlib"] = dict(inputs_sha256=digest, profile=profile, device=device,
                                             seed=seed, runtime_s=round(runtime, 1),
+                                            executed_on=time.strftime("%Y-%m-%d", time.gmtime()),
                                             results_sha256=produced)
         write_text_atomic(out, nbformat.writes(executed) + "\n")
     finally:
@@ -130,8 +134,8 @@ def write_status() -> None:
         meta = recorded(path)
         stale = (meta.get("inputs_sha256") != inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
                  or not results_current(meta))
-        rows.append(f"| {chapter} | {meta.get('profile', '—')} | {meta.get('device', '—')} | "
-                    f"{meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
+        rows.append(f"| {chapter} | {meta.get('executed_on', '—')} | {meta.get('profile', '—')} | "
+                    f"{meta.get('device', '—')} | {meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
                     f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")
     write_text_atomic(ROOT / "book" / "status.md",
         "# Execution status\n\n"
@@ -139,8 +143,10 @@ def write_status() -> None:
         "*current* when the hash of its inputs — its source, every file of `wormlib`, the results "
         "it reads and its parameters — equals the hash recorded when it was executed, and the "
         "results files equal those it wrote; the test suite fails otherwise.\n\n"
-        "| chapter | profile | device | seed | run time (s) | inputs hash | state |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "| chapter | executed on (UTC) | profile | device | seed | run time (s) | inputs hash | state |\n"
+        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
+        "the 2-core machine (`--jobs 2`), each on one core.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n")
 

@@ -26,6 +26,39 @@ STATE_LABELS = {"fwd": "forward", "slow": "slowing", "rev1": "reversal 1", "rev2
 WORM_COLOURS = plt.get_cmap("tab10").colors
 
 
+PAGE_WIDTH_IN = 7.0
+"""Figures are drawn at the width of the book's text column, so that 9-pt text stays 9 pt."""
+
+
+def page_figure(plot):
+    """Decorator of the plotting functions: the figure is drawn at most ``PAGE_WIDTH_IN`` wide
+    (scaled down whole if wider) and closed, so that a notebook shows it once, where
+    :func:`figure` places it with its caption (evaluate the returned Figure to see it yourself)."""
+    import functools
+
+    @functools.wraps(plot)
+    def wrapped(*args, **kwargs):
+        fig = plot(*args, **kwargs)
+        width, height = fig.get_size_inches()
+        if width > PAGE_WIDTH_IN:
+            fig.set_size_inches(PAGE_WIDTH_IN, height * PAGE_WIDTH_IN / width)
+        plt.close(fig)
+        return fig
+    return wrapped
+
+
+def figure(fig, name: str, text: str, alt: str) -> None:
+    """A numbered, captioned, cross-referenceable figure in the book: ``fig`` is glued (myst-nb)
+    under ``name`` (the target of ``{numref}`name```) and shown by a ``glue:figure`` directive
+    with the caption ``text`` (MyST; numbers computed by the caller) and the alt text ``alt``."""
+    from IPython.display import Markdown, display
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    alt = " ".join(alt.split())
+    display(Markdown(f"```{{glue:figure}} {name}\n:name: {name}\n:alt: {alt}\n\n{text}\n```"))
+
+
 def use_style() -> None:
     """The book's matplotlib style (call once per chapter)."""
     mpl.rcParams.update({
@@ -51,25 +84,32 @@ def state_strip(ax, rec: Recording) -> None:
     ax.set_yticks([])
 
 
+@page_figure
 def raster(rec: Recording, shared: tuple[str, ...]):
-    """Fig. 1A: normalised activity of every neuron; shared neurons above the red line."""
+    """Fig. 1A: normalised activity of every neuron: the shared (named) neurons in their own
+    panel on top, the others below, under a strip of the behavioural state."""
     first = [rec.column(n) for n in shared if rec.column(n) is not None]
     rest = [i for i in range(rec.n_neurons) if i not in first]
-    order = first + rest
-    fig, (top, ax) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
-                                  gridspec_kw=dict(height_ratios=[1, 18], hspace=0.03))
+    extent = lambda n: (rec.time[0] / 60, rec.time[-1] / 60, n, 0)  # noqa: E731
+    fig, (top, named, others) = plt.subplots(3, 1, figsize=(7, 7.2), sharex=True, gridspec_kw=dict(
+        height_ratios=[0.5, len(first) * 0.45, len(rest) * 0.1], hspace=0.04))
     state_strip(top, rec)
     top.set_title(f"Kato 2015 worm {rec.worm}: {rec.n_neurons} neurons, {rec.time[-1] / 60:.0f} min")
-    im = ax.imshow(minmax(rec.traces[:, order]).T, aspect="auto", interpolation="nearest",
-                   extent=(rec.time[0] / 60, rec.time[-1] / 60, len(order), 0))
-    ax.axhline(len(first), color="red", lw=1.5)
-    ax.set_yticks(np.arange(len(first)) + 0.5, [rec.labels[i] for i in first], fontsize=6)
-    ax.set_xlabel("time (min)")
-    ax.set_ylabel("neurons (shared first)")
-    fig.colorbar(im, ax=[top, ax], label="ΔF/F (min–max per neuron)", shrink=0.6)
+    named.imshow(minmax(rec.traces[:, first]).T, aspect="auto", interpolation="nearest", extent=extent(len(first)))
+    named.set_yticks(np.arange(len(first)) + 0.5, [rec.labels[i] for i in first], fontsize=7)
+    named.set_ylabel("shared neurons")
+    im = others.imshow(minmax(rec.traces[:, rest]).T, aspect="auto", interpolation="nearest",
+                       extent=extent(len(rest)))
+    others.set_ylabel(f"other {len(rest)} neurons")
+    others.set_xlabel("time (min)")
+    fig.colorbar(im, ax=[top, named, others], label="ΔF/F (min–max per neuron)", shrink=0.6)
+    states = [s for s in rec.state_names if s != "nostate" and (rec.states == rec.state_names.index(s)).any()]
+    fig.legend(handles=[Patch(color=STATE_COLOURS[s], label=STATE_LABELS.get(s, s)) for s in states],
+               loc="upper center", bbox_to_anchor=(0.45, 0.04), ncol=4, title="behavioural state (top strip)")
     return fig
 
 
+@page_figure
 def trace_with_states(rec: Recording, neuron: str, minutes: tuple[float, float] | None = None):
     """Fig. 1B: one neuron's ΔF/F with the behavioural state as background colour."""
     col = rec.column(neuron)
@@ -86,6 +126,7 @@ def trace_with_states(rec: Recording, neuron: str, minutes: tuple[float, float] 
     return fig
 
 
+@page_figure
 def onset_aligned_grid(recordings: list[Recording], neurons: tuple[str, ...], states: tuple[str, ...],
                        seconds: float = 10.0):
     """Fig. 1C: mean normalised activity from each state's onset, one line per worm (95% CI
@@ -116,6 +157,7 @@ def onset_aligned_grid(recordings: list[Recording], neurons: tuple[str, ...], st
     return fig
 
 
+@page_figure
 def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
     """Fig. 1D: p-values that all worms' activity comes from one distribution (neuron × state);
     cells below the corrected ``threshold`` are marked ×."""
@@ -132,6 +174,7 @@ def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
     return fig
 
 
+@page_figure
 def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int = 5):
     """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec)."""
     nrows = int(np.ceil(len(panels) / ncols))
@@ -141,7 +184,7 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
         colours = np.array([STATE_COLOURS[s] for s in rec.state_names])[rec.states]
         ax.scatter(*scores.T, c=colours, s=1.5, depthshade=False)
         ax.plot(*scores.T, color="0.6", lw=0.2)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=9, pad=0)
         ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
         ax.set_xlabel("PC1", fontsize=8, labelpad=-12), ax.set_ylabel("PC2", fontsize=8, labelpad=-12)
         ax.set_zlabel("PC3", fontsize=8, labelpad=-12)
@@ -150,7 +193,7 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
 
 
 def caption(text: str) -> None:
-    """Show a figure or table caption (Markdown) under the output above it."""
+    """Show a table caption (Markdown) under the output above it."""
     from IPython.display import Markdown, display
 
     display(Markdown(f"<div class='caption'>\n\n{text}\n\n</div>"))
@@ -162,9 +205,13 @@ MODEL_COLOURS = {"logistic-regression": "#7f7f7f", "svm": "#bcbd22", "mlp-sum": 
                  # trajectory models (chapter 4)
                  "persistence": "#000000", "linear": "#7f7f7f", "mlp": "#17becf", "mlp-gru": "#1f77b4",
                  "gnn": "#d62728", "gnn-static": "#ff9896", "gnn-gru": "#8c564b"}
+MODEL_NAMES = {"logistic-regression": "log. reg.", "svm": "SVM", "mlp-sum": "MLP (sum)", "mlp-concat": "MLP",
+               "gnn-inferred-static": "GNN", "gnn-inferred-dynamic": "GNN (dyn.)", "gnn-connectome": "GNN (conn.)"}
+"""Short model names for tick labels (the code names stay in tables and legends)."""
 MODEL_STYLES = {"persistence": ":", "linear": "--", "mlp-gru": "-.", "gnn-gru": "-."}
 
 
+@page_figure
 def accuracy_bars(summary: pd.DataFrame, group: str, paper: float | None = None, ylabel: str = "accuracy"):
     """Paper Fig. 4A style: mean accuracy per model (bars) within each ``group`` value, with
     the spread across test worms (sd); ``paper``: the paper's stated value, as a dashed line."""
@@ -186,6 +233,7 @@ def accuracy_bars(summary: pd.DataFrame, group: str, paper: float | None = None,
     return fig
 
 
+@page_figure
 def enlargement_curve(summary: pd.DataFrame, paper: tuple[int, float] | None = None):
     """Paper Fig. 4B: unseen-worm accuracy against the number of training worms, per model
     (mean ± sd across test worms)."""
@@ -201,6 +249,7 @@ def enlargement_curve(summary: pd.DataFrame, paper: tuple[int, float] | None = N
     return fig
 
 
+@page_figure
 def confusion_matrix(counts: np.ndarray, classes: tuple[str, ...], title: str = ""):
     """Paper Fig. 4C: percent of each true state's frames given each predicted state."""
     pct = 100 * counts / np.maximum(counts.sum(1, keepdims=True), 1)
@@ -210,54 +259,77 @@ def confusion_matrix(counts: np.ndarray, classes: tuple[str, ...], title: str = 
         ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v > 60 else "black")
     ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
     ax.set_yticks(range(len(classes)), classes)
-    ax.set(xlabel="predicted", ylabel="labelled", title=title)
+    ax.set(xlabel="predicted", ylabel="labelled")
+    fig.suptitle(title, fontsize=10)
     fig.colorbar(im, ax=ax, label="% of labelled frames")
     fig.tight_layout()
     return fig
 
 
+@page_figure
 def model_diagram():
-    """Paper Fig. 3B–C: the data flow of the MLP and of the GNN, as two rows of boxes."""
+    """Paper Fig. 3B–C: the data flow of the MLP and of the GNN, as rows of boxes (the GNN's
+    flow continues from its first row to its second)."""
     rows = [
-        ("MLP", ["frame $X_t$\n(N × 2)", "aggregate\nconcat (N·2) | sum (2)", "$g_{graph}$\n2-layer MLP",
-                 "state probabilities\n$p_t$ (k)"]),
+        ("MLP", ["frame $X_t$\n(N × 2)", "aggregate: concat\n(2N) or sum (2)", "$g_{graph}$\n2-layer MLP",
+                 "state\nprobabilities $p_t$"]),
         ("GNN", ["frame $X_t$\n(N × 2)", "$v_i = g_{node}(x_i)$\n(N × H)",
-                 "$A_{ij} = \\sigma(g_{edge}([v_i, v_j]))$\nper frame | per worm\n| connectome",
-                 "$m_i = \\mathrm{ReLU}(\\sum_j A_{ij} W v_j)$\n\none message step", "$h_i = [v_i \\| m_i]$\nconcat nodes (N·2H)",
-                 "$g_{graph}$\n2-layer MLP", "$p_t$ (k)"]),
+                 "$A_{ij} = \\sigma(g_{edge}(v_i, v_j))$\nper frame, per worm\nor the connectome",
+                 "$m_i = \\mathrm{ReLU}(\\Sigma_j A_{ij} W v_j)$\none message step"]),
+        ("", ["$h_i = [v_i \\| m_i]$\n(N × 2H)", "concatenate\nthe N nodes", "$g_{graph}$\n2-layer MLP",
+              "state\nprobabilities $p_t$"]),
     ]
-    fig, ax = plt.subplots(figsize=(14, 3.4))
-    ax.set_xlim(0, 13), ax.set_ylim(0, 3.4), ax.axis("off")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.set_xlim(0, 7), ax.set_ylim(0, 3.6), ax.axis("off")
+    width, gap = 1.42, 0.2
     for r, (name, boxes) in enumerate(rows):
-        y = 2.55 - 1.7 * r
-        ax.text(0.05, y, name, fontsize=12, weight="bold", va="center")
-        width = 11.9 / len(boxes)
+        y = 3.05 - 1.15 * r
+        ax.text(0.0, y, name, fontsize=10, weight="bold", va="center")
         for k, label in enumerate(boxes):
-            x = 0.9 + k * width
-            ax.add_patch(mpl.patches.FancyBboxPatch((x, y - 0.45), width - 0.35, 0.9, boxstyle="round,pad=0.05",
-                                                    fc="#f2f2f2" if k in (0, len(boxes) - 1) else "#dbe9f6", ec="0.3"))
-            ax.text(x + (width - 0.35) / 2, y, label, ha="center", va="center", fontsize=8)
+            x = 0.6 + k * (width + gap)
+            ends = (r == 0 and k in (0, 3)) or (r == 1 and k == 0) or (r == 2 and k == 3)
+            ax.add_patch(mpl.patches.FancyBboxPatch((x, y - 0.42), width, 0.84, boxstyle="round,pad=0.03",
+                                                    fc="#f2f2f2" if ends else "#dbe9f6", ec="0.3"))
+            ax.text(x + width / 2, y, label, ha="center", va="center", fontsize=8)
             if k:
-                ax.annotate("", xy=(x - 0.02, y), xytext=(x - 0.33, y), arrowprops=dict(arrowstyle="->", color="0.3"))
-    fig.tight_layout()
+                ax.annotate("", xy=(x - 0.01, y), xytext=(x - gap + 0.01, y),
+                            arrowprops=dict(arrowstyle="->", color="0.3"))
+    # the GNN's second row continues its first: from the message box down to h_i
+    last_x = 0.6 + 3 * (width + gap) + width / 2
+    ax.annotate("", xy=(0.6 + width / 2, 3.05 - 2 * 1.15 + 0.43), xytext=(last_x, 3.05 - 1.15 - 0.43),
+                arrowprops=dict(arrowstyle="->", color="0.3", connectionstyle="angle,angleA=-90,angleB=180,rad=0"))
     return fig
 
 
+@page_figure
 def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, ...], ncols: int = 4):
     """Edge-weight matrices side by side (rows: receiving neuron i, columns: sending neuron j)."""
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.3 * nrows), squeeze=False)
-    for ax, (title, a) in zip(axes.ravel(), panels):
-        im = ax.imshow(a, cmap="viridis", vmin=0, vmax=1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7, 2.5 * nrows), squeeze=False, layout="constrained")
+    # inferred weights and the connectome live on different scales: one colour scale each
+    inferred = [a for title, a in panels if "connectome" not in title]
+    low, high = (min(a.min() for a in inferred), max(a.max() for a in inferred)) if inferred else (0, 1)
+    images = {}
+    for k, (ax, (title, a)) in enumerate(zip(axes.ravel(), panels)):
+        known = "connectome" in title
+        images[known] = ax.imshow(a, cmap="magma" if known else "viridis",
+                                  vmin=0 if known else low, vmax=1 if known else high)
         ax.set_title(title, fontsize=9)
         ax.set_xticks(range(len(neurons)), neurons, rotation=90, fontsize=6)
-        ax.set_yticks(range(len(neurons)), neurons, fontsize=6)
+        if k % ncols == 0:
+            ax.set_yticks(range(len(neurons)), neurons, fontsize=6)
+        else:
+            ax.set_yticks(range(len(neurons)), [])
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
-    fig.colorbar(im, ax=axes, shrink=0.7, label="edge weight $A_{ij}$")
+    if False in images:
+        fig.colorbar(images[False], ax=axes, shrink=0.7, label="inferred $A_{ij}$")
+    if True in images:
+        fig.colorbar(images[True], ax=axes, shrink=0.7, label="connectome weight")
     return fig
 
 
+@page_figure
 def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[float, float] | None = None):
     """Paper Fig. 5A: MSE against prediction step per model (mean over test worms, band: ± sd
     across test worms, its lower edge cut at a tenth of the mean on the log axis), one panel per
@@ -280,6 +352,7 @@ def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[
     return fig
 
 
+@page_figure
 def rollout_panels(panels: list[dict], fps: float):
     """Example rollouts: per panel (a neuron in a window) the true normalised trace, the frames
     the models were given (burn-in and initial frame, shaded) and each model's free-running
@@ -306,6 +379,7 @@ def rollout_panels(panels: list[dict], fps: float):
     return fig
 
 
+@page_figure
 def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accuracy, unseen worms"):
     """Chapter 5: one bar per (model, neuron set) within each task — colour: model, shade:
     neuron set (dark: 15, light: 3, hatched: 1) — mean ± sd across test worms."""
@@ -328,6 +402,7 @@ def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accurac
     return fig
 
 
+@page_figure
 def crosslab_auc(scores: pd.DataFrame):
     """Chapter 5, Fig. 5.3: ROC AUC per test recording (dots) for each decoder and lag, one
     panel per training source; grey bars: the 95th percentile of each recording's circular-shift
@@ -345,8 +420,8 @@ def crosslab_auc(scores: pd.DataFrame):
             ax.scatter(x + jitter, g.roc_auc, s=18, color=MODEL_COLOURS.get(model), zorder=2,
                        marker="o" if lag == 0 else "s", label=f"{model}, lag {lag:g} s")
         ax.axhline(0.5, ls="--", color="k", lw=0.8)
-        ax.set_xticks(range(len(groups)), [f"{m}\nlag {lag:g} s" for m, lag in groups], rotation=60, ha="right",
-                      fontsize=8)
+        ax.set_xticks(range(len(groups)), [f"{MODEL_NAMES.get(m, m)}\n{lag:g} s" for m, lag in groups],
+                      fontsize=9)
         ax.set_title(f"trained on {source}")
         ax.set_ylim(0.3, 1.0)
     axes[0, 0].set_ylabel("ROC AUC per Dag recording")
@@ -354,6 +429,7 @@ def crosslab_auc(scores: pd.DataFrame):
     return fig
 
 
+@page_figure
 def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
     """Chapter 5, Fig. 5.2: matrices of Spearman similarity between inferred graphs, one panel
     per (title, similarity (K, K), label of each graph); graphs of the same worm are adjacent,
@@ -368,6 +444,7 @@ def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
     return fig
 
 
+@page_figure
 def connectome_agreement(agreement: pd.DataFrame):
     """Chapter 5: ROC AUC of each worm's inferred graph for the connectome's edges (dots, one
     colour per set of models) against the central 95% of the shuffled-label null (grey bars)."""
@@ -386,3 +463,37 @@ def connectome_agreement(agreement: pd.DataFrame):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
+
+
+def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p_value", "p-value"),
+          headers: dict[str, str] | None = None, index: bool | None = None):
+    """A DataFrame as the book shows tables: human headers (``headers``, else underscores →
+    spaces), fixed ``digits``, p-values as ``< 0.001``, integers as integers, missing as "—",
+    and no meaningless 0…n−1 index (``index=None`` hides a RangeIndex only)."""
+    from .evaluate import p_text
+
+    shown = frame.copy()
+    if index is None:
+        index = not isinstance(shown.index, pd.RangeIndex)
+
+    def fmt_for(column):
+        if any(str(column) == p or (isinstance(column, tuple) and p in column) for p in p_columns):
+            return lambda v: "—" if pd.isna(v) else p_text(v).removeprefix("p = ").replace("p < ", "&lt; ")
+        series = shown[column]
+        if pd.api.types.is_integer_dtype(series) or (pd.api.types.is_float_dtype(series)
+                                                     and series.dropna().apply(float.is_integer).all()
+                                                     and series.abs().max() >= 10):
+            return lambda v: "—" if pd.isna(v) else f"{int(v):,}"
+        if pd.api.types.is_float_dtype(series):
+            return lambda v: "—" if pd.isna(v) else f"{v:.{digits}f}"
+        return lambda v: "—" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+    import hashlib
+
+    uuid = hashlib.sha256(shown.to_csv().encode()).hexdigest()[:8]  # stable ids: same page on a rerun
+    styler = shown.style.set_uuid(uuid).format({c: fmt_for(c) for c in shown.columns}, escape="html")
+    names = headers or {}
+    styler = styler.format_index(lambda c: names.get(c, str(c).replace("_", " ")), axis=1)
+    if not index:
+        styler = styler.hide(axis="index")
+    return styler.set_table_attributes('class="dataframe book-table"')

@@ -48,7 +48,9 @@ class Config:
     n_seeds: int
 
     def describe(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self).items())
+        import textwrap
+
+        return textwrap.fill(", ".join(f"{k}={v}" for k, v in asdict(self).items()), width=88)
 
     def train_config(self, **overrides):
         """The wormlib.train.TrainConfig of this chapter run."""
@@ -144,8 +146,8 @@ def banner(cfg: Config) -> str:
     """One provenance line: profile, device, library version and commit, inputs hash."""
     import torch
 
-    return (f"{cfg.chapter}: profile={cfg.profile}, device={cfg.device}, seed={cfg.seed} | "
-            f"wormlib {wormlib.__version__} @ {git_commit()} | "
+    return (f"{cfg.chapter}: profile={cfg.profile}, device={cfg.device}, seed={cfg.seed}\n"
+            f"wormlib {wormlib.__version__} @ {git_commit()}\n"
             f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}")
 
 

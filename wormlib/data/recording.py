@@ -154,7 +154,7 @@ class Recording:
         return (
             f"Recording({self.study} worm {self.worm}: {self.n_frames} frames × {self.n_neurons} "
             f"neurons, {len(self.identified)} identified, {self.fps:.3f} Hz, "
-            f"states={list(self.state_names)})"
+            f"{len(self.state_names)} states)"
         )
 
 

@@ -1,0 +1,153 @@
+"""The built site, as a reader meets it: no plumbing, no machine paths, every figure captioned
+and described, every internal link and anchor resolves, code fits its block, and maths renders
+without the network. The book is built here (`jupyter-book build book/`, render only)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ABSOLUTE = re.compile(r"(?<![\w.~:/])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|private)/[\w.-]")
+CODE_WIDTH = 90
+"""Characters a code line may have before the code block needs a horizontal scroll bar."""
+
+
+class Page(HTMLParser):
+    """The parts of a page the checks need: ids, links, images, figures, code lines, scripts, text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids, self.links, self.images, self.scripts = set(), [], [], []
+        self.figures, self.text, self.code_lines = [], [], []
+        self._stack, self._in_figure, self._pre_depth, self._pre_text = [], [], 0, []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "script":
+            self.scripts.append(a.get("src"))
+            self._skip += 1
+        if tag == "style":
+            self._skip += 1
+        if tag == "figure":
+            self._in_figure.append({"caption": False})
+        if tag == "figcaption" and self._in_figure:
+            self._in_figure[-1]["caption"] = True
+        if tag == "img":
+            self.images.append((a.get("alt") or "", a.get("src", ""), bool(self._in_figure)))
+        if tag == "pre":
+            self._pre_depth += 1
+            self._pre_text = []
+        self._stack.append((tag, a.get("class", "")))
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        if tag == "figure" and self._in_figure:
+            self.figures.append(self._in_figure.pop())
+        if tag == "pre" and self._pre_depth:
+            self._pre_depth -= 1
+            inside_input = any("cell_input" in c for _, c in self._stack)
+            if inside_input:
+                self.code_lines += "".join(self._pre_text).splitlines()
+        if self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        if self._pre_depth:
+            self._pre_text.append(data)
+        if not self._skip:
+            self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    source = Path(os.environ.get("WORMLIB_SITE_SOURCE", ROOT / "book"))  # e.g. a copy with other runs
+    subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(source),
+                    "--path-output", str(out)], check=True, capture_output=True, text=True)
+    html = out / "_build" / "html"
+    pages = {p: Page() for p in sorted(html.rglob("*.html")) if p.name not in ("genindex.html", "search.html")}
+    for path, page in pages.items():
+        page.feed(path.read_text(encoding="utf-8"))
+    return html, pages
+
+
+def chapter_pages(pages):
+    return {p: page for p, page in pages.items() if p.parent.name == "chapters"}
+
+
+def test_no_plumbing_on_the_page(site):
+    _, pages = site
+    for path, page in pages.items():
+        text = " ".join(page.text)
+        assert "NBVAL" not in text, path.name
+        assert "injected-parameters" not in text and 'profile = "full"' not in text, path.name
+        assert "plotting.caption(" not in text and "plotting.figure(" not in text, path.name
+        assert "results.save()" not in text or path.name == "status.html", path.name
+
+
+def test_no_absolute_paths(site):
+    _, pages = site
+    for path, page in pages.items():
+        hit = ABSOLUTE.search(" ".join(page.text))
+        assert not hit, (path.name, hit and hit.group())
+
+
+def test_every_image_is_a_captioned_figure_with_meaningful_alt_text(site):
+    _, pages = site
+    hashed = re.compile(r"^[0-9a-f]{16,}(\.\w+)?$")
+    for path, page in chapter_pages(pages).items():
+        assert page.images, path.name
+        for alt, src, in_figure in page.images:
+            assert alt.strip() and not hashed.match(alt) and len(alt.split()) >= 5, (path.name, src, alt)
+            assert in_figure, (path.name, src)
+        assert page.figures and all(f["caption"] for f in page.figures), path.name
+
+
+def test_internal_links_and_anchors_resolve(site):
+    html, pages = site
+    for path, page in pages.items():
+        for href in page.links:
+            url = urlparse(href)
+            if url.scheme or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = (path.parent / unquote(url.path)).resolve() if url.path else path
+            if target.suffix != ".html":
+                assert target.exists(), (path.name, href)
+                continue
+            assert target.exists(), (path.name, href)
+            if url.fragment:
+                ids = pages[target].ids if target in pages else set()
+                assert url.fragment in ids, (path.name, href)
+
+
+def test_code_fits_its_block(site):
+    _, pages = site
+    for path, page in chapter_pages(pages).items():
+        wide = [line for line in page.code_lines if len(line) > CODE_WIDTH]
+        assert not wide, (path.name, wide[:3])
+
+
+def test_maths_renders_without_the_network(site):
+    html, pages = site
+    for path, page in pages.items():
+        remote = [s for s in page.scripts if s and urlparse(s).scheme]
+        assert not remote, (path.name, remote)
+    local = [s for p in pages.values() for s in p.scripts if s and "mathjax" in s.lower()]
+    assert local, "no MathJax script on any page"
+    chapter = next(p for p in pages if p.name == "02_models.html")
+    src = next(s for s in pages[chapter].scripts if s and "mathjax" in s.lower())
+    assert (chapter.parent / src).resolve().exists(), src
