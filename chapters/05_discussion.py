@@ -67,11 +67,12 @@ worms = load_kato2015()
 dag = load_dag2023()
 kato_shared = shared_neurons(worms)
 print(
-    f"Kato: {len(worms)} worms; {len(kato_shared)} of the paper's 15 neurons in all of them; "
-    f"{min(r.fps for r in worms):.2f}–{max(r.fps for r in worms):.2f} Hz"
+    f"Kato: {len(worms)} worms; {len(kato_shared)} of the paper's 15 neurons "
+    f"in all of them; {min(r.fps for r in worms):.2f}–{max(r.fps for r in worms):.2f} Hz"
 )
 print(
-    f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames at {dag[0].fps:.3f} Hz"
+    f"Dag 2023: {len(dag)} recordings, {[r.n_frames for r in dag]} frames "
+    f"at {dag[0].fps:.3f} Hz"
 )
 
 # %% [markdown]
