@@ -66,7 +66,7 @@ def stable_ids(notebook: nbformat.NotebookNode, chapter: str) -> None:
         cell.id = f"{chapter[:2]}-{i:03d}"
 
 
-def execute(chapter: str, profile: str, device: str, seed: int, force: bool = False) -> None:
+def execute(chapter: str, profile: str, device: str, seed: int, force: bool = False, threads: int = 1) -> None:
     out = output_path(chapter, profile)
     digest = inputs_hash(chapter, profile, device, seed)
     meta = recorded(out)
@@ -78,7 +78,7 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     RESULTS_DIR.mkdir(exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=RESULTS_DIR))
-    previous = os.environ.get(STAGE_ENV)
+    previous = {var: os.environ.get(var) for var in (STAGE_ENV, "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             source = Path(tmp) / f"{chapter}.ipynb"
@@ -86,6 +86,9 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
             print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
             start = time.perf_counter()
             os.environ[STAGE_ENV] = str(stage)  # the kernel inherits it: results go to the stage
+            # float reductions depend on the thread count: a fixed count keeps reruns bit-identical
+            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = str(threads)
             try:
                 papermill.execute_notebook(
                     str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
@@ -113,10 +116,11 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
         write_text_atomic(out, nbformat.writes(executed) + "\n")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-        if previous is None:
-            os.environ.pop(STAGE_ENV, None)
-        else:
-            os.environ[STAGE_ENV] = previous
+        for var, value in previous.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
     print(f"{chapter} [{profile}]: done in {runtime:.0f} s → {out.relative_to(ROOT)}", flush=True)
 
 
@@ -163,8 +167,8 @@ def producers() -> dict[str, str]:
 
 
 def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
-    """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, each with its share
-    of the cores (OMP/MKL threads), a chapter starting only after the chapters whose results it
+    """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, each on
+    ``args.threads`` threads, a chapter starting only after the chapters whose results it
     reads (provenance.RESULTS_READ) have finished. Returns the number of failed chapters."""
     import subprocess
 
@@ -172,8 +176,7 @@ def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
 
     made_by = producers()
     needs = {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(os.environ)
     # longest first (run times recorded by the last execution), so the short ones fill in
     pending = sorted(chapters, key=lambda c: -recorded(output_path(c, args.profile)).get("runtime_s", 0))
     running, done, failed = {}, set(), set()
@@ -188,7 +191,8 @@ def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
             elif needs[chapter] <= done:
                 pending.remove(chapter)
                 cmd = [sys.executable, __file__, chapter, "--jobs", "1", "--profile", args.profile,
-                       "--device", args.device, "--seed", str(args.seed), "--no-status"]
+                       "--device", args.device, "--seed", str(args.seed), "--threads", str(args.threads),
+                       "--no-status"]
                 running[chapter] = subprocess.Popen(cmd + (["--force"] if args.force else []), env=env)
         time.sleep(0.2)
         for chapter, proc in list(running.items()):
@@ -206,13 +210,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="an integer in [0, 2**32 - 1]")
     parser.add_argument("--force", action="store_true", help="execute even when up to date")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="chapters executed at once, each on cores/jobs threads (default: 2 "
+                        help="chapters executed at once, each on --threads threads (default: 2 "
                              "on a CPU with 2 or more cores, 1 on a GPU; a chapter that reads "
                              "another's results waits for it)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads per chapter (default 1: chapters run in parallel instead; "
+                             "results are bit-identical between runs with the same value)")
     parser.add_argument("--no-status", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
     unknown = [c for c in args.chapters if c not in CHAPTERS]
     if unknown:
         parser.error(f"unknown chapter(s) {unknown}; chapters are {', '.join(CHAPTERS)}")
@@ -232,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs > 1 and len(args.chapters) > 1:
             return 1 if run_parallel(args.chapters, args) else 0
         for chapter in args.chapters:
-            execute(chapter, args.profile, args.device, args.seed, args.force)
+            execute(chapter, args.profile, args.device, args.seed, args.force, args.threads)
     except ChapterFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
