@@ -30,7 +30,8 @@ import papermill
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from wormlib.atomic import write_text_atomic  # noqa: E402
-from wormlib.provenance import DEVICES, ParameterError, check_seed, inputs_hash, resolve_device  # noqa: E402
+from wormlib.provenance import (DEVICES, ParameterError, check_seed, inputs_hash, resolve_device,  # noqa: E402
+                                results_read)
 from wormlib.results import RESULTS_DIR, STAGE_ENV, promote, sha256_file  # noqa: E402
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py"))
@@ -60,6 +61,12 @@ def results_current(meta: dict) -> bool:
                for name, digest in digests.items())
 
 
+def read_digests(chapter: str, profile: str) -> dict[str, str | None]:
+    """SHA-256 of each results file the chapter reads (None where absent)."""
+    return {p.relative_to(RESULTS_DIR).as_posix(): sha256_file(p) if p.exists() else None
+            for p in results_read(chapter, profile)}
+
+
 def stable_ids(notebook: nbformat.NotebookNode, chapter: str) -> None:
     """Numbered cell ids instead of random ones (valid nbformat ids: [a-zA-Z0-9-_], ≤ 64)."""
     for i, cell in enumerate(notebook.cells):
@@ -70,7 +77,8 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
     out = output_path(chapter, profile)
     digest = inputs_hash(chapter, profile, device, seed)
     meta = recorded(out)
-    if not force and meta.get("inputs_sha256") == digest and results_current(meta):
+    if (not force and meta.get("inputs_sha256") == digest and results_current(meta)
+            and meta.get("results_read_sha256", {}) == read_digests(chapter, profile)):
         print(f"{chapter} [{profile}]: up to date", flush=True)
         return
     notebook = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
@@ -112,7 +120,8 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
         executed.metadata["wormlib"] = dict(inputs_sha256=digest, profile=profile, device=device,
                                             seed=seed, runtime_s=round(runtime, 1),
                                             executed_on=time.strftime("%Y-%m-%d", time.gmtime()),
-                                            results_sha256=produced)
+                                            results_sha256=produced,
+                                            results_read_sha256=read_digests(chapter, profile))
         write_text_atomic(out, nbformat.writes(executed) + "\n")
     finally:
         shutil.rmtree(stage, ignore_errors=True)

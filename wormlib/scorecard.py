@@ -113,8 +113,8 @@ def _both(records: pd.DataFrame, experiment: str, a: str, b: str, comparison: st
     return [Test(comparison, m, _paired(rows[rows.metric == m], a, b, m), direction) for m in METRICS]
 
 
-def _tests_text(tests: list[Test], prefix: str = "") -> str:
-    return "; ".join(f"{prefix}{t.comparison}, {t.metric}: {t.text()}" for t in tests)
+def _tests_text(tests: list[Test], prefix: str = "", digits: int = 3) -> str:
+    return "; ".join(f"{prefix}{t.comparison}, {t.metric}: {t.text(digits)}" for t in tests)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def claim_more_worms_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]
     mse = mse.assign(model="k=" + mse.n_train_worms.astype(int).astype(str))
     tests = [Test("k=1 − k=4", "16-step MSE", paired_difference(mse, "k=1", "k=4", metric="mse"))]
     verdict = decide(tests)
-    return "GNN " + _tests_text(tests), verdict
+    return "GNN " + _tests_text(tests, digits=4), verdict
 
 
 def claim_gnn_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -257,7 +257,7 @@ def claim_beats_persistence_causal(r: dict[str, pd.DataFrame]) -> tuple[str, str
     tests = [Test("persistence − GNN", "16-step MSE", paired_difference(rows, "persistence", "gnn", metric="mse"))]
     verdict = decide(tests)
     means = rows.groupby("model").mse.mean()
-    return (_tests_text(tests) + f" (GNN {means['gnn']:.4f}, persistence {means['persistence']:.4f}, "
+    return (_tests_text(tests, digits=4) + f" (GNN {means['gnn']:.4f}, persistence {means['persistence']:.4f}, "
             f"linear {means['linear']:.4f}, MLP {means['mlp']:.4f})", verdict)
 
 
