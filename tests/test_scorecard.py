@@ -89,3 +89,52 @@ def test_every_headline_is_worded_by_its_interval(committed):
     f4 = c[(c.experiment == "fig4b-four-states-unseen") & (c.n_train_worms == 3) & (c.metric == "balanced-accuracy")]
     diff = scorecard._paired(f4, GNN, MLP, "balanced-accuracy")
     assert scorecard._compared(diff) + " it on balanced accuracy" in points[2]
+
+
+def _records(experiment, rows, metric_values, **common):
+    """Records of ``experiment``: one per (model, test worm, metric) from ``metric_values``:
+    model → per-worm list of values (the same values for every metric unless a dict is given)."""
+    r = Results(common.pop("chapter", "classification"), "test")
+    for model, values in rows.items():
+        for metric in metric_values:
+            for worm, value in zip("12345", values if not isinstance(values, dict) else values[metric]):
+                r.add(experiment, metric, value, model=model, test=worm, **common)
+    return r.frame()
+
+
+WOBBLE = (0.0, 0.004, -0.003, 0.002, -0.001)
+
+
+@pytest.mark.parametrize("svm_gap, verdict", [(0.0, "holds"), (0.05, "contradicted")])
+def test_svm_matches_on_seen_worms_by_its_margin(svm_gap, verdict):
+    base = [0.95 + w for w in WOBBLE]
+    frame = _records("table1-forward-reverse", {GNN: base, "svm": [b - svm_gap - w / 2 for b, w in zip(base, WOBBLE)]},
+                     ("accuracy", "balanced-accuracy"), task="2-state", protocol="shuffled-windows",
+                     population="seen", n_train_worms=1, train="-")
+    assert scorecard.claim_svm_matches_seen({"classification": frame})[1] == verdict
+
+
+@pytest.mark.parametrize("loss, verdict", [(0.0, "holds"), (0.2, "contradicted")])
+def test_three_neurons_follows_its_margin(loss, verdict):
+    frames = []
+    for experiment, drop in (("subsets-15-neurons", 0.0), ("subsets-3-neurons", loss)):
+        for task in ("2-state", "4-state", "7-state"):
+            frames.append(_records(experiment, {GNN: [0.9 - drop + w for w in WOBBLE]},
+                                   ("accuracy", "balanced-accuracy"), chapter="discussion", task=task,
+                                   protocol="leave-worms-out", population="unseen", n_train_worms=4, train="-"))
+    assert scorecard.claim_three_neurons({"discussion": pd.concat(frames)})[1] == verdict
+
+
+@pytest.mark.parametrize("gain, verdict", [(0.005, "holds"), (0.0, "not detectable"), (-0.005, "contradicted")])
+def test_gnn_against_persistence_with_causal_features(gain, verdict):
+    r = Results("trajectories", "test")
+    for model, mse in (("persistence", 0.02), ("gnn", 0.02 - gain), ("linear", 0.02), ("mlp", 0.02)):
+        for worm, w in zip("12345", WOBBLE):
+            r.add("causal-mse", "mse", mse + w / 10 + (0.0005 * w / 0.004 if model == "gnn" else 0),
+                  model=model, protocol="leave-worms-out", population="unseen", n_train_worms=4,
+                  train="-", test=worm, step=16)
+    assert scorecard.claim_beats_persistence_causal({"trajectories": r.frame()})[1] == verdict
+
+
+def test_the_separate_study_is_never_decided_by_its_substitute(committed):
+    assert scorecard.claim_separate_study(committed)[1] == "not testable here"
