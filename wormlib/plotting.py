@@ -496,4 +496,21 @@ def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p
     styler = styler.format_index(lambda c: names.get(c, str(c).replace("_", " ")), axis=1)
     if not index:
         styler = styler.hide(axis="index")
-    return styler.set_table_attributes('class="dataframe book-table"')
+    return BookTable(styler.set_table_attributes('class="dataframe book-table"'), shown, index)
+
+
+class BookTable:
+    """A formatted table for a notebook: HTML from the Styler, and a plain-text form without
+    the object's memory address (so that a rerun writes the same notebook)."""
+
+    def __init__(self, styler, frame: pd.DataFrame, index: bool):
+        self.styler, self.frame, self.index = styler, frame, index
+
+    def _repr_html_(self) -> str:
+        return self.styler.to_html()
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=self.index)
+
+    def to_html(self) -> str:
+        return self.styler.to_html()

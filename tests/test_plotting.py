@@ -1,0 +1,46 @@
+"""Figures and tables as the book shows them."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from wormlib import plotting  # noqa: E402
+
+
+def test_table_formats_numbers_p_values_and_headers_and_reprs_stably():
+    frame = pd.DataFrame({"model": ["a", "b"], "mean_difference": [0.01234, -0.2],
+                          "p_value": [0.0, 0.0123], "frames": [3137.0, 15.0]})
+    table = plotting.table(frame)
+    html = table._repr_html_()
+    assert "&lt; 0.001" in html and "0.012" in html and "3,137" in html and "mean difference" in html
+    assert ">0<" not in html  # no RangeIndex column
+    assert repr(table) == repr(plotting.table(frame)) and "0x" not in repr(table)
+    assert html == plotting.table(frame)._repr_html_()  # stable element ids: same page on a rerun
+
+
+def test_plotting_functions_draw_at_page_width_and_close_their_figure():
+    @plotting.page_figure
+    def wide():
+        fig, _ = plt.subplots(figsize=(14, 4))
+        return fig
+
+    fig = wide()
+    width, height = fig.get_size_inches()
+    assert width == plotting.PAGE_WIDTH_IN and abs(height - 2.0) < 1e-9
+    assert not plt.fignum_exists(fig.number)  # shown once, where plotting.figure places it
+
+
+def test_figure_emits_a_numbered_captioned_figure_with_alt_text(monkeypatch):
+    import myst_nb
+
+    shown, glued = [], {}
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: glued.update({name: (obj, display)}))
+    fig, _ = plt.subplots()
+    plotting.figure(fig, "fig-x", "A caption with **0.123**.", alt="A line  rising\nslowly")
+    assert glued == {"fig-x": (fig, False)}
+    assert shown[0].startswith("```{glue:figure} fig-x\n:name: fig-x\n:alt: A line rising slowly\n")
+    assert "A caption with **0.123**." in shown[0]
