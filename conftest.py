@@ -1,7 +1,7 @@
 """Repository-wide pytest settings.
 
 ``pytest --nbval`` runs the chapter notebooks (``chapters/*.ipynb``, the quick profile) and
-compares only the outputs of cells marked ``# NBVAL_CHECK_OUTPUT`` (stable counts, shapes and
+compares only the outputs of cells tagged ``nbval-check-output`` (stable counts, shapes and
 rounded values), i.e. it behaves as ``--nbval-lax``: timings, device strings, figures and
 floats that differ in the last digits between machines are never compared. The kernel is the
 Python running pytest, so the notebooks use the same environment and the same wormlib.
@@ -12,3 +12,12 @@ def pytest_configure(config):
     if getattr(config.option, "nbval", False):
         config.option.nbval_lax = True
         config.option.nbval_current_env = True
+        # The notebooks nbval re-runs save their results into a throwaway staging folder (the
+        # kernels inherit this variable): a test run never changes results/ (nor, through the
+        # results chapter 5 reads, whether an executed chapter counts as current).
+        import os
+        import tempfile
+
+        from wormlib.results import STAGE_ENV
+
+        os.environ[STAGE_ENV] = tempfile.mkdtemp(prefix="wormlib-nbval-results-")
