@@ -195,27 +195,22 @@ off = ~np.eye(len(PAPER_NEURONS), dtype=bool) & np.outer(d4.present[4], d4.prese
 static = graphs["static"][0].numpy()
 r = np.corrcoef(static[off], white[off])[0, 1]
 spread = graphs["dynamic"][:, off].std(0).mean().item()
+split = dict(
+    task="4-state", population="unseen", n_train_worms=4, train="1,2,3,4", test="5"
+)
 results.add(
     "inferred-vs-connectome",
     "pearson-r-offdiagonal",
     r,
-    task="4-state",
     model="gnn-inferred-static",
-    population="unseen",
-    n_train_worms=4,
-    train="1,2,3,4",
-    test="5",
+    **split,
 )
 results.add(
     "dynamic-edge-variability",
     "mean-sd-over-frames",
     spread,
-    task="4-state",
     model="gnn-inferred-dynamic",
-    population="unseen",
-    n_train_worms=4,
-    train="1,2,3,4",
-    test="5",
+    **split,
 )
 plotting.figure(
     fig,

@@ -413,29 +413,7 @@ plotting.caption(
     )
     + "."
 )
-plotting.table(
-    comparisons[
-        [
-            "comparison",
-            "metric",
-            "a",
-            "b",
-            "mean_difference",
-            "ci_low",
-            "ci_high",
-            "p_value",
-            "verdict",
-        ]
-    ],
-    headers={
-        "a": "model a",
-        "b": "model b",
-        "mean_difference": "a − b",
-        "ci_low": "95% CI low",
-        "ci_high": "95% CI high",
-        "p_value": "p (paired t)",
-    },
-)
+plotting.paired_table(comparisons, ["comparison", "metric", "a", "b"])
 
 # %% [markdown]
 # ## Seeds, and features that do not see the future

@@ -232,27 +232,14 @@ plotting.caption(
     )
     + "."
 )
-plotting.table(
-    comparisons[
-        [
-            "n_train_worms",
-            "step",
-            "b",
-            "mean_difference",
-            "ci_low",
-            "ci_high",
-            "p_value",
-            "verdict",
-        ]
-    ],
+plotting.paired_table(
+    comparisons,
+    ["n_train_worms", "step", "b"],
     digits=4,
     headers={
         "n_train_worms": "training worms",
         "b": "GNN vs",
         "mean_difference": "GNN − rival",
-        "ci_low": "95% CI low",
-        "ci_high": "95% CI high",
-        "p_value": "p (paired t)",
     },
 )
 

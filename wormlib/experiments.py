@@ -14,7 +14,8 @@ from sklearn.svm import SVC
 from . import connectome
 from .evaluate import score_table
 from .models import GNN, MLPClassifier
-from .preprocess import contiguous_block_folds, leave_worms_out, shuffled_window_folds
+from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
+                         shuffled_window_folds)
 from .train import TaskData, TrainConfig, fit, predict
 
 NEURAL_MODELS = ("mlp-sum", "mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome")
@@ -158,15 +159,13 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
     """Unseen-worm scores with the paper's centred derivative and with the past-only one, for
     each (task, number of training worms) of ``settings``; networks in ``n_seeds`` replicates
     (column ``seed``), baselines once. Columns ``derivative`` and ``task`` say which."""
-    from .preprocess import DERIVATIVES, PAPER_NEURONS
-
+    nets = tuple(m for m in models if m not in BASELINES)
+    baselines = tuple(m for m in models if m in BASELINES)
     rows = []
     for kind in DERIVATIVES:
         for task, k in settings:
             data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
             splits = unseen_splits(data, k, max_subsets)
-            nets = tuple(m for m in models if m not in BASELINES)
-            baselines = tuple(m for m in models if m in BASELINES)
             parts = [run_models(nets, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if nets else []
             parts += [run_models(baselines, data, splits, hidden, train_cfg)[0].assign(seed=0)] if baselines else []
             rows.append(pd.concat(parts, ignore_index=True).assign(derivative=kind, task=task))

@@ -499,6 +499,19 @@ def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p
     return BookTable(styler.set_table_attributes('class="dataframe book-table"'), shown, index)
 
 
+PAIRED_HEADERS = {"a": "model a", "b": "model b", "mean_difference": "a − b", "ci_low": "95% CI low",
+                  "ci_high": "95% CI high", "p_value": "p (paired t)"}
+PAIRED_COLUMNS = ("mean_difference", "ci_low", "ci_high", "p_value", "verdict")
+
+
+def paired_table(comparisons: pd.DataFrame, keys: list[str], digits: int = 3,
+                 headers: dict[str, str] | None = None):
+    """A table of ``wormlib.evaluate.paired_difference`` rows: the ``keys`` columns that say
+    what was compared, then difference, interval, p-value and verdict."""
+    return table(comparisons[list(keys) + list(PAIRED_COLUMNS)], digits=digits,
+                 headers={**PAIRED_HEADERS, **(headers or {})})
+
+
 class BookTable:
     """A formatted table for a notebook: HTML from the Styler, and a plain-text form without
     the object's memory address (so that a rerun writes the same notebook)."""

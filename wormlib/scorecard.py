@@ -85,13 +85,23 @@ def decide_number(values: np.ndarray, target: float) -> tuple[str, tuple[float, 
     return ("holds" if mean + half >= target else "contradicted"), (mean - half, mean + half)
 
 
-def decide_margin(diff: dict, margin: float) -> str:
-    """"About as well as": the loss a − b (interval) against an equivalence ``margin``."""
-    if diff["ci_high"] <= margin:
+def decide_margin(diff: dict, margin: float, two_sided: bool = False) -> str:
+    """"About as well as": the loss a − b (interval) against an equivalence ``margin`` (with
+    ``two_sided``, "matches": the interval of a − b against ±margin)."""
+    low = -margin if two_sided else -np.inf
+    if low <= diff["ci_low"] and diff["ci_high"] <= margin:
         return "holds"
-    if diff["ci_low"] > margin:
+    if diff["ci_low"] > margin or diff["ci_high"] < low:
         return "contradicted"
     return "not detectable"
+
+
+def combine(outcomes: list[str]) -> str:
+    """One verdict from the verdicts of a claim's parts: contradicted if any part is, holds if
+    every part does, else not detectable."""
+    if "contradicted" in outcomes:
+        return "contradicted"
+    return "holds" if set(outcomes) == {"holds"} else "not detectable"
 
 
 def _t_interval(values) -> tuple[float, float]:
@@ -176,12 +186,7 @@ def claim_svm_matches_seen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     c = r["classification"]
     seen = c[(c.experiment == "table1-forward-reverse") & (c.protocol == "shuffled-windows")]
     diffs = {m: _paired(seen[seen.metric == m], GNN, "svm", m) for m in METRICS}
-    outcomes = []
-    for d in diffs.values():
-        low, high = -d["ci_high"], -d["ci_low"]    # margin on |GNN − SVM|: both tails
-        outcomes.append(decide_margin(dict(ci_low=max(d["ci_low"], low), ci_high=max(d["ci_high"], high)), 0.01))
-    verdict = ("contradicted" if "contradicted" in outcomes else "holds" if set(outcomes) == {"holds"}
-               else "not detectable")
+    verdict = combine([decide_margin(d, 0.01, two_sided=True) for d in diffs.values()])
     return ("GNN − SVM, seen: " + "; ".join(f"{m} {d['mean_difference']:+.3f} [{d['ci_low']:+.3f}, "
                                             f"{d['ci_high']:+.3f}]" for m, d in diffs.items())
             + " (margin ±0.01)", verdict)
@@ -208,8 +213,7 @@ def claim_three_neurons(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
             outcomes.append(decide_margin(diff, 0.03))
             if m == "balanced-accuracy":
                 parts.append(f"{task}: loss {diff['mean_difference']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]")
-    verdict = ("contradicted" if "contradicted" in outcomes else "holds" if set(outcomes) == {"holds"}
-               else "not detectable")
+    verdict = combine(outcomes)
     return "GNN balanced accuracy lost with 3 neurons instead of 15 (margin 0.03): " + "; ".join(parts), verdict
 
 
