@@ -70,14 +70,15 @@ def read_digests(chapter: str, profile: str) -> dict[str, str | None]:
 def up_to_date(meta: dict, digest: str, chapter: str, profile: str) -> bool:
     """The notebook was produced from these inputs and its results are the ones in results/.
     Results of profiles other than ``full`` are not committed (a fresh clone has none): for them
-    only the results the chapter reads are compared, where they exist."""
+    only the results the chapter reads are compared, where they exist (for ``full`` they are
+    part of the inputs hash)."""
     if meta.get("inputs_sha256") != digest:
         return False
+    if profile == "full":  # the results it reads are part of the inputs hash
+        return results_current(meta)
     recorded_reads = meta.get("results_read_sha256", {})
-    reads = read_digests(chapter, profile)
-    if profile != "full":
-        return all(value is None or recorded_reads.get(name) == value for name, value in reads.items())
-    return results_current(meta) and recorded_reads == reads
+    return all(value is None or recorded_reads.get(name) == value
+               for name, value in read_digests(chapter, profile).items())
 
 
 def stable_ids(notebook: nbformat.NotebookNode, chapter: str) -> None:
@@ -157,8 +158,8 @@ def write_status() -> None:
     for chapter in CHAPTERS:
         path = output_path(chapter, "full")
         meta = recorded(path)
-        stale = (meta.get("inputs_sha256") != inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
-                 or not results_current(meta))
+        digest = inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
+        stale = not up_to_date(meta, digest, chapter, "full")
         rows.append(f"| {chapter} | {meta.get('executed_on', '—')} | {meta.get('profile', '—')} | "
                     f"{meta.get('device', '—')} | {meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
                     f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")
