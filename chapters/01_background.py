@@ -34,9 +34,11 @@
 # %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
+from myst_nb import glue
 
-from wormlib import manifold, plotting, preprocess, provenance, variability
+from wormlib import admm, manifold, plotting, preprocess, provenance, variability
 from wormlib.data import load_kato2015
+from wormlib.preprocess import CLASSES, task_labels
 from wormlib.results import Results, load_results
 
 # %% tags=["parameters", "remove-cell"]
@@ -331,6 +333,105 @@ plotting.figure(
     "the reversal loop and the forward/turn cluster remain. What pooling cannot do is use the "
     "~100 unidentified neurons per worm, which have no counterpart across worms.",
 )
+
+# %% [markdown]
+# ## Brennan & Proekt's manifold (paper Fig. 2B–C)
+#
+# Brennan & Proekt {cite}`brennan2019` built one manifold for all worms with *asymmetric
+# diffusion map modelling* (ADMM): delay-embed the activity, link each frame to the frames
+# nearest to its observed **next** state (a Gaussian kernel scaled by the local velocity noise),
+# and take the eigenvectors of the resulting transition matrix P. `wormlib.admm` ports their
+# public MATLAB code; the port's choices are listed at the end of this section. Here the
+# manifold is built from the normalised ΔF/F of the 14 neurons every worm shares, embedded with
+# three delays of 3 frames (≈ 3 s of past). The picture is drawn in the plane of the **cycle
+# mode**, the first complex eigenvector of P, whose angle is Brennan & Proekt's phase along the
+# motor sequence. Left: the manifold of four worms with the fifth worm — never used to build it —
+# placed on it frame by frame (its nearest frames in the kernel's metric). Right: the manifold of
+# all five worms.
+
+# %%
+bank = admm.ManifoldBank(admm.trace_activity(worms, shared))
+states4 = [task_labels(r, "4-state") for r in worms]
+nodes, held_out, cycle = admm.held_out_cycle(bank, len(worms) - 1)
+four = bank.view(tuple(range(len(worms) - 1)), admm.FIGURE_EMBEDDING)
+everyone = bank.view(tuple(range(len(worms))), admm.FIGURE_EMBEDDING, keep=True)
+cycle_all, mode_all = everyone.manifold.cycle_mode()
+fig = plotting.admm_manifold(
+    [
+        dict(
+            title=f"four worms; worm {worms[-1].worm} placed on it",
+            nodes=nodes,
+            states=admm.node_values(states4, four.train),
+            trajectory=held_out,
+            trajectory_states=states4[-1],
+        ),
+        dict(
+            title=f"all five worms, {len(shared)} shared neurons",
+            nodes=mode_all,
+            states=admm.node_values(states4, everyone.train),
+        ),
+    ],
+    CLASSES["4-state"],
+)
+separation_admm = pd.DataFrame(admm.held_out_separation(bank, states4))
+for row in separation_admm.itertuples():
+    for space in ("admm", "pca"):
+        results.add(
+            f"held-out-separation-{space}",
+            "nearest-centroid-accuracy-2d",
+            getattr(row, space),
+            task="4-state",
+            population="unseen",
+            test=worms[row.worm].worm,
+        )
+period_s = 2 * np.pi / np.angle(cycle) / worms[-1].fps
+results.add("admm-cycle", "period-s", period_s, train="1,2,3,4")
+results.save()
+
+# %% tags=["remove-input"]
+plotting.figure(
+    fig,
+    "fig-admm-manifold",
+    alt="Two scatter plots of manifold frames in the plane of the cycle eigenvector, coloured by forward, reverse and turn states; on the left a held-out worm's trajectory drawn as coloured lines over the grey frames of four worms.",
+    text=f"(paper Fig. 2B–C, after Brennan & Proekt 2019) ADMM manifolds of the Kato worms in the "
+    f"plane of the cycle mode. Left: built from worms {', '.join(w.worm for w in worms[:-1])}; worm "
+    f"{worms[-1].worm}'s frames placed on it (lines, coloured by its 4-state label). Right: built from "
+    f"all five worms. Frames run forward → reverse → turn → forward around the loop. The cycle "
+    f"mode's eigenvalue turns by {np.angle(cycle):.3f} rad per frame: one trip around takes "
+    f"{period_s:.0f} s (all five worms: {2 * np.pi / np.angle(cycle_all) / worms[-1].fps:.0f} s).",
+)
+
+# %% [markdown]
+# What the manifold adds to the PCA pictures above is **direction and timing**: P is built from
+# observed transitions, so its complex mode orders frames along the motor sequence and its
+# eigenvalue gives the speed around it — a principal component has neither. It does not separate
+# the states better: with each worm held out in turn, its frames' nearest-centroid accuracy over
+# the four states is {glue:text}`sep_admm` in this 2-D cycle plane and {glue:text}`sep_pca` in
+# the first two principal components of the same embedded activity of the same four worms (mean
+# over the five held-out worms).
+#
+# ```{admonition} The port, and where it differs from the authors' code
+# :class: note
+# * **Embedding** (`delayEmbedData.m`): frame t → [x(t), Δx(t), x(t−τ), Δx(t−τ), …]; the
+#   authors' optional Gaussian smoothing is centred in time and is left out, so every
+#   coordinate is past-only. The first frames repeat frame 0 into the past, so every frame has
+#   a point. The authors' C. elegans τ and K are not stated in the available text; chapter 3
+#   chooses them on training worms only.
+# * **Kernel** (`buildAsymmetricDiffusionMap.m`): the authors' defaults (20 neighbours, local
+#   window ±4 frames, minimum time 10 frames between linked frames, density correction with a
+#   Gaussian of σ = 16 frames). Several worms are one manifold with no link from the last frame
+#   of one worm to the first of the next.
+# * **Out-of-sample frames**: placed by inverse-distance weighting of their 20 nearest manifold
+#   frames in the kernel's metric, with the new frame's velocity noise from its past window
+#   only (the authors' window is centred).
+# * **Minimal model** (`buildMinimalModel.m`): the phase is the angle of the first complex
+#   eigenvector, as theirs; loops (`Manifold.loops`) are Louvain communities of P + Pᵀ rather
+#   than of their dense over-populated Pⁿ, which needs O(frames²) memory.
+# ```
+
+# %% tags=["remove-cell"]
+glue("sep_admm", f"{separation_admm.admm.mean():.0%}", display=False)
+glue("sep_pca", f"{separation_admm.pca.mean():.0%}", display=False)
 
 # %% [markdown]
 # ## What this chapter establishes for the rest of the book

@@ -105,6 +105,7 @@ seen_models = (
 unseen_models = (
     "logistic-regression",
     "svm",
+    "admm",
     "mlp-sum",
     "mlp-concat",
     "gnn-inferred-static",
@@ -166,7 +167,8 @@ t1.columns = [
     "unseen (train 4, test 1)",
 ]
 t1["paper"] = "not stated in the available text"
-t1.loc["Brennan & Proekt (2019)"] = [
+t1 = t1.rename(index={"admm": "ADMM (Brennan & Proekt 2019), run here"})
+t1.loc["Brennan & Proekt (2019), their protocol"] = [
     "—",
     "—",
     "—",
@@ -184,10 +186,12 @@ plotting.caption(
     "of the 15 neurons; mean ± sd across the five test worms (seen: averaged over folds first; "
     "unseen: over the training subsets that exclude the worm). The paper's Table 1 values are not "
     "stated in the available text; its prose says the deep models beat the SVM and Brennan & "
-    f"Proekt's {{cite}}`brennan2019` 81% on unseen worms. Here every model, including logistic regression "
-    f"({s1['logistic-regression', 'leave-worms-out']:.1%}), is far above 81% on unseen worms; the "
-    f"best is {best_unseen} ({s1[best_unseen, 'leave-worms-out']:.1%}); Table 3.2 tests the "
-    "differences between them."
+    f"Proekt's {{cite}}`brennan2019` 81% on unseen worms. Brennan & Proekt's method, run here on the same "
+    f"splits and test frames (ADMM; section [ADMM on the same worms](#admm-same-worms)), reaches "
+    f"{s1['admm', 'leave-worms-out']:.1%}, {'above' if s1['admm', 'leave-worms-out'] > 0.81 else 'below'} "
+    "the quoted 81%, which comes from another protocol (same section). Every model, including logistic regression ({s1['logistic-regression', 'leave-worms-out']:.1%}), "
+    f"is far above 81% on unseen worms; the best is {best_unseen} "
+    f"({s1[best_unseen, 'leave-worms-out']:.1%}); Table 3.2 tests the differences between them."
 )
 
 # %% [markdown]
@@ -241,6 +245,7 @@ plotting.figure(
 d4 = data["4-state"]
 curve_models = (
     "logistic-regression",
+    "admm",
     "mlp-concat",
     "gnn-inferred-static",
     "gnn-connectome",
@@ -372,6 +377,9 @@ for metric in ("accuracy", "balanced-accuracy"):
             ("gnn-inferred-static", "logistic-regression"),
             ("mlp-concat", "logistic-regression"),
             ("gnn-inferred-static", "gnn-connectome"),
+            ("gnn-inferred-static", "admm"),
+            ("mlp-concat", "admm"),
+            ("logistic-regression", "admm"),
         ):
             if {a, b} <= set(scores.model):
                 comparisons.append(
@@ -507,6 +515,98 @@ plotting.caption(
     f"(median; up to {sd_seeds.value.max():.3f})."
 )
 table33[["centred", "causal"]]
+
+# %% [markdown]
+# (admm-same-worms)=
+# ## ADMM on the same worms
+#
+# Brennan & Proekt's asymmetric diffusion map modelling (`wormlib.admm`; the port is described
+# in chapter 1) runs here as a decoder on exactly the splits and test frames of the other models.
+# For each leave-worms-out split, one manifold is built from the training worms' activity (the
+# normalised ΔF/F of the 14 neurons all worms share, delay-embedded); each frame of a test worm
+# is placed on it, and its state is the distance-weighted vote of the 20 nearest labelled
+# training frames in manifold coordinates (the 6 leading non-trivial eigenvectors of P). Every
+# coordinate a frame uses is in its past: ADMM needs no derivative feature, so it is the same
+# under the centred and the past-only features. The embedding is not given for C. elegans in
+# the available text; for each split it is chosen by leave-one-training-worm-out balanced
+# accuracy on the training worms only, between the frame alone and three delays of 3 frames
+# (Table 3.4).
+
+# %%
+admm_choice = experiments.admm_choices(d2, 4, cfg.max_subsets)
+plotting.table(admm_choice.set_index("training worms"))
+
+# %% tags=["remove-input"]
+plotting.caption(
+    "**Table 3.4.** ADMM's embedding per training subset of Table 3.1 (2 states, 4 training "
+    "worms): the inner leave-one-training-worm-out balanced accuracy of each candidate (τ: frames "
+    "between delays; K: delays; K = 0 is the frame and its backward difference alone) and the "
+    "chosen one. The test worm plays no part in the choice."
+)
+
+# %%
+admm7 = experiments.run_models(
+    ("admm",), d7, experiments.unseen_splits(d7, 4, cfg.max_subsets), cfg.hidden, train_cfg
+)[0]
+results.add_scores(admm7, "admm-seven-states-unseen", "7-state")
+results.save()
+saved = load_results("classification", cfg.profile)
+admm_pairs = []
+for metric in ("accuracy", "balanced-accuracy"):
+    seven = pd.concat(
+        [
+            metric_table(saved, "robustness-centred-derivative", metric).query(
+                "task == '7-state'"
+            ),
+            metric_table(saved, "admm-seven-states-unseen", metric),
+        ]
+    )
+    for label, scores in (
+        ("2-state, train 4", metric_table(saved, "table1-forward-reverse", metric).query("population == 'unseen'")),
+        ("4-state, train 3", metric_table(saved, "fig4b-four-states-unseen", metric).query("n_train_worms == 3")),
+        ("7-state, train 4", seven),
+    ):
+        for other in ("gnn-inferred-static", "mlp-concat", "logistic-regression"):
+            admm_pairs.append(
+                {
+                    "comparison": label,
+                    "metric": metric,
+                    **evaluate.paired_difference(
+                        scores, other, "admm", metric=metric.replace("-", "_")
+                    ),
+                }
+            )
+admm_pairs = pd.DataFrame(admm_pairs)
+plotting.paired_table(admm_pairs, ["comparison", "metric", "a", "b"])
+
+# %% tags=["remove-input"]
+a7 = experiments.summarise(admm7, ["model"]).set_index("model")["mean"]
+b7 = experiments.summarise(
+    metric_table(saved, "admm-seven-states-unseen", "balanced-accuracy"), ["model"], "balanced_accuracy"
+).set_index("model")["mean"]
+plotting.caption(
+    "**Table 3.5.** The paper's models and logistic regression against ADMM on unseen worms, paired "
+    "by test worm (a − ADMM; 95% t-interval over the five test worms; networks of the 7-state task "
+    f"averaged over {cfg.n_seeds} seeds, with the paper's centred derivative). ADMM on 7 states, "
+    f"4 training worms: accuracy {a7['admm']:.1%}, balanced accuracy {b7['admm']:.1%}. Against "
+    "logistic regression: "
+    + "; ".join(
+        f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
+        for r in admm_pairs[admm_pairs.a == "logistic-regression"].itertuples()
+    )
+    + "."
+)
+
+# %% [markdown]
+# **Why not 81%?** Brennan & Proekt's 81% is the fraction of a left-out worm's time assigned the
+# right state, from their minimal model of loops and phases, on their own preprocessing of the
+# Kato recordings; the paper's Table 1 frames it against frame-level accuracies with forward and
+# reverse only. Here ADMM is scored on the frames the other models are scored on (turns and
+# unlabelled frames excluded, the paper's neurons and normalisation), and its state is read from
+# a nearest-neighbour vote on the manifold rather than from the minimal model. The text available
+# to us does not state their test frames or state definitions, so which of these differences
+# accounts for the gap is not testable here. The port, run on this protocol, is in Table 3.1
+# beside the quoted number.
 
 # %% tags=["remove-cell"]
 results.save()

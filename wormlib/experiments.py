@@ -3,6 +3,8 @@ function that trains and scores all the models of a protocol together."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import torch
@@ -11,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import connectome
+from . import admm, connectome
 from .evaluate import score_table
 from .models import GNN, MLPClassifier
 from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
@@ -19,7 +21,7 @@ from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, lea
 from .train import TaskData, TrainConfig, fit, predict
 
 NEURAL_MODELS = ("mlp-sum", "mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome")
-BASELINES = ("logistic-regression", "svm")
+BASELINES = ("logistic-regression", "svm", "admm")
 SVM_MAX_TRAIN = 4000
 """RBF-SVM training frames per model (a random subset when there are more): keeps the O(n²)
 kernel fit to seconds; logistic regression and the networks use every training frame."""
@@ -97,11 +99,63 @@ def transfer_split(data: TaskData, n_source: int, source: str):
 # Running
 # ------------------------------------------------------------------------------------------
 
+_BANKS: dict[str, admm.ManifoldBank] = {}
+
+
+def admm_bank(data: TaskData) -> admm.ManifoldBank:
+    """The ADMM manifolds of ``data``'s worms (one bank per distinct activity, kept for the
+    session: every task and training subset of a chapter reuses them). ADMM sees the
+    normalised trace of the neurons identified in every worm (the derivative is its own
+    backward difference), so the bank does not depend on the task or the derivative kind."""
+    shared = data.present.all(0).numpy()
+    activity = [data.x[w, : int(n), shared, 0].double().numpy() for w, n in enumerate(data.lengths)]
+    key = hashlib.sha256(b"".join(a.tobytes() for a in activity)).hexdigest()
+    if key not in _BANKS:
+        _BANKS[key] = admm.ManifoldBank(activity)
+    return _BANKS[key]
+
+
+def fit_predict_admm(data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor) -> torch.Tensor:
+    """Brennan & Proekt's ADMM as a decoder (``wormlib.admm``) on leave-worms-out splits: per
+    model, the manifold of its training worms (embedding chosen on them), each needed worm
+    placed on it and decoded; (M, W, T, C) class shares, zeros elsewhere."""
+    bank, y = admm_bank(data), data.y.numpy()
+    targets = [y[w, : int(n)] for w, n in enumerate(data.lengths)]
+    n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
+    out = np.zeros((n_models, n_worms, t_max, len(data.classes)), np.float32)
+    for m in range(n_models):
+        worm_rows = train_mask[m].any(1).numpy()
+        train = tuple(int(w) for w in np.flatnonzero(worm_rows))
+        whole = all(bool(train_mask[m, w, : int(data.lengths[w])].all()) for w in train)
+        if not whole:
+            raise ValueError("ADMM builds its manifold from whole worms: use leave-worms-out splits")
+        probs, _ = bank.predict(train, targets, len(data.classes), [int(w) for w in np.flatnonzero(needed[m].numpy())])
+        for w, p in probs.items():
+            out[m, w, : len(p)] = p
+    return torch.from_numpy(out)
+
+
+def admm_choices(data: TaskData, n_train: int, max_subsets: int | None = None) -> pd.DataFrame:
+    """The embedding ADMM chose for each leave-worms-out training subset (nested, on the
+    training worms only): one row per subset with each candidate's inner balanced accuracy."""
+    bank, y = admm_bank(data), data.y.numpy()
+    targets = [y[w, : int(n)] for w, n in enumerate(data.lengths)]
+    index = {w: i for i, w in enumerate(data.worms)}
+    rows = []
+    for train, _ in leave_worms_out(data.worms, n_train)[:max_subsets]:
+        best, scores = bank.select(tuple(index[w] for w in train), targets, len(data.classes))
+        rows.append({"training worms": ",".join(train), "chosen": f"τ = {best.tau}, K = {best.n_delays}",
+                     **{f"τ = {e.tau}, K = {e.n_delays}": v for e, v in scores.items()}})
+    return pd.DataFrame(rows)
+
+
 def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
                          seed: int = 0) -> torch.Tensor:
-    """Logistic regression or RBF SVM (scikit-learn) per split, on the concatenated features
+    """Logistic regression or RBF SVM (scikit-learn) per split, or ADMM (:func:`fit_predict_admm`), on the concatenated features
     of the neurons (missing neurons as zeros); (M, W, T, C) probabilities (one-hot for SVM) for
     the worms each model is ``needed`` on ((M, W) bool), zeros elsewhere."""
+    if name == "admm":
+        return fit_predict_admm(data, train_mask, needed)
     n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
     x = data.x.flatten(2).numpy()                                            # (W, T, N·F)
     y = data.y.numpy()

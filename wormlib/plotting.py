@@ -192,6 +192,35 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
     return fig
 
 
+@page_figure
+def admm_manifold(panels: list[dict], classes: tuple[str, ...]):
+    """Paper Fig. 2B–C (Brennan & Proekt's manifold): each panel shows a manifold's frames in the
+    plane of its cycle mode (real and imaginary part of the first complex eigenvector of P),
+    coloured by behavioural state. panels: dicts with ``title``, ``nodes`` (n,) complex, ``states``
+    (n,) class index (−1: unlabelled, grey) and optionally ``trajectory`` (T,) complex with
+    ``trajectory_states`` (T,), a held-out worm drawn on the manifold as a line over grey frames."""
+    from matplotlib.collections import LineCollection
+
+    colours = np.array([mpl.colors.to_rgba(STATE_COLOURS[c]) for c in classes] + [mpl.colors.to_rgba("#d9d9d9")])
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.8), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        z, st = panel["nodes"], panel["states"]
+        if "trajectory" in panel:
+            ax.scatter(z.real, z.imag, s=1, color="0.85", rasterized=True)
+            t, ts = panel["trajectory"], panel["trajectory_states"]
+            seg = np.stack([np.c_[t.real[:-1], t.imag[:-1]], np.c_[t.real[1:], t.imag[1:]]], 1)  # (T−1, 2, 2)
+            ax.add_collection(LineCollection(seg, colors=colours[ts[:-1]], linewidths=0.6))
+        else:
+            ax.scatter(z.real, z.imag, s=1, c=colours[st], rasterized=True)
+        ax.set_title(panel["title"], fontsize=9)
+        ax.set_xlabel("cycle mode, real part"), ax.set_ylabel("imaginary part")
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles=[Patch(color=STATE_COLOURS[c], label=c) for c in classes], loc="lower center",
+               ncol=len(classes), bbox_to_anchor=(0.5, 0.0))
+    return fig
+
+
 def caption(text: str) -> None:
     """Show a table caption (Markdown) under the output above it."""
     from IPython.display import Markdown, display
@@ -201,12 +230,13 @@ def caption(text: str) -> None:
 
 MODEL_COLOURS = {"logistic-regression": "#7f7f7f", "svm": "#bcbd22", "mlp-sum": "#9edae5",
                  "mlp-concat": "#17becf", "gnn-inferred-static": "#d62728",
-                 "gnn-inferred-dynamic": "#ff9896", "gnn-connectome": "#9467bd",
+                 "gnn-inferred-dynamic": "#ff9896", "gnn-connectome": "#9467bd", "admm": "#8c6d31",
                  # trajectory models (chapter 4)
                  "persistence": "#000000", "linear": "#7f7f7f", "mlp": "#17becf", "mlp-gru": "#1f77b4",
                  "gnn": "#d62728", "gnn-static": "#ff9896", "gnn-gru": "#8c564b"}
 MODEL_NAMES = {"logistic-regression": "log. reg.", "svm": "SVM", "mlp-sum": "MLP (sum)", "mlp-concat": "MLP",
-               "gnn-inferred-static": "GNN", "gnn-inferred-dynamic": "GNN (dyn.)", "gnn-connectome": "GNN (conn.)"}
+               "gnn-inferred-static": "GNN", "gnn-inferred-dynamic": "GNN (dyn.)", "gnn-connectome": "GNN (conn.)",
+               "admm": "ADMM"}
 """Short model names for tick labels (the code names stay in tables and legends)."""
 MODEL_STYLES = {"persistence": ":", "linear": "--", "mlp-gru": "-.", "gnn-gru": "-."}
 
