@@ -308,8 +308,10 @@ class Manifold:
         idx, dist = [], []
         for s in range(0, len(x), block):
             d = _scaled_sq_distances(x[s:s + block], noise[s:s + block], self.points, self.noise)
-            nn = np.argpartition(d, k - 1, axis=1)[:, :k]
-            dd = np.take_along_axis(d, nn, 1)
+            nn = np.argpartition(d, k - 1, axis=1)[:, :k]                      # (B, k)
+            # the expanded product loses digits for near points: recompute the k exactly
+            diff = (self.points[nn] - x[s:s + block, None]) / (self.noise[nn] * noise[s:s + block, None])
+            dd = np.sum(diff ** 2, -1)                                          # (B, k)
             o = np.argsort(dd, 1, kind="stable")
             idx.append(np.take_along_axis(nn, o, 1)), dist.append(np.take_along_axis(dd, o, 1))
         return np.concatenate(idx), np.concatenate(dist)
@@ -507,10 +509,11 @@ class ManifoldBank:
         return best, scores
 
     def predict(self, train: tuple[int, ...], targets: list[np.ndarray], n_classes: int,
-                worms: list[int]) -> tuple[dict[int, np.ndarray], Embedding]:
-        """Select the embedding on ``train`` (:meth:`select`), then decode each of ``worms``:
-        ({worm: (T_w, C) class shares}, the embedding used)."""
-        emb, _ = self.select(train, targets, n_classes)
+                worms: list[int], grid: tuple[Embedding, ...] = EMBEDDINGS) -> tuple[dict[int, np.ndarray], Embedding]:
+        """Select the embedding from ``grid`` on ``train`` (:meth:`select`; a grid of one is a
+        fixed embedding), then decode each of ``worms``: ({worm: (T_w, C) class shares}, the
+        embedding used)."""
+        emb, _ = self.select(train, targets, n_classes, grid) if len(grid) > 1 else (grid[0], {})
         view = self.view(train, emb)
         return {w: self.vote(view, targets, n_classes, w) for w in worms}, emb
 

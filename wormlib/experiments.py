@@ -115,10 +115,11 @@ def admm_bank(data: TaskData) -> admm.ManifoldBank:
     return _BANKS[key]
 
 
-def fit_predict_admm(data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor) -> torch.Tensor:
+def fit_predict_admm(data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
+                     grid: tuple[admm.Embedding, ...] = admm.EMBEDDINGS) -> torch.Tensor:
     """Brennan & Proekt's ADMM as a decoder (``wormlib.admm``) on leave-worms-out splits: per
-    model, the manifold of its training worms (embedding chosen on them), each needed worm
-    placed on it and decoded; (M, W, T, C) class shares, zeros elsewhere."""
+    model, the manifold of its training worms (embedding chosen from ``grid`` on them), each
+    needed worm placed on it and decoded; (M, W, T, C) class shares, zeros elsewhere."""
     bank, y = admm_bank(data), data.y.numpy()
     targets = [y[w, : int(n)] for w, n in enumerate(data.lengths)]
     n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
@@ -129,7 +130,8 @@ def fit_predict_admm(data: TaskData, train_mask: torch.Tensor, needed: torch.Ten
         whole = all(bool(train_mask[m, w, : int(data.lengths[w])].all()) for w in train)
         if not whole:
             raise ValueError("ADMM builds its manifold from whole worms: use leave-worms-out splits")
-        probs, _ = bank.predict(train, targets, len(data.classes), [int(w) for w in np.flatnonzero(needed[m].numpy())])
+        probs, _ = bank.predict(train, targets, len(data.classes),
+                                [int(w) for w in np.flatnonzero(needed[m].numpy())], grid)
         for w, p in probs.items():
             out[m, w, : len(p)] = p
     return torch.from_numpy(out)

@@ -460,6 +460,28 @@ def crosslab_auc(scores: pd.DataFrame):
 
 
 @page_figure
+def forecast_auc(scores: pd.DataFrame):
+    """Chapter 5 (Brennan & Proekt's forecasting test): ROC AUC of "a reversal starts within h
+    seconds" against h, mean over test worms per model (error bars: sd across worms); grey band:
+    the circular-shift null, from its mean to its 95th percentile (averaged over worms and
+    models); dashed: chance."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.6))
+    null = scores.groupby("horizon_s")[["null_mean", "null_q95"]].mean()
+    ax.fill_between(null.index, null.null_mean, null.null_q95, color="#e0e0e0", label="null: mean to 95th pct")
+    for model in [m for m in MODEL_COLOURS if m in set(scores.model)]:
+        g = scores[scores.model == model].groupby("horizon_s").auc
+        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(), color=MODEL_COLOURS[model], marker="o", ms=3,
+                    capsize=2, lw=1.2, label=MODEL_NAMES.get(model, model))
+    ax.axhline(0.5, ls="--", color="k", lw=0.8)
+    ax.set_xlabel("horizon h (s): a reversal starts within h")
+    ax.set_ylabel("ROC AUC, unseen worm")
+    ax.set_ylim(0.3, 1.0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+@page_figure
 def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
     """Chapter 5, Fig. 5.2: matrices of Spearman similarity between inferred graphs, one panel
     per (title, similarity (K, K), label of each graph); graphs of the same worm are adjacent,

@@ -1,0 +1,61 @@
+"""Benchmark: building one ADMM manifold (wormlib.admm) on four Kato worms, and placing the fifth.
+
+    python tools/benchmark_admm.py [--threads 2] [--repeats 3]
+
+Prints, for each candidate embedding of ``wormlib.admm.EMBEDDINGS``: frames (nodes), embedding
+dimension, seconds to build the manifold (median of ``--repeats``; kernel neighbours in blocks
+of dense distance products + sparse eigensolver), seconds to place the held-out worm, and the
+size of the distance products (GFLOP) beside the machine's float64 matmul peak, measured in the same run.
+The issue's target: ≤ 20 s per four-worm manifold on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+
+    import numpy as np
+
+    from wormlib import admm
+    from wormlib.data import load_kato2015
+    from wormlib.preprocess import shared_neurons
+
+    worms = load_kato2015()
+    activity = admm.trace_activity(worms, shared_neurons(worms))
+    a = np.random.default_rng(0).standard_normal((2048, 2048))
+    a @ a
+    start = time.perf_counter()
+    a @ a
+    peak = 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
+    print(f"float64 matmul peak, {args.threads} threads: {peak:.1f} GFLOP/s")
+    for emb in admm.EMBEDDINGS:
+        build, place = [], []
+        for _ in range(args.repeats):
+            bank = admm.ManifoldBank(activity)
+            t0 = time.perf_counter()
+            view = bank.view((0, 1, 2, 3), emb, keep=True)
+            build.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            view.manifold.place(bank.embedded(view, 4))
+            place.append(time.perf_counter() - t0)
+        nodes, dim = view.manifold.points.shape
+        flops = 2 * nodes * nodes * 3 * dim                                  # one (nodes × 3D) · (3D × nodes) product
+        b = statistics.median(build)
+        print(f"τ={emb.tau} K={emb.n_delays}: {nodes} frames, D={dim}: build {b:.2f} s, "
+              f"place worm 5 ({len(activity[4])} frames) {statistics.median(place):.2f} s; "
+              f"distance products {flops / 1e9:.1f} GFLOP")
+
+
+if __name__ == "__main__":
+    main()
