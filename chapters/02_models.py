@@ -143,6 +143,27 @@ plotting.caption(
 )
 
 # %% [markdown]
+# ### What each model sees
+#
+# The paper's models label a frame from that frame alone; chapter 3 adds competitors that read
+# the past: Brennan & Proekt's ADMM (a delay embedding), a lagged logistic regression and TAVRNN
+# (a recurrent model of functional graphs). Table 2.2 lists, for the 7-state task, what each reads
+# to label frame t — the receptive field — and its size.
+
+# %%
+fields = experiments.receptive_fields(
+    TaskData.build(worms, "7-state", PAPER_NEURONS), cfg.hidden
+)
+plotting.table(fields)
+
+# %% tags=["remove-input"]
+plotting.caption(
+    "**Table 2.2.** Receptive field and trainable parameters of every classifier of chapter 3 "
+    "(7 states, the paper's 15 neurons). No model reads a frame after t except through the "
+    "paper's centred derivative; ADMM and the SVM are non-parametric (they keep training frames)."
+)
+
+# %% [markdown]
 # ## Inferred graphs next to the connectome
 #
 # We train a static and a dynamic GNN on worms 1–4 (4 states) and look at the graphs they infer

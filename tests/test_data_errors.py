@@ -1,7 +1,6 @@
 """Bad input never yields silent garbage: each case raises its specific error, naming the file."""
 
 import shutil
-from pathlib import Path
 
 import h5py
 import numpy as np

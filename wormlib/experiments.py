@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import admm, connectome
+from . import admm, connectome, tavrnn
 from .evaluate import score_table
 from .models import GNN, MLPClassifier
 from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
@@ -21,7 +21,12 @@ from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, lea
 from .train import TaskData, TrainConfig, fit, predict
 
 NEURAL_MODELS = ("mlp-sum", "mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome")
-BASELINES = ("logistic-regression", "svm", "admm")
+TEMPORAL_MODELS = ("tavrnn", "tavrnn-probe")
+"""Models that read a sequence of graphs (``wormlib.tavrnn``), on leave-worms-out splits."""
+LAGS = (0, 3, 6, 9, 12, 15)
+"""Frames into the past that ``logistic-regression-lagged`` reads (≈ 5 s at 2.9 Hz), the span
+of TAVRNN's 18-frame correlation window; fixed in advance, not tuned."""
+BASELINES = ("logistic-regression", "svm", "admm", "logistic-regression-lagged")
 SVM_MAX_TRAIN = 4000
 """RBF-SVM training frames per model (a random subset when there are more): keeps the O(n²)
 kernel fit to seconds; logistic regression and the networks use every training frame."""
@@ -151,15 +156,84 @@ def admm_choices(data: TaskData, n_train: int, max_subsets: int | None = None) -
     return pd.DataFrame(rows)
 
 
+def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
+    """What each classifier reads to label frame t, and its size for ``data``'s neurons and
+    classes (trainable parameters; ADMM and the SVM keep training frames instead)."""
+    from .models import count_parameters
+    n_in, n_classes = data.x.shape[2] * data.x.shape[3], len(data.classes)
+    cfg = tavrnn.TAVRNNConfig()
+    one = "frame t (its derivative: frames t − 3 … t + 3 centred, t − 6 … t past-only)"
+    rows = [(m, one, f"{count_parameters(build_model(m, 1, data, hidden)):,}") for m in NEURAL_MODELS]
+    rows += [("logistic-regression", one, f"{(n_in + 1) * n_classes:,}"),
+             ("svm", one + "; support vectors from ≤ 4000 training frames", "—"),
+             ("logistic-regression-lagged", f"frames t − {', t − '.join(map(str, LAGS[1:]))} and t",
+              f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
+             ("admm", "traces of frames t − 9 … t (K = 3 delays of τ = 3) or t − 1 … t; "
+                      "its manifold keeps every training frame", "—"),
+             ("tavrnn", f"graphs of {cfg.window}-frame windows every {cfg.stride} frames, its state "
+                        f"from all earlier graphs, attention over the last {cfg.attention_width}",
+              f"{count_parameters(tavrnn.TAVRNN(1, data.x.shape[-1], n_classes, cfg)):,}")]
+    return pd.DataFrame(rows, columns=["model", "reads, to label frame t", "parameters"]).set_index("model")
+
+
+def lagged(x: np.ndarray, lengths: list[int], lags: tuple[int, ...] = LAGS) -> np.ndarray:
+    """(W, T, D) per-frame features → (W, T, D·len(lags)): frame t with frames t − lag, each worm's
+    first frame repeated before its start (past only)."""
+    out = np.zeros((*x.shape[:2], x.shape[2] * len(lags)), x.dtype)
+    for w, n in enumerate(lengths):
+        t = np.arange(n)
+        out[w, :n] = np.concatenate([x[w, np.maximum(t - lag, 0)] for lag in lags], -1)
+    return out
+
+
+def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
+                       train_cfg: TrainConfig) -> torch.Tensor:
+    """TAVRNN (``wormlib.tavrnn``) per leave-worms-out split: ``tavrnn`` trains the behaviour head
+    jointly; ``tavrnn-probe`` trains without labels and fits a logistic-regression probe on the
+    training worms' embeddings (the authors' protocol). (M, W, T, C) probabilities; a frame's
+    prediction uses graphs of frames ≤ t only."""
+    cfg = tavrnn.TAVRNNConfig()
+    seq = tavrnn.Sequences.build(data, cfg)
+    train_worms = train_mask.any(-1)                                         # (M, W)
+    n_models, n_classes = train_mask.shape[0], len(data.classes)
+    supervised = name == "tavrnn"
+    torch.manual_seed(train_cfg.seed)
+    model = tavrnn.TAVRNN(n_models, data.x.shape[-1], n_classes if supervised else 0, cfg)
+    tavrnn.fit(model, seq, train_worms, train_cfg.steps, train_cfg.seed, supervised)
+    runs = {w: tavrnn.run_worm(model, seq, w) for w in range(len(data.worms))
+            if supervised and needed[:, w].any() or not supervised}
+    out = torch.zeros(n_models, *data.y.shape, n_classes)
+    for w, r in runs.items():
+        n = int(data.lengths[w])
+        if supervised:
+            out[:, w, :n] = tavrnn.frames_from_steps(torch.softmax(r["logits"], -1), n, cfg.stride)
+    if not supervised:
+        emb = {w: tavrnn.embedding(r["hidden"]).numpy() for w, r in runs.items()}   # (M, S_w, 2H)
+        for m in range(n_models):
+            tr = [int(w) for w in torch.nonzero(train_worms[m]).ravel()]
+            xs = np.concatenate([emb[w][m][seq.y[w, : len(emb[w][m])] >= 0] for w in tr])
+            ys = np.concatenate([seq.y[w, : len(emb[w][m])][seq.y[w, : len(emb[w][m])] >= 0].numpy() for w in tr])
+            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(xs, ys)
+            for w in torch.nonzero(needed[m]).ravel().tolist():
+                n = int(data.lengths[w])
+                p = np.zeros((len(emb[w][m]), n_classes), np.float32)
+                p[:, probe.classes_] = probe.predict_proba(emb[w][m])
+                out[m, w, :n] = tavrnn.frames_from_steps(torch.from_numpy(p)[None], n, cfg.stride)[0]
+    return out
+
+
 def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
                          seed: int = 0) -> torch.Tensor:
-    """Logistic regression or RBF SVM (scikit-learn) per split, or ADMM (:func:`fit_predict_admm`), on the concatenated features
+    """Logistic regression (of the frame, or of the frames ``LAGS`` back: ``-lagged``) or RBF SVM
+    (scikit-learn) per split, or ADMM (:func:`fit_predict_admm`), on the concatenated features
     of the neurons (missing neurons as zeros); (M, W, T, C) probabilities (one-hot for SVM) for
     the worms each model is ``needed`` on ((M, W) bool), zeros elsewhere."""
     if name == "admm":
         return fit_predict_admm(data, train_mask, needed)
     n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
     x = data.x.flatten(2).numpy()                                            # (W, T, N·F)
+    if name == "logistic-regression-lagged":
+        x = lagged(x, data.lengths.tolist())
     y = data.y.numpy()
     n_classes = len(data.classes)
     out = np.zeros((n_models, n_worms, t_max, n_classes), np.float32)
@@ -170,8 +244,8 @@ def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, ne
         if name == "svm" and len(ys) > SVM_MAX_TRAIN:
             pick = rng.choice(len(ys), SVM_MAX_TRAIN, replace=False)
             xs, ys = xs[pick], ys[pick]
-        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000) if name == "logistic-regression"
-                            else SVC(kernel="rbf", C=1.0))
+        clf = make_pipeline(StandardScaler(), SVC(kernel="rbf", C=1.0) if name == "svm"
+                            else LogisticRegression(max_iter=2000))
         clf.fit(xs, ys)
         for w in np.flatnonzero(needed[m].numpy()):
             if name == "svm":
@@ -188,6 +262,8 @@ def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Te
     needed = test_mask.any(-1)                                               # (M, W)
     if name in BASELINES:
         probs = fit_predict_baseline(name, data, train_mask, needed, train_cfg.seed)
+    elif name in TEMPORAL_MODELS:
+        probs = fit_predict_tavrnn(name, data, train_mask, needed, train_cfg)
     else:
         torch.manual_seed(train_cfg.seed)
         model = build_model(name, train_mask.shape[0], data, hidden)
@@ -225,6 +301,19 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
             parts = [run_models(nets, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if nets else []
             parts += [run_models(baselines, data, splits, hidden, train_cfg)[0].assign(seed=0)] if baselines else []
             rows.append(pd.concat(parts, ignore_index=True).assign(derivative=kind, task=task))
+    return pd.concat(rows, ignore_index=True)
+
+
+def time_context(recordings: list, settings: list[tuple[str, str, int, tuple[str, ...]]], hidden: int,
+                 train_cfg: TrainConfig, max_subsets: int | None = None) -> pd.DataFrame:
+    """Unseen-worm scores of models that see a window of past frames (TAVRNN, lagged logistic
+    regression) for each (derivative kind, task, number of training worms, models) of
+    ``settings``; one seed. Columns ``derivative`` and ``task`` say which."""
+    rows = []
+    for kind, task, k, models in settings:
+        data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
+        scores = run_models(models, data, unseen_splits(data, k, max_subsets), hidden, train_cfg)[0]
+        rows.append(scores.assign(derivative=kind, task=task, seed=0))
     return pd.concat(rows, ignore_index=True)
 
 

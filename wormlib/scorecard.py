@@ -34,6 +34,8 @@ from .results import metric_table
 
 VERDICTS = ("holds", "not detectable", "contradicted", "not testable here")
 GNN, MLP, LR, ADMM = "gnn-inferred-static", "mlp-concat", "logistic-regression", "admm"
+TIME_SETTINGS = (("causal", "7-state", 4), ("centred", "7-state", 4), ("causal", "4-state", 3))
+"""The (derivative kind, task, training worms) on which chapter 3 runs the time-context models."""
 FORECAST_CLAIM_S = 30
 """The horizon of Brennan & Proekt's forecasting claim ("up to 30 s ahead")."""
 METRICS = ("accuracy", "balanced-accuracy")
@@ -295,6 +297,36 @@ def claim_admm_forecast(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
             f"regression {means[LR]:.3f}, MLP {means[MLP]:.3f}, GNN {means[GNN]:.3f})", verdict)
 
 
+def _time_tests(c: pd.DataFrame, a: str, b: str, settings: tuple[tuple[str, str, int], ...]) -> list[Test]:
+    """a − b on the time-context settings (derivative kind, task, training worms), both metrics:
+    a from chapter 3's time-context records, b from its single-frame (robustness) records."""
+    tests = []
+    for kind, task, k in settings:
+        rows = c[c.experiment.isin([f"time-context-{kind}-derivative", f"robustness-{kind}-derivative"])
+                 & (c.task == task) & (c.n_train_worms == k)]
+        tests += [Test(f"{task}, train {k}, {kind}", m, _paired(rows[rows.metric == m], a, b, m)) for m in METRICS]
+    return tests
+
+
+def claim_recurrent_attention(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """The paper's proposed next step (Section 6): a recurrent, attention-based graph encoder
+    aids generalisation. TAVRNN (chapter 3) − the single-frame GNN on unseen worms: 7 states with
+    4 training worms (past-only and centred features) and 4 states with 3 (past-only)."""
+    tests = _time_tests(r["classification"], "tavrnn", GNN, TIME_SETTINGS)
+    verdict = decide(tests)
+    return _tests_text(tests, "TAVRNN − GNN, "), verdict
+
+
+def claim_time_context(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """Not the paper's claim — its open question: does time context help? The same model class
+    with and without the past, past-only features: lagged − single-frame logistic regression,
+    7 states with 4 training worms and 4 states with 3."""
+    settings = tuple(s for s in TIME_SETTINGS if s[0] == "causal")
+    tests = _time_tests(r["classification"], "logistic-regression-lagged", LR, settings)
+    verdict = decide(tests)
+    return _tests_text(tests, "lagged − single-frame logistic regression, "), verdict
+
+
 def claim_separate_study(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     """The paper's test: 4 states on the Nichols worms (70 %). Not testable here unless chapter 3
     recorded them. The weaker substitute — 2 states on Dag 2023, ROC AUC against a circular-shift
@@ -354,6 +386,12 @@ CLAIMS: list[tuple[str, str, Callable, str, tuple[str, ...]]] = [
      "\"prediction of motor action states up to 30s ahead\" (§2.2, no number)",
      claim_admm_forecast, "05_discussion.ipynb#next-motor-command",
      ("discussion/forecast-reversal-onset",)),
+    ("A recurrent, attention-based graph encoder aids generalisation (the paper's proposed next step)",
+     "proposed in §6, not tested there", claim_recurrent_attention, "03_classification.ipynb#time-context",
+     ("classification/time-context-causal-derivative", "classification/time-context-centred-derivative")),
+    ("Time context helps (past frames beside the present one)", "not a claim of the paper: its open question",
+     claim_time_context, "03_classification.ipynb#time-context",
+     ("classification/time-context-causal-derivative",)),
     ("Models generalise to a separate study", "Nichols worms, 4 states: 70% (MLP and GNN)",
      claim_separate_study, "05_discussion.ipynb#another-lab-dag-et-al-2023",
      ("discussion/kato-to-dag-lag-0s",)),
@@ -406,6 +444,12 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
     p_dag = dag[(dag.experiment == "kato-to-dag-lag-0s") & (dag.metric == "p-value")].value
     dag = dag.groupby(["experiment", "metric"]).value.mean()
     fmt = lambda x: f"{x['mean_difference']:+.3f} [{x['ci_low']:+.3f}, {x['ci_high']:+.3f}]"  # noqa: E731
+    admm_mean = t1[(t1.metric == "accuracy")].groupby("model").value.mean()
+    gnn_admm = {m: _paired(f4[f4.metric == m], GNN, ADMM, m) for m in METRICS}
+    tc = c[(c.experiment == "time-context-causal-derivative") & (c.task == "7-state")]
+    single = c[(c.experiment == "robustness-causal-derivative") & (c.task == "7-state")]
+    tav_gnn = _paired(pd.concat([tc, single])[lambda f: f.metric == "balanced-accuracy"], "tavrnn", GNN,
+                      "balanced-accuracy")
     return [
         f"**Seen worms: the GNN's 7-state accuracy is {_compared(seen_diff)} logistic "
         f"regression's** (GNN {seen_mean[GNN]:.3f}, logistic regression {seen_mean[LR]:.3f}; "
@@ -416,7 +460,7 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"**4 states, 3 training worms: the GNN is {_compared(gnn_mlp['accuracy'])} the MLP on accuracy and "
         f"{_compared(gnn_mlp['balanced-accuracy'])} it on balanced accuracy** (paired GNN − MLP "
         f"{fmt(gnn_mlp['accuracy'])} and {fmt(gnn_mlp['balanced-accuracy'])}).",
-        f"**The inferred graphs are "
+        "**The inferred graphs are "
         + ("individual" if sim["p-value"] < ALPHA and sim["within"] > sim["across"] else "not detectably individual")
         + (", and not anatomical" if (conn_p > ALPHA).all() else ", and partly anatomical")
         + f".** Graphs the same pooled model infers for one worm agree (Spearman {sim['within']:.2f}) more "
@@ -427,7 +471,15 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"persistence's** (trained on 4 worms: GNN {mse_mean['gnn']:.4f}, persistence "
         f"{mse_mean['persistence']:.4f}, linear {mse_mean['linear']:.4f}; paired persistence − GNN "
         f"{persistence['mean_difference']:+.4f} [{persistence['ci_low']:+.4f}, {persistence['ci_high']:+.4f}]).",
-        f"**Across labs, the Kato-trained GNN decodes reversals "
+        f"**Brennan & Proekt's ADMM, run on the same worms and frames, decodes forward vs reverse at "
+        f"{admm_mean[ADMM]:.1%}** (the paper quotes their 81% from another protocol); with 4 states and "
+        f"3 training worms the GNN is {_compared(gnn_admm['accuracy'])} it on accuracy and "
+        f"{_compared(gnn_admm['balanced-accuracy'])} it on balanced accuracy (paired GNN − ADMM "
+        f"{fmt(gnn_admm['accuracy'])} and {fmt(gnn_admm['balanced-accuracy'])}).",
+        f"**The paper's proposed next step, a recurrent attention-based graph encoder (TAVRNN), is "
+        f"{_compared(tav_gnn)} the single-frame GNN on 7-state balanced accuracy with past-only features** "
+        f"(paired TAVRNN − GNN {fmt(tav_gnn)}).",
+        "**Across labs, the Kato-trained GNN decodes reversals "
         + (f"above the null in {(p_dag < ALPHA).sum()} of {len(p_dag)} Dag recordings" if len(p_dag) else "—")
         + f"** (ROC AUC {dag['kato-to-dag-lag-0s', 'roc-auc']:.2f}; circular-shift null, 95th percentile "
         f"{dag['kato-to-dag-lag-0s', 'null-auc-95']:.2f}; trained within Dag: "

@@ -1,0 +1,114 @@
+"""TAVRNN (wormlib.tavrnn) and the lagged baseline: graph construction, causality, attention,
+equivariance, the KL term by hand, a tiny model that overfits, determinism."""
+
+import numpy as np
+import torch
+
+from wormlib import experiments, tavrnn
+
+CFG = tavrnn.TAVRNNConfig(hidden=8, latent=4, chunk=6, burn_in=1, batch=2, window=6, stride=2)
+
+
+def random_graphs(m=2, b=3, s=7, v=5, f=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(m, b, s, v, f, generator=g)
+    adj = (torch.rand(m, b, s, v, v, generator=g) > 0.5).float()
+    adj = ((adj + adj.transpose(-1, -2)) > 0).float()
+    adj[..., torch.arange(v), torch.arange(v)] = 1.0
+    return x, adj
+
+
+def test_functional_graphs_are_causal_and_link_the_history_node():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 4, 2))
+    present = np.array([True, True, False, True])
+    adj, feats = tavrnn.functional_graphs(x, present, window=6, stride=2)
+    assert adj.shape == (20, 5, 5) and feats.shape == (20, 5, 2)
+    np.testing.assert_array_equal(adj[:, 4, :4], np.broadcast_to(present, (20, 4)))   # history ↔ present neurons
+    np.testing.assert_array_equal(adj, adj.transpose(0, 2, 1))
+    assert (adj[:, 2, [0, 1, 3, 4]] == 0).all()                            # the missing neuron: only its self-loop
+    np.testing.assert_allclose(feats[:, 4], x[::2][:, present].mean(1))
+    changed = x.copy()
+    changed[21:] += rng.standard_normal(changed[21:].shape)
+    adj2, feats2 = tavrnn.functional_graphs(changed, present, window=6, stride=2)
+    np.testing.assert_array_equal(adj2[:11], adj[:11])                     # step s ends at frame 2s ≤ 20
+    np.testing.assert_array_equal(feats2[:11], feats[:11])
+
+
+def test_shapes_attention_and_causality():
+    torch.manual_seed(0)
+    model = tavrnn.TAVRNN(2, 2, 3, CFG)
+    x, adj = random_graphs()
+    out = model(x, adj, sample=False)
+    assert out["hidden"].shape == (2, 3, 7, 5, CFG.hidden)
+    assert out["logits"].shape == (2, 3, 7, 3)
+    assert out["kl"].shape == out["edge"].shape == (2, 3, 7)
+    w = out["attention"]                                                   # (M, B, S, width)
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 3, 7))
+    assert (w[:, :, 0, :-1] == 0).all()                                    # step 0 has no past: all weight on itself
+    x2, adj2 = x.clone(), adj.clone()
+    x2[:, :, 4:] += 1.0
+    adj2[:, :, 4:] = 1.0
+    out2 = model(x2, adj2, sample=False)
+    torch.testing.assert_close(out2["logits"][:, :, :4], out["logits"][:, :, :4])
+    assert not torch.allclose(out2["logits"][:, :, 4:], out["logits"][:, :, 4:])
+
+
+def test_graph_parts_are_equivariant_to_neuron_order():
+    torch.manual_seed(0)
+    model = tavrnn.TAVRNN(1, 2, 3, CFG)
+    x, adj = random_graphs(m=1)
+    perm = torch.tensor([2, 0, 3, 1, 4])                                   # the history node (last) stays last
+    out = model(x, adj, sample=False)
+    out_p = model(x[..., perm, :], adj[..., perm, :][..., perm], sample=False)
+    torch.testing.assert_close(out_p["hidden"], out["hidden"][..., perm, :], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out_p["logits"], out["logits"], atol=1e-5, rtol=1e-5)
+
+
+def test_kl_term_by_hand():
+    mu, sd = torch.tensor([[[0.0, 1.0]]]), torch.tensor([[[1.0, 2.0]]])    # one node, two latent dims
+    mu_p, sd_p = torch.zeros(1, 1, 2), torch.ones(1, 1, 2)
+    # KL per dim: log(σp/σ) + (σ² + (μ − μp)²) / (2σp²) − ½ → 0 and −log 2 + 5/2 − ½
+    expected = 0.0 + (-np.log(2) + 2.0)
+    torch.testing.assert_close(tavrnn.kl_gauss(mu, sd, mu_p, sd_p), torch.tensor([expected], dtype=torch.float32),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_a_tiny_model_overfits_a_small_batch():
+    torch.manual_seed(0)
+    model = tavrnn.TAVRNN(1, 2, 2, CFG)
+    x, adj = random_graphs(m=1, b=2, s=6)
+    y = torch.tensor([[[0, 1, 0, 1, 1, 0], [1, 1, 0, 0, 1, 0]]])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        out = model(x, adj, sample=False)
+        loss = torch.nn.functional.cross_entropy(out["logits"].reshape(-1, 2), y.reshape(-1))
+        opt.zero_grad(), loss.backward(), opt.step()
+    assert (model(x, adj, sample=False)["logits"].argmax(-1) == y).all()
+
+
+def _tiny_data():
+    from wormlib.train import TaskData
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 60, 4, 2, generator=g)
+    y = (x[..., 0, 0] > 0.5).long()
+    return TaskData(("a", "b", "c"), ("n1", "n2", "n3", "n4"), ("off", "on"), x, y,
+                    torch.ones(3, 4, dtype=torch.bool), torch.tensor([60, 60, 60]))
+
+
+def test_training_is_deterministic_and_predictions_are_probabilities():
+    data = _tiny_data()
+    train = torch.zeros(1, 3, 60, dtype=torch.bool)
+    train[0, :2] = True
+    cfg = experiments.TrainConfig(steps=4)
+    a = experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), cfg)
+    b = experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), cfg)
+    torch.testing.assert_close(a, b, atol=0, rtol=0)
+    torch.testing.assert_close(a[0, 2].sum(-1), torch.ones(60))
+
+
+def test_lagged_features_see_only_the_past():
+    x = np.arange(10.0).reshape(1, 10, 1)
+    out = experiments.lagged(x, [10], lags=(0, 2))
+    np.testing.assert_array_equal(out[0, :, 0], np.arange(10))
+    np.testing.assert_array_equal(out[0, :, 1], np.maximum(np.arange(10) - 2, 0))
