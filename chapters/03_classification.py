@@ -189,7 +189,8 @@ plotting.caption(
     f"Proekt's {{cite}}`brennan2019` 81% on unseen worms. Brennan & Proekt's method, run here on the same "
     f"splits and test frames (ADMM; section [ADMM on the same worms](#admm-same-worms)), reaches "
     f"{s1['admm', 'leave-worms-out']:.1%}, {'above' if s1['admm', 'leave-worms-out'] > 0.81 else 'below'} "
-    "the quoted 81%, which comes from another protocol (same section). Every model, including logistic regression ({s1['logistic-regression', 'leave-worms-out']:.1%}), "
+    "the quoted 81%, which comes from another protocol (same section). Every model, including "
+    f"logistic regression ({s1['logistic-regression', 'leave-worms-out']:.1%}), "
     f"is far above 81% on unseen worms; the best is {best_unseen} "
     f"({s1[best_unseen, 'leave-worms-out']:.1%}); Table 3.2 tests the differences between them."
 )
