@@ -82,7 +82,7 @@ def test_scorecard_from_the_committed_results(committed):
 
 def test_every_headline_is_worded_by_its_interval(committed):
     points = scorecard.findings(committed)
-    assert len(points) == 6
+    assert len(points) == 8
     for point in points[:3] + points[4:5]:  # the paired headlines
         assert ("not detectably different from" in point) or ("detectably" in point)
     c = committed["classification"]
