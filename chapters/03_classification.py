@@ -187,7 +187,7 @@ plotting.caption(
     "unseen: over the training subsets that exclude the worm). The paper's Table 1 values are not "
     "stated in the available text; its prose says the deep models beat the SVM and Brennan & "
     f"Proekt's {{cite}}`brennan2019` 81% on unseen worms. Brennan & Proekt's method, run here on the same "
-    f"splits and test frames (ADMM; section [ADMM on the same worms](#admm-same-worms)), reaches "
+    f"splits and test frames (ADMM; section [ADMM, same worms](#admm-same-worms)), reaches "
     f"{s1['admm', 'leave-worms-out']:.1%}, {'above' if s1['admm', 'leave-worms-out'] > 0.81 else 'below'} "
     "the quoted 81%, which comes from another protocol (same section). Every model, including "
     f"logistic regression ({s1['logistic-regression', 'leave-worms-out']:.1%}), "
@@ -518,8 +518,7 @@ plotting.caption(
 table33[["centred", "causal"]]
 
 # %% [markdown]
-# (admm-same-worms)=
-# ## ADMM on the same worms
+# ## ADMM, same worms
 #
 # Brennan & Proekt's asymmetric diffusion map modelling (`wormlib.admm`; the port is described
 # in chapter 1) runs here as a decoder on exactly the splits and test frames of the other models.
@@ -626,8 +625,7 @@ plotting.caption(
 # beside the quoted number.
 
 # %% [markdown]
-# (time-context)=
-# ## Time context: TAVRNN and a lagged baseline
+# ## Time context
 #
 # Every model above reads **one frame**. The paper's conclusion proposes "a recurrent graph
 # neural network for the edge encoder with a suitable attention mechanism"; TAVRNN

@@ -342,8 +342,7 @@ plotting.table(
 )
 
 # %% [markdown]
-# (next-motor-command)=
-# ## The next motor command (Brennan & Proekt's forecasting test)
+# ## Next motor command
 #
 # Brennan & Proekt's second result is that their manifold "enabled the prediction of motor action
 # states up to 30s ahead" (the paper's Section 2.2). None of the book's other tests asks for the
