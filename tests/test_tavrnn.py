@@ -112,3 +112,14 @@ def test_lagged_features_see_only_the_past():
     out = experiments.lagged(x, [10], lags=(0, 2))
     np.testing.assert_array_equal(out[0, :, 0], np.arange(10))
     np.testing.assert_array_equal(out[0, :, 1], np.maximum(np.arange(10) - 2, 0))
+
+
+def test_cross_worm_agreement_separates_aligned_from_unaligned_embeddings():
+    rng = np.random.default_rng(0)
+    states = [np.repeat(np.arange(4), 50)[rng.permutation(200)] for _ in range(3)]
+    aligned = [s[:, None] + 0.05 * rng.standard_normal((200, 2)) for s in states]
+    scrambled = [rng.standard_normal((200, 2)) for _ in states]
+    good = tavrnn.cross_worm_agreement(aligned, states, n_shuffles=20)
+    bad = tavrnn.cross_worm_agreement(scrambled, states, n_shuffles=20)
+    assert good["agreement"] > 0.95 and good["agreement"] > good["null_q95"]
+    assert bad["agreement"] < 0.4

@@ -482,6 +482,31 @@ def forecast_auc(scores: pd.DataFrame):
 
 
 @page_figure
+def embedding_plane(points: list[np.ndarray], states: list[np.ndarray], classes: tuple[str, ...], worms: tuple[str, ...]):
+    """Chapter 3: every worm's embeddings in one plane (first two principal components of all of
+    them), coloured by behavioural state (left) and by worm (right). points: per worm (S_w, 2);
+    states: per worm (S_w,) class index or −1 (grey)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.6), sharex=True, sharey=True)
+    colours = np.array([mpl.colors.to_rgba(STATE_COLOURS[c]) for c in classes] + [mpl.colors.to_rgba("#d9d9d9")])
+    for w, (p, s) in enumerate(zip(points, states)):
+        left.scatter(p[:, 0], p[:, 1], s=2, c=colours[s], rasterized=True)
+        right.scatter(p[:, 0], p[:, 1], s=2, color=WORM_COLOURS[w], label=f"worm {worms[w]}", rasterized=True)
+    left.set_title("coloured by state", fontsize=9), right.set_title("coloured by worm", fontsize=9)
+    allp = np.concatenate(points)
+    lo, hi = np.percentile(allp, 0.5, axis=0), np.percentile(allp, 99.5, axis=0)
+    pad = 0.05 * (hi - lo)
+    left.set_xlim(lo[0] - pad[0], hi[0] + pad[0]), left.set_ylim(lo[1] - pad[1], hi[1] + pad[1])  # 1 % outliers off
+    for ax in (left, right):
+        ax.set_xlabel("PC 1"), ax.set_xticks([]), ax.set_yticks([])
+    left.set_ylabel("PC 2")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(handles=[Patch(color=STATE_COLOURS[c], label=c) for c in classes], loc="lower left",
+               ncol=4, fontsize=7, bbox_to_anchor=(0.0, 0.0))
+    right.legend(loc="lower right", fontsize=7, markerscale=4)
+    return fig
+
+
+@page_figure
 def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
     """Chapter 5, Fig. 5.2: matrices of Spearman similarity between inferred graphs, one panel
     per (title, similarity (K, K), label of each graph); graphs of the same worm are adjacent,

@@ -286,3 +286,53 @@ def frames_from_steps(values: torch.Tensor, n_frames: int, stride: int) -> torch
     """(M, S, …) per graph step → (M, n_frames, …): frame t takes step ⌊t / stride⌋, the last
     window that ends at or before t (causal)."""
     return values[:, torch.arange(n_frames) // stride]
+
+
+# ------------------------------------------------------------------------------------------
+# Shared structure across worms
+# ------------------------------------------------------------------------------------------
+
+def embeddings_of_every_worm(data, steps: int, seed: int = 0, cfg: TAVRNNConfig = TAVRNNConfig()) -> list[np.ndarray]:
+    """One TAVRNN trained without labels on every worm of ``data`` (no label enters, so no worm
+    is a test worm), then each worm's step embeddings (S_w, 2H) — the authors' picture of shared
+    structure."""
+    seq = Sequences.build(data, cfg)
+    torch.manual_seed(seed)
+    model = TAVRNN(1, data.x.shape[-1], 0, cfg)
+    fit(model, seq, torch.ones(1, len(data.worms), dtype=torch.bool), steps, seed, supervised=False)
+    return [embedding(run_worm(model, seq, w)["hidden"][0]).numpy() for w in range(len(data.worms))]
+
+
+def cross_worm_agreement(points: list[np.ndarray], states: list[np.ndarray], n_shuffles: int = 100,
+                         seed: int = 0) -> dict:
+    """How well worms align in an embedding: the share of labelled points whose nearest point
+    of *another* worm has the same state, against a null in which each worm's labels are
+    circularly shifted (same state sequence, no alignment). points: per worm (S_w, D) (z-scored
+    together); states: per worm (S_w,) class or −1 → {agreement, null_mean, null_q95, p}."""
+    from sklearn.neighbors import NearestNeighbors
+    allp = np.concatenate(points)
+    mean, sd = allp.mean(0), allp.std(0) + 1e-12
+    z = [(p - mean) / sd for p in points]
+    nearest = []                                                             # per worm: (worm, index) of the neighbour
+    for w, p in enumerate(z):
+        others = [v for v in range(len(z)) if v != w]
+        pool = np.concatenate([z[v] for v in others])
+        owner = np.concatenate([np.full(len(z[v]), v) for v in others])
+        index = np.concatenate([np.arange(len(z[v])) for v in others])
+        _, idx = NearestNeighbors(n_neighbors=1).fit(pool).kneighbors(p)
+        nearest.append((owner[idx[:, 0]], index[idx[:, 0]]))
+
+    def agree(labels):
+        hits, total = 0, 0
+        for w, (owner, index) in enumerate(nearest):
+            theirs = np.array([labels[o][i] for o, i in zip(owner, index)])
+            keep = (labels[w] >= 0) & (theirs >= 0)
+            hits, total = hits + np.sum(labels[w][keep] == theirs[keep]), total + keep.sum()
+        return hits / max(total, 1)
+
+    observed = agree(states)
+    rng = np.random.default_rng(seed)
+    null = np.array([agree([np.roll(s, rng.integers(len(s) // 10, len(s) - len(s) // 10)) for s in states])
+                     for _ in range(n_shuffles)])
+    return dict(agreement=float(observed), null_mean=float(null.mean()), null_q95=float(np.quantile(null, 0.95)),
+                p=float((np.sum(null >= observed) + 1) / (n_shuffles + 1)))
