@@ -396,7 +396,7 @@ plotting.figure(
     text=f"(paper Fig. 2B–C, after Brennan & Proekt 2019) ADMM manifolds of the Kato worms in the "
     f"plane of the cycle mode. Left: built from worms {', '.join(w.worm for w in worms[:-1])}; worm "
     f"{worms[-1].worm}'s frames placed on it (lines, coloured by its 4-state label). Right: built from "
-    f"all five worms. Frames run forward → reverse → turn → forward around the loop. The cycle "
+    f"all five worms. The cycle "
     f"mode's eigenvalue turns by {np.angle(cycle):.3f} rad per frame: one trip around takes "
     f"{period_s:.0f} s (all five worms: {2 * np.pi / np.angle(cycle_all) / worms[-1].fps:.0f} s).",
 )

@@ -201,7 +201,7 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
     model = tavrnn.TAVRNN(n_models, data.x.shape[-1], n_classes if supervised else 0, cfg)
     tavrnn.fit(model, seq, train_worms, train_cfg.steps, train_cfg.seed, supervised)
     runs = {w: tavrnn.run_worm(model, seq, w) for w in range(len(data.worms))
-            if supervised and needed[:, w].any() or not supervised}
+            if not supervised or needed[:, w].any()}                         # the probe needs every worm
     out = torch.zeros(n_models, *data.y.shape, n_classes)
     for w, r in runs.items():
         n = int(data.lengths[w])

@@ -17,6 +17,10 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
+from . import admm, experiments
+from .preprocess import PAPER_NEURONS
+from .train import TaskData
+
 HORIZONS_S = tuple(range(3, 31, 3))
 """Horizons h in seconds (3 … 30 s, Brennan & Proekt's range)."""
 FORWARD, REVERSE = 0, 1
@@ -93,10 +97,6 @@ def run(recordings: list, models: tuple[str, ...], hidden: int, train_cfg, n_see
     worms; networks in ``n_seeds`` replicates (AUCs averaged per worm). ADMM uses a fixed
     embedding (``wormlib.admm.FIGURE_EMBEDDING``, ≈ 3 s of past), set before any forecast was
     run and not tuned. Returns one row per (model, test worm, horizon)."""
-    from . import admm, experiments
-    from .preprocess import PAPER_NEURONS
-    from .train import TaskData
-
     data = forecast_data(TaskData.build(recordings, "2-state", PAPER_NEURONS, derivative_kind="causal"),
                          recordings[0].fps)
     splits = experiments.unseen_splits(data, len(recordings) - 1, max_subsets)
