@@ -637,15 +637,22 @@ plotting.caption(
 # model of the graphs (KL + edge reconstruction). Two readouts: **tavrnn**, a behaviour head
 # trained jointly; **tavrnn-probe**, the authors' protocol (no labels in training, then a
 # logistic-regression probe on the embeddings). Its baseline with the same reach into the past is
-# **logistic-regression-lagged**: the frame and the frames 3, 6, …, 15 back. Everything here is
-# causal: the prediction at frame t uses frames ≤ t (with the past-only derivative, entirely; with
-# the paper's centred derivative, the features themselves reach ≈ 1 s ahead). The single-frame
-# scores are those of Table 3.3 (same splits, networks averaged over seeds); the time-context
-# models are trained once. TAVRNN's learning rate and chunk length were raised after a check in
+# **logistic-regression-lagged**: the frame and the frames 3, 6, …, 15 back. The paper's own
+# models get the same window: **mlp-concat-window** and **gnn-inferred-static-window** read each
+# neuron's features at those six frames as its node features, so the node encoder mixes the
+# neuron's recent past (a temporal convolution over the window) and the GNN infers its edges from
+# the windows; nothing else changes (Table 2.2). Everything here is causal: the prediction at
+# frame t uses frames ≤ t (with the past-only derivative, entirely; with the paper's centred
+# derivative, the features themselves reach ≈ 1 s ahead). The single-frame scores are those of
+# Table 3.3 (same splits, networks averaged over seeds); the windowed networks are averaged over
+# as many seeds; TAVRNN and the lagged logistic regression are trained once (deterministic, for
+# the latter). The six lags were fixed before any run, as the span of TAVRNN's correlation
+# window, not tuned. TAVRNN's learning rate and chunk length were raised after a check in
 # which it under-fitted its training worms; that check also printed one test worm's accuracy, so
 # the choice was not blind to it.
 
 # %%
+window_nets = experiments.WINDOW_MODELS
 temporal = experiments.time_context(
     worms,
     [
@@ -653,14 +660,25 @@ temporal = experiments.time_context(
             "causal",
             "7-state",
             4,
-            ("tavrnn", "tavrnn-probe", "logistic-regression-lagged"),
+            ("tavrnn", "tavrnn-probe", "logistic-regression-lagged", *window_nets),
         ),
-        ("centred", "7-state", 4, ("tavrnn", "logistic-regression-lagged")),
-        ("causal", "4-state", 3, ("tavrnn", "logistic-regression-lagged")),
+        (
+            "centred",
+            "7-state",
+            4,
+            ("tavrnn", "logistic-regression-lagged", *window_nets),
+        ),
+        (
+            "causal",
+            "4-state",
+            3,
+            ("tavrnn", "logistic-regression-lagged", *window_nets),
+        ),
     ],
     cfg.hidden,
     train_cfg,
     cfg.max_subsets,
+    cfg.n_seeds,
 )
 for (kind, task), scores in temporal.groupby(["derivative", "task"], sort=False):
     results.add_scores(scores, f"time-context-{kind}-derivative", task)
@@ -683,6 +701,8 @@ for kind, task, k in (
             ("tavrnn", "gnn-inferred-static"),
             ("tavrnn-probe", "gnn-inferred-static"),
             ("logistic-regression-lagged", "logistic-regression"),
+            ("gnn-inferred-static-window", "gnn-inferred-static"),
+            ("mlp-concat-window", "mlp-concat"),
             ("logistic-regression-lagged", "gnn-inferred-static"),
         ):
             if {a, b} <= set(both.model):
@@ -718,7 +738,11 @@ plotting.caption(
     f"{tc['causal', 'balanced-accuracy']['tavrnn']:.3f}; its probe {tc['causal', 'accuracy']['tavrnn-probe']:.3f} / "
     f"{tc['causal', 'balanced-accuracy']['tavrnn-probe']:.3f}; lagged logistic regression "
     f"{tc['causal', 'accuracy']['logistic-regression-lagged']:.3f} / "
-    f"{tc['causal', 'balanced-accuracy']['logistic-regression-lagged']:.3f}. With the paper's centred "
+    f"{tc['causal', 'balanced-accuracy']['logistic-regression-lagged']:.3f}; windowed GNN "
+    f"{tc['causal', 'accuracy']['gnn-inferred-static-window']:.3f} / "
+    f"{tc['causal', 'balanced-accuracy']['gnn-inferred-static-window']:.3f}; windowed MLP "
+    f"{tc['causal', 'accuracy']['mlp-concat-window']:.3f} / "
+    f"{tc['causal', 'balanced-accuracy']['mlp-concat-window']:.3f}. With the paper's centred "
     f"features: TAVRNN {tc['centred', 'accuracy']['tavrnn']:.3f} / {tc['centred', 'balanced-accuracy']['tavrnn']:.3f}. "
     "Chapter 5's scorecard holds the verdicts."
 )

@@ -222,3 +222,37 @@ def test_missing_neuron_masking_is_skipped_only_when_everyone_is_present():
     some[1, 2] = False
     masked = mask_nodes(x, some)
     assert (masked[1, :, 2] == 0).all() and torch.equal(masked[0], x[0])
+
+
+def test_lagged_features_read_only_the_past_and_keep_the_padding():
+    data = _toy_data()
+    lags = experiments.LAGS
+    windowed = data.with_lags(lags)
+    n_feat = data.x.shape[-1]
+    assert windowed.x.shape == (*data.x.shape[:3], n_feat * len(lags))
+    n = int(data.lengths[0])
+    for i, lag in enumerate(lags):
+        block = windowed.x[0, :n, :, i * n_feat:(i + 1) * n_feat]
+        torch.testing.assert_close(block[lag:], data.x[0, : n - lag])
+        torch.testing.assert_close(block[:lag], data.x[0, :1].expand(lag, -1, -1))  # first frame repeated
+    assert (windowed.x[:, :, :, :][torch.arange(data.x.shape[1]) >= data.lengths[:, None]] == 0).all()
+    # changing the future leaves every frame's window up to now unchanged
+    t0 = n // 2
+    future = data.x.clone()
+    future[:, t0 + 1:] += 1.0
+    changed = type(data)(data.worms, data.neurons, data.classes, future, data.y, data.present, data.lengths)
+    torch.testing.assert_close(changed.with_lags(lags).x[:, : t0 + 1], windowed.x[:, : t0 + 1])
+
+
+def test_windowed_networks_train_on_the_window_and_keep_their_names():
+    data = _toy_data(t=600)  # six frames of noise beside the informative one need more frames
+    train, test, info = experiments.unseen_splits(data, 2)
+    for name in experiments.WINDOW_MODELS:
+        scores, probs = experiments.run(name, data, train, test, info, 16, TrainConfig(steps=300, lr=1e-2))
+        assert (scores.model == name).all() and probs.shape == (3, *data.y.shape, len(data.classes))
+        assert scores.accuracy.min() > 0.75, name  # majority class 0.5; the frame itself (lag 0) decides
+    rows = experiments.receptive_fields(data, 16)
+    assert set(experiments.WINDOW_MODELS) <= set(rows.index)
+    single, window = (int(rows.loc[m, "parameters"].replace(",", "")) for m in ("gnn-inferred-static",
+                                                                            "gnn-inferred-static-window"))
+    assert window > single

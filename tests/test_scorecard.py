@@ -89,6 +89,10 @@ def test_every_headline_is_worded_by_its_interval(committed):
     f4 = c[(c.experiment == "fig4b-four-states-unseen") & (c.n_train_worms == 3) & (c.metric == "balanced-accuracy")]
     diff = scorecard._paired(f4, GNN, MLP, "balanced-accuracy")
     assert scorecard._compared(diff) + " it on balanced accuracy" in points[2]
+    t = committed["trajectories"]
+    mse = t[(t.experiment == "fig5-mse") & (t.n_train_worms == 4) & (t.step == 16) & (t.metric == "mse")]
+    ar = scorecard.paired_difference(mse.rename(columns={"value": "mse"}), "linear-ar", "gnn", metric="mse")
+    assert f"{ar['mean_difference']:+.4f}" in points[4]
 
 
 def _records(experiment, rows, metric_values, **common):
@@ -128,12 +132,14 @@ def test_three_neurons_follows_its_margin(loss, verdict):
 @pytest.mark.parametrize("gain, verdict", [(0.005, "holds"), (0.0, "not detectable"), (-0.005, "contradicted")])
 def test_gnn_against_persistence_with_causal_features(gain, verdict):
     r = Results("trajectories", "test")
-    for model, mse in (("persistence", 0.02), ("gnn", 0.02 - gain), ("linear", 0.02), ("mlp", 0.02)):
+    for model, mse in (("persistence", 0.02), ("gnn", 0.02 - gain), ("linear", 0.02), ("linear-ar", 0.019),
+                       ("mlp", 0.02)):
         for worm, w in zip("12345", WOBBLE):
             r.add("causal-mse", "mse", mse + w / 10 + (0.0005 * w / 0.004 if model == "gnn" else 0),
                   model=model, protocol="leave-worms-out", population="unseen", n_train_worms=4,
                   train="-", test=worm, step=16)
-    assert scorecard.claim_beats_persistence_causal({"trajectories": r.frame()})[1] == verdict
+    evidence, decided = scorecard.claim_beats_persistence_causal({"trajectories": r.frame()})
+    assert decided == verdict and "linear AR 0.0190" in evidence and "linear AR − GNN" in evidence
 
 
 def test_the_separate_study_is_never_decided_by_its_substitute(committed):

@@ -99,6 +99,52 @@ def test_linear_baseline_recovers_a_linear_system():
     np.testing.assert_allclose(model.f.map.bias[0, 0].detach().numpy(), b, atol=0.01)
 
 
+def _second_order_system(n_worms=3, t=600, seed=0, noise=0.02):
+    """Damped oscillators whose next step depends on two past frames:
+    X(t+1) = X(t) + 0.9 (X(t) − X(t−1)) − 0.1 X(t) + noise (no first-order model fits it)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n_worms, t, N * F))
+    x[:, :2] = rng.random((n_worms, 2, N * F))
+    for i in range(2, t):
+        velocity = x[:, i - 1] - x[:, i - 2]
+        x[:, i] = x[:, i - 1] + 0.9 * velocity - 0.1 * x[:, i - 1] + rng.normal(0, noise, (n_worms, N * F))
+    return TaskData(tuple(str(i) for i in range(n_worms)), tuple(f"n{i}" for i in range(N)), ("a", "b"),
+                    torch.tensor(x.reshape(n_worms, t, N, F), dtype=torch.float32),
+                    torch.zeros(n_worms, t, dtype=torch.long), torch.ones(n_worms, N, dtype=torch.bool),
+                    torch.full((n_worms,), t))
+
+
+def test_autoregressive_baseline_of_order_one_is_the_linear_baseline():
+    data, *_ = _linear_system(n_worms=2)
+    train = torch.ones(1, 2, dtype=torch.bool)
+    linear = tj.fit_linear(tj.build_model("linear", 1, N, F, H), data, train)
+    ar = tj.build_model("linear-ar", 1, N, F, H)
+    x = (data.x * data.present[:, None, :, None]).flatten(2).double()
+    tj._set_ar(ar, 0, tj._ar_solution(x, [(0, 0, 300), (1, 0, 300)], 1, ar.max_order, 1e-3), 1)
+    window, present = _window(m=1, length=tj.BURN_IN + 6)
+    torch.testing.assert_close(tj.rollout(ar, window, present, 6), tj.rollout(linear, window, present, 6),
+                               atol=1e-5, rtol=1e-4)
+
+
+def test_autoregressive_order_is_chosen_on_training_worms_and_finds_second_order_dynamics():
+    first = _linear_system(n_worms=3)[0]
+    second = _second_order_system()
+    p_first, errors_first = tj.select_ar_order(first, [0, 1], ridge=1e-8)  # (ridge shrinkage favours more lags)
+    p_second, errors_second = tj.select_ar_order(second, [0, 1])
+    assert set(errors_first) == set(tj.AR_ORDERS) and all(np.isfinite(list(errors_first.values())))
+    assert p_second >= 2 and errors_second[p_second] < 0.5 * errors_second[1]
+    assert p_first == 1  # a first-order system needs no more lags
+    # one training worm: the order is chosen on the end of its own recording, never on another worm
+    p_single, _ = tj.select_ar_order(second, [2])
+    assert p_single >= 2
+    # the fitted stack keeps one order per model and beats the first-order fit on held-out worms
+    train = torch.tensor([[True, True, False], [False, True, True]])
+    ar = tj.fit(tj.build_model("linear-ar", 2, N, F, H), second, train, TrainConfig(steps=1))
+    linear = tj.fit(tj.build_model("linear", 2, N, F, H), second, train, TrainConfig(steps=1))
+    assert (ar.order >= 2).all()
+    assert np.nanmean(tj.evaluate(ar, second, ~train)) < 0.5 * np.nanmean(tj.evaluate(linear, second, ~train))
+
+
 def test_learned_model_beats_persistence_on_a_linear_system_and_baselines_order_correctly():
     data, *_ = _linear_system(n_worms=3)
     train = torch.tensor([[True, True, False]])

@@ -27,6 +27,12 @@ LAGS = (0, 3, 6, 9, 12, 15)
 """Frames into the past that ``logistic-regression-lagged`` reads (≈ 5 s at 2.9 Hz), the span
 of TAVRNN's 18-frame correlation window; fixed in advance, not tuned."""
 BASELINES = ("logistic-regression", "svm", "admm", "logistic-regression-lagged")
+WINDOW = "-window"
+WINDOW_MODELS = ("mlp-concat" + WINDOW, "gnn-inferred-static" + WINDOW)
+"""The paper's MLP and GNN reading each neuron's features at the frames ``LAGS`` back (node
+features of F·len(LAGS) values, ``TaskData.with_lags``): the node encoder mixes a neuron's
+recent past (a temporal convolution over the window) and the GNN infers its edges from the
+windows. Otherwise the same models, trained the same way."""
 SVM_MAX_TRAIN = 4000
 """RBF-SVM training frames per model (a random subset when there are more): keeps the O(n²)
 kernel fit to seconds; logistic regression and the networks use every training frame."""
@@ -168,6 +174,10 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
              ("svm", one + "; support vectors from ≤ 4000 training frames", "—"),
              ("logistic-regression-lagged", f"frames t − {', t − '.join(map(str, LAGS[1:]))} and t",
               f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
+             *[(m, f"each neuron's features at frames t − {', t − '.join(map(str, LAGS[1:]))} and t "
+                   "(node features of the windows)",
+                f"{count_parameters(build_model(m.removesuffix(WINDOW), 1, data.with_lags(LAGS), hidden)):,}")
+               for m in WINDOW_MODELS],
              ("admm", "traces of frames t − 9 … t (K = 3 delays of τ = 3) or t − 1 … t; "
                       "its manifold keeps every training frame", "—"),
              ("tavrnn", f"graphs of {cfg.window}-frame windows every {cfg.stride} frames, its state "
@@ -265,10 +275,11 @@ def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Te
     elif name in TEMPORAL_MODELS:
         probs = fit_predict_tavrnn(name, data, train_mask, needed, train_cfg)
     else:
+        seen = data.with_lags(LAGS) if name.endswith(WINDOW) else data
         torch.manual_seed(train_cfg.seed)
-        model = build_model(name, train_mask.shape[0], data, hidden)
-        fit(model, data, train_mask, train_cfg, desc=name)
-        probs = predict(model, data, needed, train_cfg.device)
+        model = build_model(name.removesuffix(WINDOW), train_mask.shape[0], seen, hidden)
+        fit(model, seen, train_mask, train_cfg, desc=name)
+        probs = predict(model, seen, needed, train_cfg.device)
     scores = score_table(probs, data.y, test_mask, [dict(s, model=name) for s in splits])
     scores["test"] = [data.worms[i] for i in scores.pop("test_index")]
     return scores, probs
@@ -305,15 +316,21 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
 
 
 def time_context(recordings: list, settings: list[tuple[str, str, int, tuple[str, ...]]], hidden: int,
-                 train_cfg: TrainConfig, max_subsets: int | None = None) -> pd.DataFrame:
+                 train_cfg: TrainConfig, max_subsets: int | None = None, n_seeds: int = 1) -> pd.DataFrame:
     """Unseen-worm scores of models that see a window of past frames (TAVRNN, lagged logistic
-    regression) for each (derivative kind, task, number of training worms, models) of
-    ``settings``; one seed. Columns ``derivative`` and ``task`` say which."""
+    regression, the windowed MLP and GNN) for each (derivative kind, task, number of training
+    worms, models) of ``settings``. The windowed networks in ``n_seeds`` replicates (column
+    ``seed``), like the single-frame networks they are compared with; TAVRNN and the baselines
+    once. Columns ``derivative`` and ``task`` say which."""
     rows = []
     for kind, task, k, models in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
-        scores = run_models(models, data, unseen_splits(data, k, max_subsets), hidden, train_cfg)[0]
-        rows.append(scores.assign(derivative=kind, task=task, seed=0))
+        splits = unseen_splits(data, k, max_subsets)
+        windowed = tuple(m for m in models if m in WINDOW_MODELS)
+        once = tuple(m for m in models if m not in WINDOW_MODELS)
+        parts = [run_models(once, data, splits, hidden, train_cfg)[0].assign(seed=0)] if once else []
+        parts += [run_models(windowed, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if windowed else []
+        rows.append(pd.concat(parts, ignore_index=True).assign(derivative=kind, task=task))
     return pd.concat(rows, ignore_index=True)
 
 

@@ -232,13 +232,13 @@ MODEL_COLOURS = {"logistic-regression": "#7f7f7f", "svm": "#bcbd22", "mlp-sum": 
                  "mlp-concat": "#17becf", "gnn-inferred-static": "#d62728",
                  "gnn-inferred-dynamic": "#ff9896", "gnn-connectome": "#9467bd", "admm": "#8c6d31",
                  # trajectory models (chapter 4)
-                 "persistence": "#000000", "linear": "#7f7f7f", "mlp": "#17becf", "mlp-gru": "#1f77b4",
-                 "gnn": "#d62728", "gnn-static": "#ff9896", "gnn-gru": "#8c564b"}
+                 "persistence": "#000000", "linear": "#7f7f7f", "linear-ar": "#8c6d31", "mlp": "#17becf",
+                 "mlp-gru": "#1f77b4", "gnn": "#d62728", "gnn-static": "#ff9896", "gnn-gru": "#8c564b"}
 MODEL_NAMES = {"logistic-regression": "log. reg.", "svm": "SVM", "mlp-sum": "MLP (sum)", "mlp-concat": "MLP",
                "gnn-inferred-static": "GNN", "gnn-inferred-dynamic": "GNN (dyn.)", "gnn-connectome": "GNN (conn.)",
                "admm": "ADMM"}
 """Short model names for tick labels (the code names stay in tables and legends)."""
-MODEL_STYLES = {"persistence": ":", "linear": "--", "mlp-gru": "-.", "gnn-gru": "-."}
+MODEL_STYLES = {"persistence": ":", "linear": "--", "linear-ar": "--", "mlp-gru": "-.", "gnn-gru": "-."}
 
 
 @page_figure

@@ -13,6 +13,7 @@ draws differ from a loop, since the models share one seeded generator.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,17 @@ class TaskData:
     @property
     def labelled(self) -> torch.Tensor:
         return self.y >= 0
+
+    def with_lags(self, lags: tuple[int, ...]) -> TaskData:
+        """The same task with each neuron's features at frames t − lag (for every ``lag``)
+        side by side, x (W, T, N, F·len(lags)), lag-major: a window of the past, no future.
+        Before a worm's first frame its first frame is repeated; padding stays zero."""
+        t = torch.arange(self.x.shape[1])
+        parts = []
+        for lag in lags:
+            past = self.x[:, (t - lag).clamp(min=0)]                           # (W, T, N, F)
+            parts.append(past * (t < self.lengths[:, None])[:, :, None, None])
+        return dataclasses.replace(self, x=torch.cat(parts, -1))              # (W, T, N, F·L)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ Every model here has the same interface: ``step(x, present, state) -> (x_next, s
 stacked tensors x (M, B, N, F), so ``rollout`` serves the learned models and the two baselines
 alike (persistence: X̂(t+k) = X(t); linear: f(X) = X·A + b fitted by least squares).
 
+The autoregressive baseline (``"linear-ar"``) is the linear model on the last p frames,
+ΔX(t+1) = Σ_k X(t−k)·A_k + b, with p ∈ ``AR_ORDERS`` chosen per split by its 16-step rollout
+error on held-out training worms (``select_ar_order``): a reviewer's baseline for what a
+neuron's own recent past predicts, not a model of the paper.
+
 Which choices are ours (the text does not give them): the GRU (the paper says "RNN"), the linear
 scheduled-sampling ramp, the loss (MSE over every predicted step) and the evaluation windows
 (non-overlapping, of BURN_IN + EVAL_STEPS frames, so that every model predicts the same frames),
@@ -33,7 +38,11 @@ BURN_IN = 4       # true frames a recurrent model sees before it predicts (Secti
 TRAIN_STEPS = 8   # predicted steps in training (12 frames with the burn-in)
 EVAL_STEPS = 16   # predicted steps in evaluation (20 frames with the burn-in)
 LEARNED = ("mlp", "gnn", "gnn-static", "mlp-gru", "gnn-gru")
-BASELINES = ("persistence", "linear")
+BASELINES = ("persistence", "linear", "linear-ar")
+AR_ORDERS = (1, 2, 3, 4)
+"""Candidate orders p of the autoregressive baseline (chosen per split on its training worms).
+At most BURN_IN: the frames before a window's initial frame supply the lags."""
+AR_HOLDOUT = 0.2  # with one training worm, the order is chosen on the last fifth of its recording
 MODELS = BASELINES + LEARNED
 
 
@@ -78,6 +87,32 @@ class Markov(nn.Module):
 
     def step(self, x, present, state=None):
         return (x + self.f(x, present)) * present[:, None, :, None], None
+
+
+class AutoRegressive(nn.Module):
+    """Baseline: ΔX(t+1) = Σ_{k<p} X(t−k)·A_k + b on the concatenated N·F features (missing
+    neurons as zeros), fitted by least squares (``fit_autoregressive``). Each stacked model has
+    its own order p ≤ ``max_order`` (the coefficients of further lags are zero). The state is
+    the last ``max_order − 1`` frames, so the burn-in supplies the lags; before it is full the
+    oldest frame is repeated (only in the burn-in, whose predictions are discarded)."""
+
+    recurrent = True
+
+    def __init__(self, m: int, n_nodes: int, n_features: int, max_order: int = max(AR_ORDERS)):
+        super().__init__()
+        self.max_order = max_order
+        self.map = StackedLinear(m, max_order * n_nodes * n_features, n_nodes * n_features)
+        self.register_buffer("order", torch.full((m,), max_order))
+
+    def step(self, x, present, state=None):
+        mask = present[:, None, :, None]
+        x = x * mask
+        past = list(state or [])                                          # oldest … newest
+        lags = [x] + past[::-1]                                           # X(t), X(t−1), …
+        lags += lags[-1:] * (self.max_order - len(lags))
+        delta = self.map(torch.cat([f.flatten(2) for f in lags], -1))      # (M, B, p·N·F) → (M, B, N·F)
+        keep = self.max_order - 1
+        return (x + delta.reshape(x.shape)) * mask, ((past + [x])[-keep:] if keep else [])
 
 
 class FlatMap(nn.Module):
@@ -151,6 +186,8 @@ def build_model(name: str, m: int, n_nodes: int, n_features: int, hidden: int) -
         return Persistence(m)
     if name == "linear":
         return Markov(FlatMap(StackedLinear(m, n_nodes * n_features, n_nodes * n_features)))
+    if name == "linear-ar":
+        return AutoRegressive(m, n_nodes, n_features)
     if name == "mlp":
         return Markov(FlatMap(MLP(m, n_nodes * n_features, hidden, n_nodes * n_features)))
     if name in ("gnn", "gnn-static"):  # "gnn": a graph per frame, inferred from the frame it steps from
@@ -239,6 +276,76 @@ def fit_linear(model: Markov, data: TaskData, train_worms: torch.Tensor, ridge: 
     return model
 
 
+Segment = tuple[int, int, int]  # (worm, first frame, end frame) of a stretch of a recording
+
+
+def _ar_solution(x: torch.Tensor, segments: list[Segment], order: int, max_order: int,
+                 ridge: float) -> torch.Tensor:
+    """Ridge least squares of ΔX(t+1) on [X(t), …, X(t−p+1), 1] over every frame t of the
+    ``segments`` with p − 1 frames before it; x (W, T, N·F) float64. Returns the coefficients
+    ((max_order · N·F + 1), N·F), zero for lags ≥ p, the bias last."""
+    d = x.shape[-1]
+    lagged, targets = [], []
+    for w, lo, hi in segments:
+        seg = x[w, lo:hi]                                                  # (L, N·F)
+        n = len(seg) - order                                               # frames t = p−1 … L−2
+        lagged.append(torch.cat([seg[order - 1 - k: order - 1 - k + n] for k in range(order)], 1))
+        targets.append(seg[order:] - seg[order - 1: -1])
+    design = torch.cat(lagged)                                             # (P, p·N·F)
+    design = torch.cat([design, torch.ones(len(design), 1, dtype=x.dtype)], 1)
+    gram = design.T @ design + ridge * len(design) * torch.eye(design.shape[1], dtype=x.dtype)
+    coef = torch.linalg.solve(gram, design.T @ torch.cat(targets))        # (p·N·F + 1, N·F)
+    full = torch.zeros(max_order * d + 1, d, dtype=x.dtype)
+    full[: order * d], full[-1] = coef[:-1], coef[-1]
+    return full
+
+
+def _set_ar(model: AutoRegressive, m: int, coef: torch.Tensor, order: int) -> None:
+    with torch.no_grad():
+        model.map.weight[m] = coef[:-1].float()
+        model.map.bias[m, 0] = coef[-1].float()
+        model.order[m] = order
+
+
+def select_ar_order(data: TaskData, worms: list[int], orders: tuple[int, ...] = AR_ORDERS,
+                    ridge: float = 1e-3) -> tuple[int, dict[int, float]]:
+    """The order p of the autoregressive baseline chosen on training worms only: the mean
+    EVAL_STEPS-step rollout MSE of each candidate fitted on all training worms but one and
+    evaluated on that one, over every such fold (a single training worm: fitted on the first
+    four fifths of its recording, evaluated on the last fifth). Returns (p, mean MSE per p)."""
+    x = (data.x * data.present[:, None, :, None]).flatten(2).double()      # (W, T, N·F)
+    whole = {w: (w, 0, int(data.lengths[w])) for w in worms}
+    if len(worms) > 1:
+        folds = [([whole[u] for u in worms if u != v], whole[v]) for v in worms]
+    else:
+        w, _, end = whole[worms[0]]
+        cut = int(round(end * (1 - AR_HOLDOUT)))
+        folds = [([(w, 0, cut)], (w, cut, end))]
+    errors = []
+    for fitted, (v, lo, hi) in folds:
+        model = AutoRegressive(len(orders), data.x.shape[2], data.x.shape[3], max(orders))
+        for i, p in enumerate(orders):
+            _set_ar(model, i, _ar_solution(x, fitted, p, max(orders), ridge), p)
+        pred, truth = predict(model, data, v, lo + eval_starts(hi - lo))
+        mse = step_mse(pred, truth.expand_as(pred), data.present[v].expand(len(orders), -1))  # (M, S)
+        errors.append(mse.mean(1))
+    mean = torch.stack(errors).mean(0)
+    return orders[int(mean.argmin())], dict(zip(orders, mean.tolist()))
+
+
+def fit_autoregressive(model: AutoRegressive, data: TaskData, train_worms: torch.Tensor,
+                       ridge: float = 1e-3) -> AutoRegressive:
+    """Per stacked model: its order chosen on its training worms (``select_ar_order``), then
+    the least-squares fit on all of them (with p = 1, exactly ``fit_linear``)."""
+    x = (data.x * data.present[:, None, :, None]).flatten(2).double()      # (W, T, N·F)
+    for m, row in enumerate(train_worms):
+        ws = torch.nonzero(row).ravel().tolist()
+        p, _ = select_ar_order(data, ws, ridge=ridge)
+        segments = [(w, 0, int(data.lengths[w])) for w in ws]
+        _set_ar(model, m, _ar_solution(x, segments, p, model.max_order, ridge), p)
+    return model
+
+
 def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainConfig,
         n_steps: int = TRAIN_STEPS, desc: str = "training") -> nn.Module:
     """Train M stacked trajectory models (``train_worms``: (M, W) bool) on windows of
@@ -249,6 +356,8 @@ def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainC
         return model
     if isinstance(model, Markov) and isinstance(getattr(model.f, "map", None), StackedLinear):
         return fit_linear(model, data, train_worms)
+    if isinstance(model, AutoRegressive):
+        return fit_autoregressive(model, data, train_worms)
     keep_freed_memory()
     gen = torch.Generator().manual_seed(cfg.seed)
     device = torch.device(cfg.device)
@@ -323,6 +432,22 @@ def run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
                 rows += [dict(split, model=name, test=data.worms[w], step=s + 1, mse=float(mse[m, w, s]))
                          for s in range(EVAL_STEPS)]
     return pd.DataFrame(rows), models
+
+
+def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: TrainConfig,
+              n_seeds: int) -> pd.DataFrame:
+    """``run`` with the learned models in ``n_seeds`` independently initialised replicates
+    (stacked: split i of seed r is model r·S + i) and the baselines once. One row per model ×
+    split × test worm × step: ``mse`` averaged over the seeds and ``mse_sd_over_seeds`` (NaN for
+    the deterministic baselines)."""
+    train, test, info = splits
+    learned = tuple(n for n in names if n not in BASELINES)
+    repeated = (train.repeat(n_seeds, 1, 1), test.repeat(n_seeds, 1, 1),
+                [dict(s, seed=r) for r in range(n_seeds) for s in info])
+    rows = pd.concat([run(tuple(n for n in names if n in BASELINES), data, splits, hidden, cfg)[0].assign(seed=0),
+                      run(learned, data, repeated, hidden, cfg)[0]], ignore_index=True)
+    keys = [c for c in rows.columns if c not in ("seed", "mse")]
+    return (rows.groupby(keys, sort=False).mse.agg(mse="mean", mse_sd_over_seeds="std").reset_index())
 
 
 # ------------------------------------------------------------------------------------------
