@@ -468,11 +468,18 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   rule, not behaviour.
 # - **Offline decoding.** Min–max scaling, batch-norm statistics and the static graph use the
 #   whole test recording; a decoder running live would not have them.
-# - **Features that see the future.** The derivative feature is a centred Savitzky–Golay filter
-#   (7 frames): frame t carries frames t+1 … t+3 (≈ 1 s ahead). Past-only features are not yet
-#   reported beside the paper's; until they are, "one frame" means one frame plus ≈ 1 s of future.
-# - **One seed per network.** Intervals are over the five test worms only; seed-to-seed spread is
-#   not in them.
+# - **Features that see the future.** The paper's derivative feature is a centred Savitzky–Golay
+#   filter (7 frames): frame t carries frames t+1 … t+3 (≈ 1 s ahead). Chapters 3 and 4 report
+#   the past-only variant beside it (Tables 3.3, 3.6 and 4.3); a scorecard row uses the paper's
+#   features unless it says past-only.
+# - **Seeds where they were affordable.** Averaged over the profile's `n_seeds` replicates
+#   before the interval (so that it covers seed-to-seed spread): the GNN and MLP on unseen worms
+#   at 2 states with 4 training worms, 4 states with 3 and 7 states with 4 (the rows on GNN vs
+#   MLP, SVM, ADMM and, partly, the connectome), the windowed networks, the past-only trajectory
+#   networks and the forecasting networks. One seed: the seen-population runs (ten folds
+#   each), the connectome GNN, Fig. 4B at other numbers of training worms, TAVRNN, and every
+#   network of Fig. 5 — so the rows "more training worms: trajectories" and "the Markovian GNN
+#   predicts trajectories better" rest on one seed each.
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of
 #   training worms; no hyperparameter was tuned, but two design choices (concatenation

@@ -86,7 +86,8 @@ def test_every_headline_is_worded_by_its_interval(committed):
     for point in points[:3] + points[4:5]:  # the paired headlines
         assert ("not detectably different from" in point) or ("detectably" in point)
     c = committed["classification"]
-    f4 = c[(c.experiment == "fig4b-four-states-unseen") & (c.n_train_worms == 3) & (c.metric == "balanced-accuracy")]
+    f4 = scorecard._seeded(c, "fig4b-four-states-unseen", "4-state", 3)
+    f4 = f4[f4.metric == "balanced-accuracy"]
     diff = scorecard._paired(f4, GNN, MLP, "balanced-accuracy")
     assert scorecard._compared(diff) + " it on balanced accuracy" in points[2]
     t = committed["trajectories"]
@@ -144,3 +145,44 @@ def test_gnn_against_persistence_with_causal_features(gain, verdict):
 
 def test_the_separate_study_is_never_decided_by_its_substitute(committed):
     assert scorecard.claim_separate_study(committed)[1] == "not testable here"
+
+
+def test_seeded_records_replace_the_single_seed_networks_and_keep_the_baselines():
+    single = _records("fig4b-four-states-unseen", {GNN: [0.5] * 5, MLP: [0.5] * 5, "admm": [0.6] * 5},
+                      ("accuracy", "balanced-accuracy"), task="4-state", protocol="leave-worms-out",
+                      population="unseen", n_train_worms=3, train="-")
+    seeded = _records(scorecard.SEEDED, {GNN: [0.7] * 5, MLP: [0.65] * 5}, ("accuracy", "balanced-accuracy"),
+                      task="4-state", protocol="leave-worms-out", population="unseen", n_train_worms=3, train="-")
+    other_k = _records(scorecard.SEEDED, {GNN: [0.1] * 5}, ("accuracy",), task="4-state",
+                       protocol="leave-worms-out", population="unseen", n_train_worms=2, train="-")
+    c = pd.concat([single, seeded, other_k])
+    rows = scorecard._seeded(c, "fig4b-four-states-unseen", "4-state", 3)
+    mean = rows[rows.metric == "accuracy"].groupby("model").value.mean()
+    assert mean[GNN] == pytest.approx(0.7) and mean[MLP] == pytest.approx(0.65) and mean["admm"] == pytest.approx(0.6)
+    assert (rows.experiment == "fig4b-four-states-unseen").all() and len(rows) == 30
+    assert scorecard._seeded(single, "fig4b-four-states-unseen", "4-state", 3).equals(
+        single[single.n_train_worms == 3].reset_index(drop=True))  # no seeded run: the single seed stays
+    evidence, verdict = scorecard.claim_beats_admm({"classification": pd.concat([c, single.assign(
+        experiment="table1-forward-reverse", task="2-state", n_train_worms=4)])})
+    assert "averaged over seeds" in evidence
+
+
+@pytest.mark.parametrize("gain, verdict", [(0.05, "holds"), (0.0, "not detectable"), (-0.05, "contradicted")])
+def test_time_context_rows_follow_the_windowed_minus_single_frame_difference(gain, verdict):
+    frames = []
+    for kind, task, k in scorecard.TIME_SETTINGS:
+        common = dict(task=task, protocol="leave-worms-out", population="unseen", n_train_worms=k, train="-")
+        frames.append(_records(f"robustness-{kind}-derivative", {GNN: [0.6 + w for w in WOBBLE],
+                                                                scorecard.LR: [0.6 + w for w in WOBBLE]},
+                               scorecard.METRICS, **common))
+        frames.append(_records(f"time-context-{kind}-derivative",
+                               {GNN + "-window": [0.6 + gain + 1.5 * w for w in WOBBLE],
+                                "tavrnn": [0.6 - gain + 1.5 * w for w in WOBBLE],
+                                "logistic-regression-lagged": [0.6 + 1.5 * w for w in WOBBLE]},
+                               scorecard.METRICS, **common))
+    records = {"classification": pd.concat(frames)}
+    evidence, decided = scorecard.claim_time_context_gnn(records)
+    assert decided == verdict and evidence.count("windowed − single-frame GNN") == 4  # 2 settings × 2 metrics
+    opposite = {"holds": "contradicted", "contradicted": "holds"}.get(verdict, verdict)
+    assert scorecard.claim_recurrent_attention(records)[1] == opposite
+    assert scorecard.claim_time_context(records)[1] == "not detectable"
