@@ -315,8 +315,9 @@ panels += [
     )
     for r in worms
 ]
-fig = plotting.trajectories_3d(panels, ncols=5)
-plotting.state_legend(fig.axes[4], [s for s in worms[0].state_names if s != "nostate"])
+fig = plotting.trajectories_3d(
+    panels, ncols=5, states=[s for s in worms[0].state_names if s != "nostate"]
+)
 
 # %% tags=["remove-input"]
 plotting.figure(

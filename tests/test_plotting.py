@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from wormlib import plotting  # noqa: E402
@@ -44,3 +45,14 @@ def test_figure_emits_a_numbered_captioned_figure_with_alt_text(monkeypatch):
     assert glued == {"fig-x": (fig, False)}
     assert shown[0].startswith("```{glue:figure} fig-x\n:name: fig-x\n:alt: A line rising slowly\n")
     assert "A caption with **0.123**." in shown[0]
+
+
+def test_similarity_panels_label_each_worm_block_once_and_ticks_fit_their_panel():
+    labels = ["w1 r0", "w1 r1", "w2 r0", "w2 r1", "w2 r2"]
+    fig = plotting.similarity_panels([("pooled", np.eye(5), labels)])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["w1", "w2"]
+    np.testing.assert_allclose(ax.get_xticks(), [0.5, 3.0])
+    assert all(t.get_fontsize() >= 8 for t in ax.get_yticklabels())
+    assert plotting.tick_size(7 / 3, 15) > 7 > plotting.tick_size(7 / 4, 15) >= 5
+    assert plotting.tick_size(7, 3) == 8  # never larger than the body text of a figure

@@ -175,20 +175,27 @@ def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
 
 
 @page_figure
-def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int = 5):
-    """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec)."""
+def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int = 5, states=()):
+    """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec).
+    Drawn at page width (panels ``PAGE_WIDTH_IN / ncols`` wide), the legend of ``states`` below."""
     nrows = int(np.ceil(len(panels) / ncols))
-    fig = plt.figure(figsize=(3.2 * ncols, 3.2 * nrows))
+    side = PAGE_WIDTH_IN / ncols
+    legend_in = 0.45 if states else 0.0
+    fig = plt.figure(figsize=(PAGE_WIDTH_IN, side * nrows + legend_in))
     for k, (title, scores, rec) in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
         colours = np.array([STATE_COLOURS[s] for s in rec.state_names])[rec.states]
-        ax.scatter(*scores.T, c=colours, s=1.5, depthshade=False)
-        ax.plot(*scores.T, color="0.6", lw=0.2)
-        ax.set_title(title, fontsize=9, pad=0)
+        ax.scatter(*scores.T, c=colours, s=1.0, depthshade=False, rasterized=True)
+        ax.plot(*scores.T, color="0.6", lw=0.15)
+        ax.set_title(title, fontsize=8, pad=0)
         ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-        ax.set_xlabel("PC1", fontsize=8, labelpad=-12), ax.set_ylabel("PC2", fontsize=8, labelpad=-12)
-        ax.set_zlabel("PC3", fontsize=8, labelpad=-12)
-    fig.tight_layout()
+        ax.set_xlabel("PC1", fontsize=7, labelpad=-14), ax.set_ylabel("PC2", fontsize=7, labelpad=-14)
+        ax.set_zlabel("PC3", fontsize=7, labelpad=-17)
+    fig.subplots_adjust(left=0.0, right=0.97, top=0.94, bottom=legend_in / fig.get_size_inches()[1],
+                        wspace=0.0, hspace=0.08)
+    if states:
+        fig.legend(handles=[Patch(color=STATE_COLOURS[s], label=STATE_LABELS.get(s, s)) for s in states],
+                   loc="lower center", ncol=len(states), fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -331,6 +338,13 @@ def model_diagram():
     return fig
 
 
+def tick_size(panel_in: float, n_labels: int, largest: float = 8.0, smallest: float = 5.0) -> float:
+    """Font size (pt) of ``n_labels`` tick labels along a panel ``panel_in`` inches wide at page
+    size: as large as fits (a label slot 1.25 font sizes high, ≈ 80 % of the panel drawn), within
+    [smallest, largest]."""
+    return float(np.clip(panel_in * 72 * 0.8 / n_labels / 1.25, smallest, largest))
+
+
 @page_figure
 def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, ...], ncols: int = 4):
     """Edge-weight matrices side by side (rows: receiving neuron i, columns: sending neuron j)."""
@@ -345,9 +359,10 @@ def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, .
         images[known] = ax.imshow(a, cmap="magma" if known else "viridis",
                                   vmin=0 if known else low, vmax=1 if known else high)
         ax.set_title(title, fontsize=9)
-        ax.set_xticks(range(len(neurons)), neurons, rotation=90, fontsize=6)
+        size = tick_size(PAGE_WIDTH_IN / ncols, len(neurons))
+        ax.set_xticks(range(len(neurons)), neurons, rotation=90, fontsize=size)
         if k % ncols == 0:
-            ax.set_yticks(range(len(neurons)), neurons, fontsize=6)
+            ax.set_yticks(range(len(neurons)), neurons, fontsize=size)
         else:
             ax.set_yticks(range(len(neurons)), [])
     for ax in axes.ravel()[len(panels):]:
@@ -514,8 +529,16 @@ def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
     fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 1.0, 4.0), squeeze=False)
     for ax, (title, sim, labels) in zip(axes[0], panels):
         image = ax.imshow(sim, vmin=-1, vmax=1, cmap="RdBu_r")
-        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
-        ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        # one label per block of graphs of the same worm (labels "w<worm> r<replicate>"), lines between blocks
+        worm = [label.split()[0] for label in labels]
+        starts = [i for i in range(len(worm)) if i == 0 or worm[i] != worm[i - 1]] + [len(worm)]
+        centres = [(a + b - 1) / 2 for a, b in zip(starts, starts[1:])]
+        names = [worm[a] for a in starts[:-1]]
+        ax.set_xticks(centres, names, fontsize=8)
+        ax.set_yticks(centres, names, fontsize=8)
+        for edge in starts[1:-1]:
+            ax.axhline(edge - 0.5, color="k", lw=0.6)
+            ax.axvline(edge - 0.5, color="k", lw=0.6)
         ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="Spearman similarity of edge weights")
     return fig
