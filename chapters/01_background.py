@@ -78,14 +78,18 @@ summary.insert(0, "neurons", [r.n_neurons for r in worms])
 summary.insert(0, "frames", [r.n_frames for r in worms])
 summary.loc["total"] = summary.sum(numeric_only=True)
 summary.loc["total", "fps"] = np.nan
-plotting.table(summary.rename(columns=plotting.STATE_LABELS), digits=2)
+recordings_table = plotting.table(
+    summary.rename(columns=plotting.STATE_LABELS), digits=2
+)
 
 # %% tags=["remove-input"]
-plotting.caption(
-    "**Table 1.1.** Frames, neurons (ROIs), identified neurons, frame rate and frames per "
+plotting.numbered_table(
+    recordings_table,
+    "tbl-recordings",
+    "Frames, neurons (ROIs), identified neurons, frame rate and frames per "
     "behavioural state for each worm. The paper describes about 100 neurons over about 18 min "
     "and 3,000–4,000 time steps per worm (Sections 4.1, 4.2); the totals match those reported by "
-    "an independent re-analysis of `WT_NoStim.mat` (forward 1448, slowing 5200, sustained reversal 5323, no state 176)."
+    "an independent re-analysis of `WT_NoStim.mat` (forward 1448, slowing 5200, sustained reversal 5323, no state 176).",
 )
 
 # %% [markdown]
@@ -204,7 +208,7 @@ plotting.figure(
 # (sees frame t only) and its derivative. The paper's kind of derivative, used throughout, is a
 # **centred** fit over 7 frames at ≈ 2.9 Hz: the value at frame t is computed from frames
 # t−3 … t+3, so a "single-frame" input carries ≈ 1 s of the future. A **past-only** derivative
-# (frames t−6 … t) is run beside it in chapter 3 (Table 3.3) and chapter 4 (Table 4.3). Both are
+# (frames t−6 … t) is run beside it in chapter 3 ({numref}`tbl-seeds-causal`) and chapter 4 ({numref}`tbl-causal-mse`). Both are
 # min–max scaled over the whole recording, which also uses the future (an offline decoder).
 # ```
 
@@ -263,22 +267,24 @@ table = records.query("metric == 'variance-explained-3pc'").pivot_table(
 )
 table.columns = [f"worm {w}" for w in table.columns]
 table["mean"] = table.mean(axis=1)
-plotting.table(table, headers={"mean": "mean"})
+variance_table = plotting.table(table, headers={"mean": "mean"})
 
 # %% tags=["nbval-check-output", "remove-cell"]
 print(table.round(2).to_string())
 
 # %% tags=["remove-input"]
 best = table.loc["pca-all-neurons-derivative"]
-plotting.caption(
-    "**Table 1.2.** Fraction of variance in the first three principal components, per worm "
+plotting.numbered_table(
+    variance_table,
+    "tbl-variance",
+    "Fraction of variance in the first three principal components, per worm "
     "(rows: all neurons' derivative — Kato's analysis; all neurons' ΔF/F; the 14 shared neurons' "
     "derivative with each worm's own PCA; the same data projected on one PCA of all worms pooled). "
     f"Paper (quoting Kato et al.): about 65%. Here, with our derivative: "
     f"{best.drop('mean').min():.0%}–{best.drop('mean').max():.0%} "
     f"(mean {best['mean']:.0%}); with ΔF/F: {table.loc['pca-all-neurons-trace'].drop('mean').min():.0%}–"
     f"{table.loc['pca-all-neurons-trace'].drop('mean').max():.0%}. The number depends on how the "
-    "derivative is regularised, which the derived data do not let us match exactly."
+    "derivative is regularised, which the derived data do not let us match exactly.",
 )
 
 # %%
@@ -287,15 +293,17 @@ separation = records.query("metric == 'nearest-centroid-accuracy-3pc'").pivot_ta
 )
 separation.columns = [f"worm {w}" for w in separation.columns]
 separation["mean"] = separation.mean(axis=1)
-plotting.table(separation)
+separation_table = plotting.table(separation)
 
 # %% tags=["remove-input"]
-plotting.caption(
-    "**Table 1.3.** Separation of the seven behavioural states in three principal components of "
+plotting.numbered_table(
+    separation_table,
+    "tbl-separation",
+    "Separation of the seven behavioural states in three principal components of "
     "the 14 shared neurons' derivative: fraction of frames nearest to their own state's centroid, "
     "in each worm's own PCA and in the PCA of all worms pooled. The paper gives no number for this "
     f"(not stated in the available text). Here: own {separation.loc['pca-shared-neurons-own', 'mean']:.0%}, "
-    f"pooled {separation.loc['pca-shared-neurons-pooled', 'mean']:.0%} on average."
+    f"pooled {separation.loc['pca-shared-neurons-pooled', 'mean']:.0%} on average.",
 )
 
 # %%
@@ -330,7 +338,7 @@ plotting.figure(
     "and 6, after Brennan & Proekt 2019 {cite}`brennan2019`) states that the structure found per worm is no longer "
     "observed when the worms are pooled. On these data, restricted to the shared neurons and with "
     "each worm centred on its own mean, the pooled components capture nearly as much of each "
-    "worm's variance as its own (Table 1.2) and the states separate about as well (Table 1.3): "
+    "worm's variance as its own ({numref}`tbl-variance`) and the states separate about as well ({numref}`tbl-separation`): "
     "the reversal loop and the forward/turn cluster remain. What pooling cannot do is use the "
     "~100 unidentified neurons per worm, which have no counterpart across worms.",
 )
@@ -441,7 +449,7 @@ glue("sep_pca", f"{separation_admm.pca.mean():.0%}", display=False)
 #   paper's 15 shared neurons are identified in all five worms here (VB01 is missing in worm 5).
 # * Identified neurons are individually variable: few if any behave the same way in every
 #   worm, state by state. This is why generalising to unseen worms (chapters 3 and 4) is hard.
-# * Per-worm activity is low-dimensional (Table 1.2).
+# * Per-worm activity is low-dimensional ({numref}`tbl-variance`).
 
 # %% tags=["remove-cell"]
 print(provenance.elapsed(cfg))

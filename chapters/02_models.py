@@ -129,17 +129,19 @@ counts = pd.DataFrame(
 ).set_index("model")
 for name, n in counts["parameters"].items():
     results.add("parameter-count", "parameters", n, task="4-state", model=name)
-plotting.table(counts)
+counts_table = plotting.table(counts)
 
 # %% tags=["nbval-check-output", "remove-cell"]
 print(counts.to_string())
 
 # %% tags=["remove-input"]
-plotting.caption(
-    f"**Table 2.1.** Trainable parameters of each model for the 4-state task on the paper's 15 "
+plotting.numbered_table(
+    counts_table,
+    "tbl-parameters",
+    f"Trainable parameters of each model for the 4-state task on the paper's 15 "
     f"neurons (H = {cfg.hidden}). The paper does not state its model sizes (not stated in the "
     "available text). The GNNs are larger mostly because of their readout on the concatenated "
-    f"node states (15 · 2 · {cfg.hidden} inputs)."
+    f"node states (15 · 2 · {cfg.hidden} inputs).",
 )
 
 # %% [markdown]
@@ -147,20 +149,22 @@ plotting.caption(
 #
 # The paper's models label a frame from that frame alone; chapter 3 adds competitors that read
 # the past: Brennan & Proekt's ADMM (a delay embedding), a lagged logistic regression and TAVRNN
-# (a recurrent model of functional graphs). Table 2.2 lists, for the 7-state task, what each reads
+# (a recurrent model of functional graphs). {numref}`tbl-receptive-fields` lists, for the 7-state task, what each reads
 # to label frame t — the receptive field — and its size.
 
 # %%
 fields = experiments.receptive_fields(
     TaskData.build(worms, "7-state", PAPER_NEURONS), cfg.hidden
 )
-plotting.table(fields)
+fields_table = plotting.table(fields)
 
 # %% tags=["remove-input"]
-plotting.caption(
-    "**Table 2.2.** Receptive field and trainable parameters of every classifier of chapter 3 "
+plotting.numbered_table(
+    fields_table,
+    "tbl-receptive-fields",
+    "Receptive field and trainable parameters of every classifier of chapter 3 "
     "(7 states, the paper's 15 neurons). No model reads a frame after t except through the "
-    "paper's centred derivative; ADMM and the SVM are non-parametric (they keep training frames)."
+    "paper's centred derivative; ADMM and the SVM are non-parametric (they keep training frames).",
 )
 
 # %% [markdown]

@@ -174,15 +174,17 @@ t1.loc["Brennan & Proekt (2019), their protocol"] = [
     "—",
     "0.81 (cross-animal, quoted by the paper)",
 ]
-plotting.table(t1)
+table1_shown = plotting.table(t1)
 
 # %% tags=["remove-input"]
 s1 = experiments.summarise(table1, ["model", "protocol"]).set_index(
     ["model", "protocol"]
 )["mean"]
 best_unseen = s1.xs("leave-worms-out", level="protocol").idxmax()
-plotting.caption(
-    "**Table 3.1 (paper Table 1).** Accuracy of forward vs reverse classification from one frame "
+plotting.numbered_table(
+    table1_shown,
+    "tbl-table1",
+    "(paper Table 1) Accuracy of forward vs reverse classification from one frame "
     "of the 15 neurons; mean ± sd across the five test worms (seen: averaged over folds first; "
     "unseen: over the training subsets that exclude the worm). The paper's Table 1 values are not "
     "stated in the available text; its prose says the deep models beat the SVM and Brennan & "
@@ -192,7 +194,7 @@ plotting.caption(
     "the quoted 81%, which comes from another protocol (same section). Every model, including "
     f"logistic regression ({s1['logistic-regression', 'leave-worms-out']:.1%}), "
     f"is far above 81% on unseen worms; the best is {best_unseen} "
-    f"({s1[best_unseen, 'leave-worms-out']:.1%}); Table 3.2 tests the differences between them."
+    f"({s1[best_unseen, 'leave-worms-out']:.1%}); {{numref}}`tbl-paired` tests the differences between them.",
 )
 
 # %% [markdown]
@@ -412,17 +414,18 @@ for row in comparisons.itertuples():
 gnn_vs_mlp = comparisons[
     (comparisons.a == "gnn-inferred-static") & (comparisons.b == "mlp-concat")
 ]
-plotting.caption(
-    "**Table 3.2.** Paired differences on unseen worms, accuracy and balanced accuracy (a − b; mean "
+plotting.numbered_table(
+    plotting.paired_table(comparisons, ["comparison", "metric", "a", "b"]),
+    "tbl-paired",
+    "Paired differences on unseen worms, accuracy and balanced accuracy (a − b; mean "
     "over test worms, 95% t-interval, paired t-test p, uncorrected: chapter 5's scorecard applies "
     "Holm's correction per claim). The paper's claim that the GNN generalises better than the MLP: "
     + "; ".join(
         f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
         for r in gnn_vs_mlp.itertuples()
     )
-    + "."
+    + ".",
 )
-plotting.paired_table(comparisons, ["comparison", "metric", "a", "b"])
 
 # %% [markdown]
 # ## Seeds, and features that do not see the future
@@ -505,17 +508,18 @@ sd_seeds = saved[
     saved.experiment.str.startswith("robustness-")
     & (saved.metric == "balanced-accuracy-sd-over-seeds")
 ]
-plotting.caption(
-    f"**Table 3.3.** Unseen worms, networks averaged over {cfg.n_seeds} seed replicates: mean over test "
+plotting.numbered_table(
+    plotting.table(table33[["centred", "causal"]]),
+    "tbl-seeds-causal",
+    f"Unseen worms, networks averaged over {cfg.n_seeds} seed replicates: mean over test "
     "worms of accuracy and balanced accuracy with the paper's centred derivative and with the "
     "past-only one, and the paired GNN − MLP difference (95% t-interval over test worms, seeds "
     f"averaged first). Past-only features lower logistic regression's 4-state accuracy on "
     f"{int((lr['causal'] < lr['centred']).sum())} of {len(lr['centred'])} test worms "
     f"({lr['centred'].mean():.3f} → {lr['causal'].mean():.3f}, 3 training worms). The sd across "
     f"seeds of a network's balanced accuracy on one test worm is {sd_seeds.value.median():.3f} "
-    f"(median; up to {sd_seeds.value.max():.3f})."
+    f"(median; up to {sd_seeds.value.max():.3f}).",
 )
-table33[["centred", "causal"]]
 
 # %% [markdown]
 # ## ADMM, same worms
@@ -530,18 +534,20 @@ table33[["centred", "causal"]]
 # under the centred and the past-only features. The embedding is not given for C. elegans in
 # the available text; for each split it is chosen by leave-one-training-worm-out balanced
 # accuracy on the training worms only, between the frame alone and three delays of 3 frames
-# (Table 3.4).
+# ({numref}`tbl-admm-embedding`).
 
 # %%
 admm_choice = experiments.admm_choices(d2, 4, cfg.max_subsets)
-plotting.table(admm_choice.set_index("training worms"))
+admm_choice_table = plotting.table(admm_choice.set_index("training worms"))
 
 # %% tags=["remove-input"]
-plotting.caption(
-    "**Table 3.4.** ADMM's embedding per training subset of Table 3.1 (2 states, 4 training "
+plotting.numbered_table(
+    admm_choice_table,
+    "tbl-admm-embedding",
+    "ADMM's embedding per training subset of {numref}`tbl-table1` (2 states, 4 training "
     "worms): the inner leave-one-training-worm-out balanced accuracy of each candidate (τ: frames "
     "between delays; K: delays; K = 0 is the frame and its backward difference alone) and the "
-    "chosen one. The test worm plays no part in the choice."
+    "chosen one. The test worm plays no part in the choice.",
 )
 
 # %%
@@ -591,7 +597,7 @@ for metric in ("accuracy", "balanced-accuracy"):
                 }
             )
 admm_pairs = pd.DataFrame(admm_pairs)
-plotting.paired_table(admm_pairs, ["comparison", "metric", "a", "b"])
+admm_pairs_table = plotting.paired_table(admm_pairs, ["comparison", "metric", "a", "b"])
 
 # %% tags=["remove-input"]
 a7 = experiments.summarise(admm7, ["model"]).set_index("model")["mean"]
@@ -600,8 +606,10 @@ b7 = experiments.summarise(
     ["model"],
     "balanced_accuracy",
 ).set_index("model")["mean"]
-plotting.caption(
-    "**Table 3.5.** The paper's models and logistic regression against ADMM on unseen worms, paired "
+plotting.numbered_table(
+    admm_pairs_table,
+    "tbl-admm-pairs",
+    "The paper's models and logistic regression against ADMM on unseen worms, paired "
     "by test worm (a − ADMM; 95% t-interval over the five test worms; networks of the 7-state task "
     f"averaged over {cfg.n_seeds} seeds, with the paper's centred derivative). ADMM on 7 states, "
     f"4 training worms: accuracy {a7['admm']:.1%}, balanced accuracy {b7['admm']:.1%}. Against "
@@ -610,7 +618,7 @@ plotting.caption(
         f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
         for r in admm_pairs[admm_pairs.a == "logistic-regression"].itertuples()
     )
-    + "."
+    + ".",
 )
 
 # %% [markdown]
@@ -621,7 +629,7 @@ plotting.caption(
 # unlabelled frames excluded, the paper's neurons and normalisation), and its state is read from
 # a nearest-neighbour vote on the manifold rather than from the minimal model. The text available
 # to us does not state their test frames or state definitions, so which of these differences
-# accounts for the gap is not testable here. The port, run on this protocol, is in Table 3.1
+# accounts for the gap is not testable here. The port, run on this protocol, is in {numref}`tbl-table1`
 # beside the quoted number.
 
 # %% [markdown]
@@ -641,10 +649,10 @@ plotting.caption(
 # models get the same window: **mlp-concat-window** and **gnn-inferred-static-window** read each
 # neuron's features at those six frames as its node features, so the node encoder mixes the
 # neuron's recent past (a temporal convolution over the window) and the GNN infers its edges from
-# the windows; nothing else changes (Table 2.2). Everything here is causal: the prediction at
+# the windows; nothing else changes ({numref}`tbl-receptive-fields`). Everything here is causal: the prediction at
 # frame t uses frames ≤ t (with the past-only derivative, entirely; with the paper's centred
 # derivative, the features themselves reach ≈ 1 s ahead). The single-frame scores are those of
-# Table 3.3 (same splits, networks averaged over seeds); the windowed networks are averaged over
+# {numref}`tbl-seeds-causal` (same splits, networks averaged over seeds); the windowed networks are averaged over
 # as many seeds; TAVRNN and the lagged logistic regression are trained once (deterministic, for
 # the latter). The six lags were fixed before any run, as the span of TAVRNN's correlation
 # window, not tuned. TAVRNN's learning rate and chunk length were raised after a check in
@@ -717,7 +725,9 @@ for kind, task, k in (
                     }
                 )
 time_pairs = pd.DataFrame(time_pairs)
-plotting.paired_table(time_pairs, ["features", "comparison", "metric", "a", "b"])
+time_pairs_table = plotting.paired_table(
+    time_pairs, ["features", "comparison", "metric", "a", "b"]
+)
 
 # %% tags=["remove-input"]
 tc = {
@@ -731,8 +741,10 @@ tc = {
     for kind in ("causal", "centred")
     for m in ("accuracy", "balanced-accuracy")
 }
-plotting.caption(
-    "**Table 3.6.** Time-context models against single-frame ones on unseen worms, paired by test "
+plotting.numbered_table(
+    time_pairs_table,
+    "tbl-time-context",
+    "Time-context models against single-frame ones on unseen worms, paired by test "
     "worm (a − b; 95% t-interval over the test worms). Seven states, 4 training worms, past-only "
     f"features: TAVRNN accuracy {tc['causal', 'accuracy']['tavrnn']:.3f}, balanced accuracy "
     f"{tc['causal', 'balanced-accuracy']['tavrnn']:.3f}; its probe {tc['causal', 'accuracy']['tavrnn-probe']:.3f} / "
@@ -744,7 +756,7 @@ plotting.caption(
     f"{tc['causal', 'accuracy']['mlp-concat-window']:.3f} / "
     f"{tc['causal', 'balanced-accuracy']['mlp-concat-window']:.3f}. With the paper's centred "
     f"features: TAVRNN {tc['centred', 'accuracy']['tavrnn']:.3f} / {tc['centred', 'balanced-accuracy']['tavrnn']:.3f}. "
-    "Chapter 5's scorecard holds the verdicts."
+    "Chapter 5's scorecard holds the verdicts.",
 )
 
 # %% [markdown]

@@ -145,7 +145,7 @@ plotting.figure(
     f"1 worm, below persistence's at {beats('gnn', 'persistence', 1)} and below the linear "
     f"model's at {beats('gnn', 'linear', 1)}. The MLP's is "
     f"below persistence's at {beats('mlp', 'persistence', 4)} (4 worms). Mean errors only: the "
-    "paired tests of Table 4.2 say which differences are detectable. Persistence's error at step 1 "
+    "paired tests of {numref}`tbl-verdicts-mse` say which differences are detectable. Persistence's error at step 1 "
     f"is {at['persistence', 4, 1]:.4f}.",
 )
 
@@ -165,7 +165,7 @@ table = (
 )
 table.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in table.columns]
 table["paper"] = "not stated in the available text"
-plotting.table(table, digits=4)
+mse_table = plotting.table(table, digits=4)
 
 # %% tags=["remove-input"]
 best = {
@@ -174,10 +174,12 @@ best = {
     .idxmin()
     for k in (1, 4)
 }
-plotting.caption(
-    "**Table 4.1 (paper Fig. 5B).** Mean MSE (± sd across test worms) of every model at steps 1, "
+plotting.numbered_table(
+    mse_table,
+    "tbl-mse-steps",
+    "(paper Fig. 5B) Mean MSE (± sd across test worms) of every model at steps 1, "
     "8 and 16 on unseen worms. The paper's values are not stated in the available text. Lowest "
-    f"16-step error: {best[1]} when trained on 1 worm, {best[4]} when trained on 4."
+    f"16-step error: {best[1]} when trained on 1 worm, {best[4]} when trained on 4.",
 )
 
 # %% [markdown]
@@ -228,12 +230,14 @@ verdicts.columns = [
     f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in verdicts.columns
 ]
 verdicts.index.name = "GNN vs"
-plotting.table(verdicts)
+verdicts_table = plotting.table(verdicts)
 
 # %% tags=["remove-input"]
 four = comparisons[comparisons.n_train_worms == 4].set_index(["b", "step"])
-plotting.caption(
-    "**Table 4.2.** Verdicts of the paired comparisons of the Markovian GNN with each rival (95% "
+plotting.numbered_table(
+    verdicts_table,
+    "tbl-verdicts-mse",
+    "Verdicts of the paired comparisons of the Markovian GNN with each rival (95% "
     "t-interval of the per-test-worm MSE difference excludes 0, or not). Trained on 4 worms, "
     "each test is a single worm, so the interval is over the 5 held-out worms. At step 16: "
     + "; ".join(
@@ -247,17 +251,23 @@ plotting.caption(
         + ", ".join(str(p) for p in runs[k][1]["linear-ar"].order.tolist())
         for k in (1, 4)
     )
-    + "."
+    + ".",
 )
-plotting.paired_table(
-    comparisons,
-    ["n_train_worms", "step", "b"],
-    digits=4,
-    headers={
-        "n_train_worms": "training worms",
-        "b": "GNN vs",
-        "mean_difference": "GNN − rival",
-    },
+plotting.numbered_table(
+    plotting.paired_table(
+        comparisons,
+        ["n_train_worms", "step", "b"],
+        digits=4,
+        headers={
+            "n_train_worms": "training worms",
+            "b": "GNN vs",
+            "mean_difference": "GNN − rival",
+        },
+    ),
+    "tbl-paired-mse",
+    "The paired comparisons behind {numref}`tbl-verdicts-mse`: per test worm, GNN − rival "
+    "MSE (averaged over the training subsets that leave the worm out), mean over worms with a "
+    "95% t-interval and the paired t-test p (uncorrected).",
 )
 
 # %% [markdown]
@@ -316,11 +326,20 @@ seed_sd = metric_table(
     load_results("trajectories", cfg.profile), "causal-mse", "mse-sd-over-seeds"
 ).query("step == 16")
 
+causal_table = plotting.table(
+    pd.concat(
+        {"past-only derivative": causal_at, "centred derivative": centred_at}, axis=1
+    ),
+    digits=4,
+)
+
 # %% tags=["remove-input"]
-plotting.caption(
-    "**Table 4.3.** Mean MSE on unseen worms (4 training worms) at steps 1, 8 and 16 with the "
+plotting.numbered_table(
+    causal_table,
+    "tbl-causal-mse",
+    "Mean MSE on unseen worms (4 training worms) at steps 1, 8 and 16 with the "
     "past-only derivative (left block) and, for comparison, the paper's centred one (right block, "
-    f"from Table 4.1); networks averaged over {cfg.n_seeds} seeds. Paired against persistence at "
+    f"from {{numref}}`tbl-mse-steps`); networks averaged over {cfg.n_seeds} seeds. Paired against persistence at "
     "step 16, past-only features: "
     + "; ".join(
         f"{m} − persistence {d['mean_difference']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] "
@@ -334,13 +353,7 @@ plotting.caption(
         f"{m} {g.mse_sd_over_seeds.median():.4f} (median)"
         for m, g in seed_sd.groupby("model")
     )
-    + "."
-)
-plotting.table(
-    pd.concat(
-        {"past-only derivative": causal_at, "centred derivative": centred_at}, axis=1
-    ),
-    digits=4,
+    + ".",
 )
 
 # %% [markdown]
@@ -414,7 +427,7 @@ breakdown_table.columns = [
     f"{'with' if t else 'without'} transition, step {s}"
     for t, s in breakdown_table.columns
 ]
-plotting.table(breakdown_table.reindex(list(shown)), digits=4)
+breakdown_shown = plotting.table(breakdown_table.reindex(list(shown)), digits=4)
 
 # %% tags=["remove-input"]
 windows = breakdown[(breakdown.model == "gnn") & (breakdown.step == 16)]
@@ -424,8 +437,10 @@ ratio = (
     .unstack("transition")
     .pipe(lambda t: t[True] / t[False])
 ).xs(16, level="step")
-plotting.caption(
-    "**Table 4.4.** Mean MSE on test worms of windows whose 16 predicted frames contain a "
+plotting.numbered_table(
+    breakdown_shown,
+    "tbl-breakdown",
+    "Mean MSE on test worms of windows whose 16 predicted frames contain a "
     "behavioural transition, and of windows that do not (4 training worms). "
     f"{share:.0%} of windows contain one. At step 16, the error with a transition divided by "
     "the error without: "
@@ -437,7 +452,7 @@ plotting.caption(
         if (ratio[list(shown)] > 1).all()
         else "Not every model's error is higher across a transition (ratio ≤ 1 above), so the "
         "bifurcations alone do not explain where prediction fails."
-    )
+    ),
 )
 
 # %% [markdown]
@@ -483,7 +498,7 @@ print(
 #
 # Every number above is computed from `results/trajectories.json`; the captions' verdicts are
 # computed, not typed. Chapter 5 collects them into the paper's scorecard: whether the GNN
-# beats the baselines and the other networks (Tables 4.1–4.2), and whether more training worms
+# beats the baselines and the other networks ({numref}`tbl-mse-steps` and {numref}`tbl-verdicts-mse`), and whether more training worms
 # help ({numref}`fig-mse-steps`, left vs right).
 
 # %% tags=["remove-cell"]

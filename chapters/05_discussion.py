@@ -141,7 +141,12 @@ plotting.figure(
     "the available text. Single neurons chosen, "
     "per task: " + "; ".join(f"{t}: {c}" for t, c in chosen.items()) + ".",
 )
-plotting.table(table)
+plotting.numbered_table(
+    plotting.table(table),
+    "tbl-neuron-sets",
+    "The numbers of {numref}`fig-neuron-sets`: balanced accuracy on unseen worms, mean over "
+    "test worms, per model, neuron set and task.",
+)
 
 # %% [markdown]
 # ## Inferred graphs: individual, and anatomical?
@@ -199,11 +204,8 @@ plotting.figure(
     alt="Matrices of Spearman similarity between the inferred graphs of the five worms, for own-worm and pooled models.",
     text="Similarity between inferred graphs (w: the worm whose frames the graph is "
     "inferred from; r: the replicate model), for models trained on that worm alone (left) and "
-    "on all five worms (right). **Table 5.1** (below): mean Spearman similarity of the "
-    "off-diagonal edge weights between graphs of "
-    "the same worm (different replicates) and of different worms, the permutation p-value of "
-    "the difference (worm labels shuffled), and the similarity after shuffling neuron labels "
-    '(the chance level). The paper argues that "the inferred/functional connectivity is unique '
+    "on all five worms (right); {numref}`tbl-individuality` (below) gives the numbers. "
+    'The paper argues that "the inferred/functional connectivity is unique '
     'to individuals" (Section 5.1) but reports no test. Here: '
     + "; ".join(
         f"{m}: within {r.within:.2f} vs across {r.across:.2f} ({evaluate.p_text(r.p_value)})"
@@ -211,7 +213,13 @@ plotting.figure(
     )
     + ".",
 )
-plotting.table(individuality)
+plotting.numbered_table(
+    plotting.table(individuality),
+    "tbl-individuality",
+    "Mean Spearman similarity of the off-diagonal edge weights between graphs of the same worm "
+    "(different replicates) and of different worms, the permutation p-value of the difference "
+    "(worm labels shuffled), and the similarity after shuffling neuron labels (the chance level).",
+)
 
 # %%
 white = connectome.adjacency(kato_shared)
@@ -239,7 +247,7 @@ plotting.figure(
     fig,
     "fig-connectome-agreement",
     alt="Per worm, the ROC AUC of the inferred graph for connectome edges, beside the band of a label-shuffle null.",
-    text="Table 5.2 (below) gives the numbers. Agreement of each worm's inferred graph (mean over "
+    text="{numref}`tbl-connectome-agreement` (below) gives the numbers. Agreement of each worm's inferred graph (mean over "
     "replicates) with the White "
     "1986 connectome on the same 14 neurons (chemical synapses and gap junctions, "
     f"{agreement.edge_fraction.iloc[0]:.0%} of neuron pairs connected): Spearman correlation of "
@@ -252,14 +260,20 @@ plotting.figure(
     )
     + ".",
 )
-plotting.table(
-    agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]),
-    p_columns=("p_roc_auc", "p_spearman"),
-    headers={
-        "roc_auc": "ROC AUC",
-        "p_roc_auc": "p (ROC AUC)",
-        "p_spearman": "p (Spearman)",
-    },
+plotting.numbered_table(
+    plotting.table(
+        agreement.drop(columns=["null_roc_auc_low", "null_roc_auc_high"]),
+        p_columns=("p_roc_auc", "p_spearman"),
+        headers={
+            "roc_auc": "ROC AUC",
+            "p_roc_auc": "p (ROC AUC)",
+            "p_spearman": "p (Spearman)",
+        },
+    ),
+    "tbl-connectome-agreement",
+    "Agreement of each worm's inferred graph with the White 1986 connectome, per model set and "
+    "worm: Spearman correlation of the weights and ROC AUC for connected pairs, with their "
+    "p-values against shuffled connectome labels, and the fraction of connected pairs.",
 )
 
 # %% [markdown]
@@ -326,8 +340,8 @@ plotting.figure(
     alt="ROC AUC per Dag recording for the GNN, the MLP and logistic regression, trained on Kato or on the other Dag recordings, with the null's 95th percentile.",
     text="ROC AUC of forward-vs-reverse decoding on each Dag 2023 recording (dots), "
     "trained on the Kato worms (left) or on the other Dag recordings (right, the ceiling), at "
-    "the pre-set lags; grey: 95th percentile of the circular-shift null per recording. **Table "
-    "5.3** (below): means over recordings. The paper reports 70% on the Nichols worms (4 states; "
+    "the pre-set lags; grey: 95th percentile of the circular-shift null per recording; "
+    "{numref}`tbl-crosslab` (below): means over recordings. The paper reports 70% on the Nichols worms (4 states; "
     "not testable here). Kato-trained GNN at lag 0: ROC AUC "
     f"{primary.loc['gnn-inferred-static', 'roc_auc']:.2f}, balanced accuracy "
     f"{primary.loc['gnn-inferred-static', 'balanced_accuracy']:.2f}, above the null in "
@@ -335,10 +349,16 @@ plotting.figure(
     f"{primary.loc['logistic-regression', 'roc_auc']:.2f}; the within-Dag ceiling (GNN) "
     f"{ceiling.loc['gnn-inferred-static', 'roc_auc']:.2f}.",
 )
-plotting.table(
-    dag_table,
-    p_columns=(),
-    headers={"roc_auc": "ROC AUC", "null_auc_95": "null AUC, 95th pct"},
+plotting.numbered_table(
+    plotting.table(
+        dag_table,
+        p_columns=(),
+        headers={"roc_auc": "ROC AUC", "null_auc_95": "null AUC, 95th pct"},
+    ),
+    "tbl-crosslab",
+    "Forward-vs-reverse decoding of the Dag 2023 recordings, means over recordings: per "
+    "training set, lag and model, balanced accuracy, ROC AUC, the null's 95th percentile, and "
+    "the recordings above their null.",
 )
 
 # %% [markdown]
@@ -438,17 +458,19 @@ for i, row in enumerate(card.itertuples(), 1):
         f"scorecard-claim-{i}", "verdict-code", scorecard.VERDICTS.index(row.verdict)
     )
 results.save()
-display(Markdown(scorecard.to_markdown(card)))
+card_table = scorecard.to_markdown(card)
 
 # %% tags=["remove-input"]
 counts = card.verdict.value_counts()
-plotting.caption(
-    f"**Table 5.4.** The paper's {len(card)} claims against this book's evidence. Verdicts: "
+plotting.numbered_table(
+    card_table,
+    "tbl-scorecard",
+    f"The paper's {len(card)} claims against this book's evidence. Verdicts: "
     + "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in scorecard.VERDICTS)
     + ". Each "
     "verdict is saved in `results/discussion.json` as a code ("
     + ", ".join(f"{i} = {v}" for i, v in enumerate(scorecard.VERDICTS))
-    + ")."
+    + ").",
 )
 
 # %% [markdown]
@@ -470,7 +492,7 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   whole test recording; a decoder running live would not have them.
 # - **Features that see the future.** The paper's derivative feature is a centred Savitzky–Golay
 #   filter (7 frames): frame t carries frames t+1 … t+3 (≈ 1 s ahead). Chapters 3 and 4 report
-#   the past-only variant beside it (Tables 3.3, 3.6 and 4.3); a scorecard row uses the paper's
+#   the past-only variant beside it ({numref}`tbl-seeds-causal`, {numref}`tbl-time-context` and {numref}`tbl-causal-mse`); a scorecard row uses the paper's
 #   features unless it says past-only.
 # - **Seeds where they were affordable.** Averaged over the profile's `n_seeds` replicates
 #   before the interval (so that it covers seed-to-seed spread): the GNN and MLP on unseen worms

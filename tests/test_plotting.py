@@ -56,3 +56,22 @@ def test_similarity_panels_label_each_worm_block_once_and_ticks_fit_their_panel(
     assert all(t.get_fontsize() >= 8 for t in ax.get_yticklabels())
     assert plotting.tick_size(7 / 3, 15) > 7 > plotting.tick_size(7 / 4, 15) >= 5
     assert plotting.tick_size(7, 3) == 8  # never larger than the body text of a figure
+
+
+def test_numbered_table_is_a_myst_table_directive_with_every_row(monkeypatch):
+    frame = pd.DataFrame({"model": ["a|b", "b"], "mean_difference": [0.01234, -0.2], "p_value": [0.0, 0.5]})
+    text = plotting.table(frame).to_myst("tbl-x", "A caption\nover two lines.")
+    lines = text.splitlines()
+    assert lines[0] == ":::{table} A caption over two lines." and lines[1] == ":name: tbl-x"
+    assert lines[3] == "| model | mean difference | p value |" and lines[4] == "|:---|---:|---:|"
+    assert lines[5] == "| a\\|b | 0.012 | &lt; 0.001 |" and lines[6] == "| b | -0.200 | 0.500 |"
+    assert lines[-1] == ":::"
+    indexed = plotting.table(frame.set_index("model")).to_myst("tbl-y", "c").splitlines()
+    assert indexed[3].startswith("| model | mean difference")
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    plotting.numbered_table("| a |\n|---|\n| 1 |", "tbl-z", "Pipe table.")
+    markdown = shown[0].data
+    assert markdown.startswith(":::{table} Pipe table.\n:name: tbl-z\n\n| a |") and markdown.endswith(":::\n")

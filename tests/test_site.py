@@ -29,6 +29,10 @@ class Page(HTMLParser):
         self.figures, self.text, self.code_lines = [], [], []
         self._stack, self._in_figure, self._pre_depth, self._pre_text = [], [], 0, []
         self._skip = 0
+        self.tables, self._numbering = [], False
+
+    def _stack_has(self, tag):
+        return any(t == tag for t, _ in self._stack)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -45,6 +49,10 @@ class Page(HTMLParser):
             self._in_figure.append({"caption": False})
         if tag == "figcaption" and self._in_figure:
             self._in_figure[-1]["caption"] = True
+        if tag == "table":
+            self.tables.append({"id": a.get("id", ""), "number": ""})
+        if tag == "span" and "caption-number" in a.get("class", "") and self._stack_has("table"):
+            self._numbering = True
         if tag == "img":
             self.images.append((a.get("alt") or "", a.get("src", ""), bool(self._in_figure)))
         if tag == "pre":
@@ -66,6 +74,9 @@ class Page(HTMLParser):
             self._stack.pop()
 
     def handle_data(self, data):
+        if self._numbering and self.tables:
+            self.tables[-1]["number"] += data
+            self._numbering = False
         if self._pre_depth:
             self._pre_text.append(data)
         if not self._skip:
@@ -76,13 +87,21 @@ class Page(HTMLParser):
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
     source = Path(os.environ.get("WORMLIB_SITE_SOURCE", ROOT / "book"))  # e.g. a copy with other runs
-    subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(source),
-                    "--path-output", str(out)], check=True, capture_output=True, text=True)
+    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(source),
+                            "--path-output", str(out)], check=True, capture_output=True, text=True)
+    (out / "build.log").write_text(build.stdout + build.stderr)
     html = out / "_build" / "html"
     pages = {p: Page() for p in sorted(html.rglob("*.html")) if p.name not in ("genindex.html", "search.html")}
     for path, page in pages.items():
         page.feed(path.read_text(encoding="utf-8"))
     return html, pages
+
+
+def test_build_has_no_warnings_and_every_cross_reference_resolves(site):
+    html, _ = site
+    log = (html.parents[1] / "build.log").read_text()
+    assert "WARNING" not in log and "undefined label" not in log, [
+        line for line in log.splitlines() if "WARNING" in line][:5]
 
 
 def chapter_pages(pages):
@@ -151,3 +170,13 @@ def test_maths_renders_without_the_network(site):
     chapter = next(p for p in pages if p.name == "02_models.html")
     src = next(s for s in pages[chapter].scripts if s and "mathjax" in s.lower())
     assert (chapter.parent / src).resolve().exists(), src
+
+
+def test_every_table_of_a_chapter_is_numbered_and_labelled(site):
+    _, pages = site
+    numbered = 0
+    for path, page in chapter_pages(pages).items():
+        for table in page.tables:
+            assert table["number"].startswith("Table ") and table["id"].startswith("tbl-"), (path.name, table)
+            numbered += 1
+    assert numbered >= 20

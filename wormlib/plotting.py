@@ -228,6 +228,18 @@ def admm_manifold(panels: list[dict], classes: tuple[str, ...]):
     return fig
 
 
+def numbered_table(table: BookTable | str, name: str, text: str) -> None:
+    """A numbered, captioned, cross-referenceable table in the book: Sphinx numbers it ("Table
+    3.1") and ``{numref}`name``` links to it from any page. ``table`` from :func:`table` or
+    :func:`paired_table`, or a Markdown pipe table; ``text`` the caption (MyST, one paragraph,
+    numbers computed by the caller)."""
+    from IPython.display import Markdown, display
+
+    if isinstance(table, str):
+        table = f":::{{table}} {' '.join(text.split())}\n:name: {name}\n\n{table.strip()}\n:::\n"
+    display(Markdown(table if isinstance(table, str) else table.to_myst(name, text)))
+
+
 def caption(text: str) -> None:
     """Show a table caption (Markdown) under the output above it."""
     from IPython.display import Markdown, display
@@ -593,10 +605,21 @@ def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p
     uuid = hashlib.sha256(shown.to_csv().encode()).hexdigest()[:8]  # stable ids: same page on a rerun
     styler = shown.style.set_uuid(uuid).format({c: fmt_for(c) for c in shown.columns}, escape="html")
     names = headers or {}
-    styler = styler.format_index(lambda c: names.get(c, str(c).replace("_", " ")), axis=1)
+    header = lambda c: names.get(c, str(c).replace("_", " "))  # noqa: E731
+    styler = styler.format_index(header, axis=1)
     if not index:
         styler = styler.hide(axis="index")
-    return BookTable(styler.set_table_attributes('class="dataframe book-table"'), shown, index)
+    # the same cells as text, for the numbered (Sphinx) form of the table: see ``numbered_table``
+    columns = [" · ".join(map(header, c)) if isinstance(c, tuple) else header(c) for c in shown.columns]
+    cells = [[fmt_for(c)(v) for v in shown[c]] for c in shown.columns]
+    numeric = [pd.api.types.is_numeric_dtype(shown[c]) for c in shown.columns]
+    if index:
+        levels = [shown.index.get_level_values(i) for i in range(shown.index.nlevels)]
+        columns = [str(n or "") for n in shown.index.names] + columns
+        cells = [[str(v) for v in level] for level in levels] + cells
+        numeric = [False] * len(levels) + numeric
+    text = dict(columns=columns, rows=[list(row) for row in zip(*cells)], numeric=numeric)
+    return BookTable(styler.set_table_attributes('class="dataframe book-table"'), shown, index, text)
 
 
 PAIRED_HEADERS = {"a": "model a", "b": "model b", "mean_difference": "a − b", "ci_low": "95% CI low",
@@ -616,8 +639,19 @@ class BookTable:
     """A formatted table for a notebook: HTML from the Styler, and a plain-text form without
     the object's memory address (so that a rerun writes the same notebook)."""
 
-    def __init__(self, styler, frame: pd.DataFrame, index: bool):
-        self.styler, self.frame, self.index = styler, frame, index
+    def __init__(self, styler, frame: pd.DataFrame, index: bool, text: dict | None = None):
+        self.styler, self.frame, self.index, self.text = styler, frame, index, text
+
+    def to_myst(self, name: str, caption: str) -> str:
+        """The table as a MyST ``{table}`` directive in a colon fence (a pipe table: numbers
+        right-aligned, text left) titled ``caption`` and labelled ``name``."""
+        escape = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        t = self.text
+        lines = ["| " + " | ".join(map(escape, t["columns"])) + " |",
+                 "|" + "|".join("---:" if n else ":---" for n in t["numeric"]) + "|"]
+        lines += ["| " + " | ".join(map(escape, row)) + " |" for row in t["rows"]]
+        # a colon fence: a caption may hold `code`, which a backtick fence's first line may not
+        return f":::{{table}} {' '.join(caption.split())}\n:name: {name}\n\n" + "\n".join(lines) + "\n:::\n"
 
     def _repr_html_(self) -> str:
         return self.styler.to_html()
