@@ -64,14 +64,19 @@ results = Results("trajectories", cfg.profile)
 # %% [markdown]
 # ## Models and protocol
 #
+# :::{table} The trajectory models: X̂(t+1) = X(t) + f(·), the state they carry between steps, and what they are.
+# :name: tbl-trajectory-models
+#
 # | model | f | memory | what it is |
 # |---|---|---|---|
 # | `persistence` | 0 | none | X̂(t+k) = X(t): the trivial forecast |
 # | `linear` | X·A + b | none | least squares on every pair of consecutive training frames |
+# | `linear-ar` | Σ X(t−k)·A_k + b, k < p | the last p frames (p ≤ 4, chosen on training worms) | least squares on every frame with p − 1 frames before it |
 # | `mlp` | 2-layer MLP on the 15 × 2 concatenated features | Markovian | paper's MLP |
 # | `gnn` | GNN, a graph inferred from the current frame, per-node readout | Markovian | paper's GNN |
 # | `gnn-static` | the same with one graph per step for the whole batch of windows | Markovian | variant |
 # | `mlp-gru`, `gnn-gru` | the encoders above → GRU → decoder | recurrent, 4-frame burn-in | paper's "RNN variants" |
+# :::
 #
 # Following Section 5.2: training unrolls 8 steps (12 frames with the recurrent models'
 # burn-in) with scheduled sampling {cite}`bengio2015` — the probability of feeding back the model's own prediction
