@@ -366,35 +366,28 @@ if nichols is not None:
 # "no detectable difference", not "no difference".
 
 # %%
-comparisons = []
-for metric in ("accuracy", "balanced-accuracy"):
-    t1m = metric_table(saved, "table1-forward-reverse", metric)
-    f4m = metric_table(saved, "fig4b-four-states-unseen", metric)
-    for label, scores in (
-        ("2-state, train 4", t1m[t1m.population == "unseen"]),
-        ("4-state, train 3", f4m[f4m.n_train_worms == 3]),
-        ("4-state, train 1", f4m[f4m.n_train_worms == 1]),
-    ):
-        for a, b in (
-            ("gnn-inferred-static", "mlp-concat"),
-            ("gnn-inferred-static", "logistic-regression"),
-            ("mlp-concat", "logistic-regression"),
-            ("gnn-inferred-static", "gnn-connectome"),
-            ("gnn-inferred-static", "admm"),
-            ("mlp-concat", "admm"),
-            ("logistic-regression", "admm"),
-        ):
-            if {a, b} <= set(scores.model):
-                comparisons.append(
-                    {
-                        "comparison": label,
-                        "metric": metric,
-                        **evaluate.paired_difference(
-                            scores, a, b, metric=metric.replace("-", "_")
-                        ),
-                    }
-                )
-comparisons = pd.DataFrame(comparisons)
+comparisons = evaluate.paired_comparisons(
+    {
+        "2-state, train 4": saved.query(
+            "experiment == 'table1-forward-reverse' and population == 'unseen'"
+        ),
+        "4-state, train 3": saved.query(
+            "experiment == 'fig4b-four-states-unseen' and n_train_worms == 3"
+        ),
+        "4-state, train 1": saved.query(
+            "experiment == 'fig4b-four-states-unseen' and n_train_worms == 1"
+        ),
+    },
+    [
+        ("gnn-inferred-static", "mlp-concat"),
+        ("gnn-inferred-static", "logistic-regression"),
+        ("mlp-concat", "logistic-regression"),
+        ("gnn-inferred-static", "gnn-connectome"),
+        ("gnn-inferred-static", "admm"),
+        ("mlp-concat", "admm"),
+        ("logistic-regression", "admm"),
+    ],
+)
 for row in comparisons.itertuples():
     task = row.comparison.split(",")[0]
     k = int(row.comparison.rsplit(" ", 1)[1])
@@ -451,8 +444,7 @@ robust = experiments.derivative_comparison(
     train_cfg,
     cfg.max_subsets,
 )
-for (kind, task), scores in robust.groupby(["derivative", "task"], sort=False):
-    results.add_scores(scores, f"robustness-{kind}-derivative", task)
+results.add_scores_by_derivative(robust, "robustness")
 results.save()
 saved = load_results("classification", cfg.profile)
 
@@ -561,42 +553,21 @@ admm7 = experiments.run_models(
 results.add_scores(admm7, "admm-seven-states-unseen", "7-state")
 results.save()
 saved = load_results("classification", cfg.profile)
-admm_pairs = []
-for metric in ("accuracy", "balanced-accuracy"):
-    seven = pd.concat(
-        [
-            metric_table(saved, "robustness-centred-derivative", metric).query(
-                "task == '7-state'"
-            ),
-            metric_table(saved, "admm-seven-states-unseen", metric),
-        ]
-    )
-    for label, scores in (
-        (
-            "2-state, train 4",
-            metric_table(saved, "table1-forward-reverse", metric).query(
-                "population == 'unseen'"
-            ),
+admm_pairs = evaluate.paired_comparisons(
+    {
+        "2-state, train 4": saved.query(
+            "experiment == 'table1-forward-reverse' and population == 'unseen'"
         ),
-        (
-            "4-state, train 3",
-            metric_table(saved, "fig4b-four-states-unseen", metric).query(
-                "n_train_worms == 3"
-            ),
+        "4-state, train 3": saved.query(
+            "experiment == 'fig4b-four-states-unseen' and n_train_worms == 3"
         ),
-        ("7-state, train 4", seven),
-    ):
-        for other in ("gnn-inferred-static", "mlp-concat", "logistic-regression"):
-            admm_pairs.append(
-                {
-                    "comparison": label,
-                    "metric": metric,
-                    **evaluate.paired_difference(
-                        scores, other, "admm", metric=metric.replace("-", "_")
-                    ),
-                }
-            )
-admm_pairs = pd.DataFrame(admm_pairs)
+        "7-state, train 4": saved.query(
+            "(experiment == 'robustness-centred-derivative' and task == '7-state')"
+            " or experiment == 'admm-seven-states-unseen'"
+        ),
+    },
+    [(m, "admm") for m in ("gnn-inferred-static", "mlp-concat", "logistic-regression")],
+)
 admm_pairs_table = plotting.paired_table(admm_pairs, ["comparison", "metric", "a", "b"])
 
 # %% tags=["remove-input"]
@@ -688,46 +659,31 @@ temporal = experiments.time_context(
     cfg.max_subsets,
     cfg.n_seeds,
 )
-for (kind, task), scores in temporal.groupby(["derivative", "task"], sort=False):
-    results.add_scores(scores, f"time-context-{kind}-derivative", task)
+results.add_scores_by_derivative(temporal, "time-context")
 results.save()
 saved = load_results("classification", cfg.profile)
-time_pairs = []
-for kind, task, k in (
-    ("causal", "7-state", 4),
-    ("centred", "7-state", 4),
-    ("causal", "4-state", 3),
-):
-    for metric in ("accuracy", "balanced-accuracy"):
-        both = pd.concat(
-            [
-                metric_table(saved, f"robustness-{kind}-derivative", metric),
-                metric_table(saved, f"time-context-{kind}-derivative", metric),
-            ]
-        ).query("task == @task and n_train_worms == @k")
-        for a, b in (
-            ("tavrnn", "gnn-inferred-static"),
-            ("tavrnn-probe", "gnn-inferred-static"),
-            ("logistic-regression-lagged", "logistic-regression"),
-            ("gnn-inferred-static-window", "gnn-inferred-static"),
-            ("mlp-concat-window", "mlp-concat"),
-            ("logistic-regression-lagged", "gnn-inferred-static"),
-        ):
-            if {a, b} <= set(both.model):
-                time_pairs.append(
-                    {
-                        "features": kind,
-                        "comparison": f"{task}, train {k}",
-                        "metric": metric,
-                        **evaluate.paired_difference(
-                            both, a, b, metric=metric.replace("-", "_")
-                        ),
-                    }
-                )
-time_pairs = pd.DataFrame(time_pairs)
-time_pairs_table = plotting.paired_table(
-    time_pairs, ["features", "comparison", "metric", "a", "b"]
+time_pairs = evaluate.paired_comparisons(
+    {
+        f"{task}, train {k}, {'past-only' if kind == 'causal' else 'centred'}": saved.query(
+            f"experiment in ['robustness-{kind}-derivative', 'time-context-{kind}-derivative']"
+            f" and task == '{task}' and n_train_worms == {k}"
+        )
+        for kind, task, k in [
+            ("causal", "7-state", 4),
+            ("centred", "7-state", 4),
+            ("causal", "4-state", 3),
+        ]
+    },
+    [
+        ("tavrnn", "gnn-inferred-static"),
+        ("tavrnn-probe", "gnn-inferred-static"),
+        ("logistic-regression-lagged", "logistic-regression"),
+        ("gnn-inferred-static-window", "gnn-inferred-static"),
+        ("mlp-concat-window", "mlp-concat"),
+        ("logistic-regression-lagged", "gnn-inferred-static"),
+    ],
 )
+time_pairs_table = plotting.paired_table(time_pairs, ["comparison", "metric", "a", "b"])
 
 # %% tags=["remove-input"]
 tc = {
@@ -782,33 +738,17 @@ for task, scores in window_runs.groupby("task", sort=False):
     results.add_scores(scores, "time-context-protocols", task)
 results.save()
 saved = load_results("classification", cfg.profile)
-window_pairs = []
-for experiment, task, k in [("table1-forward-reverse", "2-state", 4)] + [
-    ("fig4b-four-states-unseen", "4-state", k) for k in (1, 2, 3, 4)
-]:
-    for metric in ("accuracy", "balanced-accuracy"):
-        both = pd.concat(
-            [
-                metric_table(saved, experiment, metric),
-                metric_table(saved, "time-context-protocols", metric).query(
-                    "task == @task"
-                ),
-            ]
-        ).query("population == 'unseen' and n_train_worms == @k")
-        for net in ("gnn-inferred-static", "mlp-concat"):
-            window_pairs.append(
-                {
-                    "comparison": f"{task}, train {k}",
-                    "metric": metric,
-                    **evaluate.paired_difference(
-                        both,
-                        net + experiments.WINDOW,
-                        net,
-                        metric=metric.replace("-", "_"),
-                    ),
-                }
-            )
-window_pairs = pd.DataFrame(window_pairs)
+window_pairs = evaluate.paired_comparisons(
+    {
+        f"{task}, train {k}": saved.query(
+            f"experiment in ['{experiment}', 'time-context-protocols'] and task == '{task}'"
+            f" and population == 'unseen' and n_train_worms == {k}"
+        )
+        for experiment, task, k in [("table1-forward-reverse", "2-state", 4)]
+        + [("fig4b-four-states-unseen", "4-state", k) for k in (1, 2, 3, 4)]
+    },
+    [(net + experiments.WINDOW, net) for net in ("gnn-inferred-static", "mlp-concat")],
+)
 
 # %% tags=["remove-input"]
 gnn_window = window_pairs[
@@ -850,13 +790,11 @@ alignment = {
     ),
 }
 for name, a in alignment.items():
-    for key, value in a.items():
-        results.add(
-            f"cross-worm-agreement-{'tavrnn' if name.startswith('TAVRNN') else 'raw'}",
-            key.replace("_", "-"),
-            value,
-            task="4-state",
-        )
+    results.add_metrics(
+        f"cross-worm-agreement-{'tavrnn' if name.startswith('TAVRNN') else 'raw'}",
+        a,
+        task="4-state",
+    )
 results.save()
 plane = manifold.fit_pca(np.concatenate(shared_emb), 2)
 fig = plotting.embedding_plane(

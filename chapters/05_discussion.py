@@ -176,14 +176,9 @@ for name, (adj, worm_of, _) in graph_sets.items():
     upper = np.triu_indices(len(adj), 1)
     stats["shuffled-labels"] = float(shuffled[upper].mean())
     individuality.append(dict(models=name, **stats))
-    for metric, value in stats.items():
-        results.add(
-            f"graph-similarity-{name}",
-            metric.replace("_", "-"),
-            value,
-            task="7-state",
-            model="gnn-inferred-static",
-        )
+    results.add_metrics(
+        f"graph-similarity-{name}", stats, task="7-state", model="gnn-inferred-static"
+    )
 individuality = pd.DataFrame(individuality).set_index("models")
 panels = []
 for name, (adj, worm_of, rep) in graph_sets.items():
@@ -230,15 +225,13 @@ for name, (adj, worm_of, _) in graph_sets.items():
             adj[worm_of == w].mean(0), white, seed=cfg.seed
         )
         agreement.append(dict(models=name, worm=data7.worms[w], **stats))
-        for metric, value in stats.items():
-            results.add(
-                f"graph-vs-connectome-{name}",
-                metric.replace("_", "-"),
-                value,
-                task="7-state",
-                model="gnn-inferred-static",
-                test=data7.worms[w],
-            )
+        results.add_metrics(
+            f"graph-vs-connectome-{name}",
+            stats,
+            task="7-state",
+            model="gnn-inferred-static",
+            test=data7.worms[w],
+        )
 agreement = pd.DataFrame(agreement)
 fig = plotting.connectome_agreement(agreement)
 

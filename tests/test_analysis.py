@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from wormlib import manifold, variability
+from wormlib import evaluate, manifold, variability
 from wormlib.data import Recording
 from wormlib.results import Results
 
@@ -61,3 +61,23 @@ def test_results_vocabulary_is_enforced():
     with pytest.raises(ValueError):
         res.add("x", "accuracy", float("nan"))
     assert list(res.frame().columns)[-2:] == ["metric", "value"]
+
+
+def test_paired_comparisons_pair_each_metric_and_skip_absent_models():
+    res = Results("test", "quick")
+    for worm, (gnn, mlp) in zip("12345", [(0.9, 0.8), (0.8, 0.75), (0.85, 0.8), (0.95, 0.9), (0.7, 0.6)]):
+        for metric, shift in (("accuracy", 0.0), ("balanced-accuracy", -0.1)):
+            res.add("x", metric, gnn + shift, model="gnn", test=worm)
+            res.add("x", metric, mlp, model="mlp", test=worm)
+    rows = evaluate.paired_comparisons({"k=4": res.frame()}, [("gnn", "mlp"), ("gnn", "svm")])
+    assert list(rows.metric) == ["accuracy", "balanced-accuracy"] and set(rows.comparison) == {"k=4"}
+    assert rows.mean_difference.tolist() == pytest.approx([0.07, -0.03])
+    assert rows.verdict.iloc[0] == "gnn better" and rows.verdict.iloc[1] == "no detectable difference"
+
+
+def test_add_metrics_writes_one_record_per_value_with_hyphenated_names():
+    res = Results("test", "quick")
+    res.add_metrics("agreement", {"null_mean": 0.3, "agreement": 0.6}, task="4-state")
+    frame = res.frame()
+    assert frame.metric.tolist() == ["null-mean", "agreement"] and frame.value.tolist() == [0.3, 0.6]
+    assert (frame.task == "4-state").all()

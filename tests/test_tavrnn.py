@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from wormlib import experiments, tavrnn
+from wormlib.train import TaskData
 
 CFG = tavrnn.TAVRNNConfig(hidden=8, latent=4, chunk=6, burn_in=1, batch=2, window=6, stride=2)
 
@@ -88,7 +89,6 @@ def test_a_tiny_model_overfits_a_small_batch():
 
 
 def _tiny_data():
-    from wormlib.train import TaskData
     g = torch.Generator().manual_seed(0)
     x = torch.rand(3, 60, 4, 2, generator=g)
     y = (x[..., 0, 0] > 0.5).long()
@@ -108,10 +108,12 @@ def test_training_is_deterministic_and_predictions_are_probabilities():
 
 
 def test_lagged_features_see_only_the_past():
-    x = np.arange(10.0).reshape(1, 10, 1)
-    out = experiments.lagged(x, [10], lags=(0, 2))
-    np.testing.assert_array_equal(out[0, :, 0], np.arange(10))
-    np.testing.assert_array_equal(out[0, :, 1], np.maximum(np.arange(10) - 2, 0))
+    x = torch.arange(10.0).reshape(1, 10, 1, 1)
+    data = TaskData(("1",), ("n",), ("a",), x, torch.zeros(1, 10, dtype=torch.long),
+                    torch.ones(1, 1, dtype=torch.bool), torch.tensor([10]))
+    out = data.with_lags((0, 2)).x.numpy()
+    np.testing.assert_array_equal(out[0, :, 0, 0], np.arange(10))
+    np.testing.assert_array_equal(out[0, :, 0, 1], np.maximum(np.arange(10) - 2, 0))
 
 
 def test_cross_worm_agreement_separates_aligned_from_unaligned_embeddings():

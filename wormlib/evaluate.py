@@ -59,6 +59,22 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
                 ci_high=mean + half, p_value=p, verdict=verdict)
 
 
+def paired_comparisons(groups: dict[str, pd.DataFrame], pairs: list[tuple[str, str]],
+                       metrics: tuple[str, ...] = ("accuracy", "balanced-accuracy")) -> pd.DataFrame:
+    """``paired_difference`` a − b for every metric, group and pair: ``groups`` maps a label to
+    results records (``wormlib.results``: columns ``model``, ``test``, ``metric``, ``value``) of one
+    comparison; a pair is skipped where the group lacks one of its models. One row per test,
+    metric-major: ``comparison`` (the label), ``metric`` and ``paired_difference``'s fields."""
+    rows = []
+    for metric in metrics:
+        column = metric.replace("-", "_")
+        for label, records in groups.items():
+            scores = records[records.metric == metric].rename(columns={"value": column})
+            rows += [{"comparison": label, "metric": metric, **paired_difference(scores, a, b, metric=column)}
+                     for a, b in pairs if {a, b} <= set(scores.model)]
+    return pd.DataFrame(rows)
+
+
 def p_text(p: float, floor: float = 0.001) -> str:
     """A p-value for a caption: ``p = 0.012``, or ``p < 0.001`` below ``floor``."""
     return f"p < {floor:g}" if p < floor else f"p = {p:.3f}"

@@ -186,16 +186,6 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "reads, to label frame t", "parameters"]).set_index("model")
 
 
-def lagged(x: np.ndarray, lengths: list[int], lags: tuple[int, ...] = LAGS) -> np.ndarray:
-    """(W, T, D) per-frame features → (W, T, D·len(lags)): frame t with frames t − lag, each worm's
-    first frame repeated before its start (past only)."""
-    out = np.zeros((*x.shape[:2], x.shape[2] * len(lags)), x.dtype)
-    for w, n in enumerate(lengths):
-        t = np.arange(n)
-        out[w, :n] = np.concatenate([x[w, np.maximum(t - lag, 0)] for lag in lags], -1)
-    return out
-
-
 def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
                        train_cfg: TrainConfig) -> torch.Tensor:
     """TAVRNN (``wormlib.tavrnn``) per leave-worms-out split: ``tavrnn`` trains the behaviour head
@@ -221,8 +211,9 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
         emb = {w: tavrnn.embedding(r["hidden"]).numpy() for w, r in runs.items()}   # (M, S_w, 2H)
         for m in range(n_models):
             tr = [int(w) for w in torch.nonzero(train_worms[m]).ravel()]
-            xs = np.concatenate([emb[w][m][seq.y[w, : len(emb[w][m])] >= 0] for w in tr])
-            ys = np.concatenate([seq.y[w, : len(emb[w][m])][seq.y[w, : len(emb[w][m])] >= 0].numpy() for w in tr])
+            labels = {w: seq.y[w, : len(emb[w][m])].numpy() for w in tr}                 # (S_w,), −1: none
+            xs = np.concatenate([emb[w][m][labels[w] >= 0] for w in tr])
+            ys = np.concatenate([labels[w][labels[w] >= 0] for w in tr])
             probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(xs, ys)
             for w in torch.nonzero(needed[m]).ravel().tolist():
                 n = int(data.lengths[w])
@@ -241,9 +232,11 @@ def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, ne
     if name == "admm":
         return fit_predict_admm(data, train_mask, needed)
     n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
-    x = data.x.flatten(2).numpy()                                            # (W, T, N·F)
-    if name == "logistic-regression-lagged":
-        x = lagged(x, data.lengths.tolist())
+    if name == "logistic-regression-lagged":                                # frames t − lag side by side
+        w, t, n, _ = data.x.shape
+        x = data.with_lags(LAGS).x.reshape(w, t, n, len(LAGS), -1).transpose(2, 3).flatten(2).numpy()  # (W, T, L·N·F)
+    else:
+        x = data.x.flatten(2).numpy()                                        # (W, T, N·F)
     y = data.y.numpy()
     n_classes = len(data.classes)
     out = np.zeros((n_models, n_worms, t_max, n_classes), np.float32)
@@ -296,6 +289,17 @@ def run_models(models: tuple[str, ...], data: TaskData, splits, hidden: int,
     return pd.concat(scores, ignore_index=True), probs
 
 
+def run_replicated(models: tuple[str, ...], replicated: tuple[str, ...], data: TaskData, splits, n_seeds: int,
+                   hidden: int, train_cfg: TrainConfig) -> pd.DataFrame:
+    """``run_models`` with the models in ``replicated`` trained in ``n_seeds`` seed replicates
+    (``replicate``) and the others once (``seed`` 0): the scores of all, column ``seed``."""
+    once = tuple(m for m in models if m not in replicated)
+    many = tuple(m for m in models if m in replicated)
+    parts = [run_models(many, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if many else []
+    parts += [run_models(once, data, splits, hidden, train_cfg)[0].assign(seed=0)] if once else []
+    return pd.concat(parts, ignore_index=True)
+
+
 def derivative_comparison(recordings: list, settings: list[tuple[str, int]], models: tuple[str, ...],
                           n_seeds: int, hidden: int, train_cfg: TrainConfig,
                           max_subsets: int | None = None) -> pd.DataFrame:
@@ -303,15 +307,13 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
     each (task, number of training worms) of ``settings``; networks in ``n_seeds`` replicates
     (column ``seed``), baselines once. Columns ``derivative`` and ``task`` say which."""
     nets = tuple(m for m in models if m not in BASELINES)
-    baselines = tuple(m for m in models if m in BASELINES)
     rows = []
     for kind in DERIVATIVES:
         for task, k in settings:
             data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
-            splits = unseen_splits(data, k, max_subsets)
-            parts = [run_models(nets, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if nets else []
-            parts += [run_models(baselines, data, splits, hidden, train_cfg)[0].assign(seed=0)] if baselines else []
-            rows.append(pd.concat(parts, ignore_index=True).assign(derivative=kind, task=task))
+            scores = run_replicated(models, nets, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
+                                    train_cfg)
+            rows.append(scores.assign(derivative=kind, task=task))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -325,12 +327,9 @@ def time_context(recordings: list, settings: list[tuple[str, str, int, tuple[str
     rows = []
     for kind, task, k, models in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
-        splits = unseen_splits(data, k, max_subsets)
-        windowed = tuple(m for m in models if m in WINDOW_MODELS)
-        once = tuple(m for m in models if m not in WINDOW_MODELS)
-        parts = [run_models(once, data, splits, hidden, train_cfg)[0].assign(seed=0)] if once else []
-        parts += [run_models(windowed, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if windowed else []
-        rows.append(pd.concat(parts, ignore_index=True).assign(derivative=kind, task=task))
+        scores = run_replicated(models, WINDOW_MODELS, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
+                                train_cfg)
+        rows.append(scores.assign(derivative=kind, task=task))
     return pd.concat(rows, ignore_index=True)
 
 

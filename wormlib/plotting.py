@@ -235,9 +235,14 @@ def numbered_table(table: BookTable | str, name: str, text: str) -> None:
     numbers computed by the caller)."""
     from IPython.display import Markdown, display
 
-    if isinstance(table, str):
-        table = f":::{{table}} {' '.join(text.split())}\n:name: {name}\n\n{table.strip()}\n:::\n"
-    display(Markdown(table if isinstance(table, str) else table.to_myst(name, text)))
+    display(Markdown(myst_table(table, name, text) if isinstance(table, str) else table.to_myst(name, text)))
+
+
+def myst_table(pipe_table: str, name: str, caption: str) -> str:
+    """A Markdown pipe table as a MyST ``{table}`` directive titled ``caption`` (one line) and
+    labelled ``name``, in a colon fence: a caption may hold `code`, which a backtick fence's
+    first line may not."""
+    return f":::{{table}} {' '.join(caption.split())}\n:name: {name}\n\n{pipe_table.strip()}\n:::\n"
 
 
 def caption(text: str) -> None:
@@ -509,7 +514,8 @@ def forecast_auc(scores: pd.DataFrame):
 
 
 @page_figure
-def embedding_plane(points: list[np.ndarray], states: list[np.ndarray], classes: tuple[str, ...], worms: tuple[str, ...]):
+def embedding_plane(points: list[np.ndarray], states: list[np.ndarray], classes: tuple[str, ...],
+                    worms: tuple[str, ...]):
     """Chapter 3: every worm's embeddings in one plane (first two principal components of all of
     them), coloured by behavioural state (left) and by worm (right). points: per worm (S_w, 2);
     states: per worm (S_w,) class index or −1 (grey)."""
@@ -643,15 +649,14 @@ class BookTable:
         self.styler, self.frame, self.index, self.text = styler, frame, index, text
 
     def to_myst(self, name: str, caption: str) -> str:
-        """The table as a MyST ``{table}`` directive in a colon fence (a pipe table: numbers
+        """The table as a MyST ``{table}`` directive (:func:`myst_table`; a pipe table: numbers
         right-aligned, text left) titled ``caption`` and labelled ``name``."""
         escape = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         t = self.text
         lines = ["| " + " | ".join(map(escape, t["columns"])) + " |",
                  "|" + "|".join("---:" if n else ":---" for n in t["numeric"]) + "|"]
         lines += ["| " + " | ".join(map(escape, row)) + " |" for row in t["rows"]]
-        # a colon fence: a caption may hold `code`, which a backtick fence's first line may not
-        return f":::{{table}} {' '.join(caption.split())}\n:name: {name}\n\n" + "\n".join(lines) + "\n:::\n"
+        return myst_table("\n".join(lines), name, caption)
 
     def _repr_html_(self) -> str:
         return self.styler.to_html()

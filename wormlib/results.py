@@ -108,6 +108,19 @@ class Results:
                     per_seed = group.groupby("seed")[column].mean()
                     self.add(experiment, f"{metric}-sd-over-seeds", per_seed.std(ddof=1), task=task, **common)
 
+    def add_metrics(self, experiment: str, values: dict[str, float], **fields) -> None:
+        """One record per entry of ``values`` (metric name → value; underscores become hyphens),
+        with the same other ``fields`` (as ``add``)."""
+        for metric, value in values.items():
+            self.add(experiment, metric.replace("_", "-"), value, **fields)
+
+    def add_scores_by_derivative(self, scores: pd.DataFrame, prefix: str) -> None:
+        """``add_scores`` per (derivative kind, task) of a score table with those columns (as
+        ``wormlib.experiments.derivative_comparison`` and ``time_context`` return), into
+        experiments ``<prefix>-<kind>-derivative``."""
+        for (kind, task), group in scores.groupby(["derivative", "task"], sort=False):
+            self.add_scores(group, f"{prefix}-{kind}-derivative", task)
+
     def add_frame(self, frame: pd.DataFrame, experiment: str, metric: str, value: str, **common) -> None:
         """One record per row of ``frame``: the value from column ``value``, the other record
         fields from the columns of the same name (``common`` fills the rest)."""

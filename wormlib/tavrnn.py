@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import StackedLinear
+from .train import worm_schedule
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ class TAVRNN(nn.Module):
         self.cfg = cfg
         self.phi_x, self.phi_z = StackedLinear(m, n_features, h), StackedLinear(m, zd, h)
         self.enc, self.enc_mean, self.enc_std = StackedGCN(m, 2 * h, h), StackedGCN(m, h, zd), StackedGCN(m, h, zd)
-        self.prior, self.prior_mean, self.prior_std = StackedLinear(m, h, h), StackedLinear(m, h, zd), StackedLinear(m, h, zd)
+        self.prior = StackedLinear(m, h, h)
+        self.prior_mean, self.prior_std = StackedLinear(m, h, zd), StackedLinear(m, h, zd)
         self.gates_x = StackedGCN(m, 2 * h, 3 * h)                           # update, reset, candidate from the input
         self.gates_h = StackedGCN(m, h, 2 * h)                               # update, reset from the state
         self.cand_h = StackedGCN(m, h, h)
@@ -180,7 +182,8 @@ def embedding(hidden: torch.Tensor) -> torch.Tensor:
     return torch.cat([hidden[..., -1, :], hidden[..., :-1, :].mean(-2)], -1)
 
 
-def kl_gauss(mu: torch.Tensor, sd: torch.Tensor, mu_p: torch.Tensor, sd_p: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+def kl_gauss(mu: torch.Tensor, sd: torch.Tensor, mu_p: torch.Tensor, sd_p: torch.Tensor,
+             eps: float = 1e-10) -> torch.Tensor:
     """KL(N(μ, σ) ‖ N(μp, σp)) summed over latent dimensions, averaged over nodes and divided by
     the number of nodes (the authors' ``_kld_gauss``): (…, V, Z) → (…)."""
     v = mu.shape[-2]
@@ -242,7 +245,6 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     ``cfg.batch`` chunks of ``cfg.chunk`` graph steps from one of its training worms (epochs visit
     each once, as ``wormlib.train``), starts from a zero state, and is scored after a burn-in of
     ``cfg.burn_in`` steps; gradients clipped to norm ``GRAD_CLIP``. train_worms: (M, W) bool."""
-    from .train import worm_schedule
     cfg = model.cfg
     gen = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -313,22 +315,19 @@ def cross_worm_agreement(points: list[np.ndarray], states: list[np.ndarray], n_s
     allp = np.concatenate(points)
     mean, sd = allp.mean(0), allp.std(0) + 1e-12
     z = [(p - mean) / sd for p in points]
-    nearest = []                                                             # per worm: (worm, index) of the neighbour
+    flat = np.concatenate(z)
+    start = np.cumsum([0] + [len(p) for p in z])                           # worm w's points: start[w] … start[w+1]
+    nearest = np.empty(len(flat), dtype=int)                                 # each point's neighbour in another worm
     for w, p in enumerate(z):
-        others = [v for v in range(len(z)) if v != w]
-        pool = np.concatenate([z[v] for v in others])
-        owner = np.concatenate([np.full(len(z[v]), v) for v in others])
-        index = np.concatenate([np.arange(len(z[v])) for v in others])
-        _, idx = NearestNeighbors(n_neighbors=1).fit(pool).kneighbors(p)
-        nearest.append((owner[idx[:, 0]], index[idx[:, 0]]))
+        others = np.concatenate([np.arange(start[v], start[v + 1]) for v in range(len(z)) if v != w])
+        _, idx = NearestNeighbors(n_neighbors=1).fit(flat[others]).kneighbors(p)
+        nearest[start[w]:start[w + 1]] = others[idx[:, 0]]
 
     def agree(labels):
-        hits, total = 0, 0
-        for w, (owner, index) in enumerate(nearest):
-            theirs = np.array([labels[o][i] for o, i in zip(owner, index)])
-            keep = (labels[w] >= 0) & (theirs >= 0)
-            hits, total = hits + np.sum(labels[w][keep] == theirs[keep]), total + keep.sum()
-        return hits / max(total, 1)
+        mine = np.concatenate(labels)
+        theirs = mine[nearest]
+        keep = (mine >= 0) & (theirs >= 0)
+        return np.sum(mine[keep] == theirs[keep]) / max(keep.sum(), 1)
 
     observed = agree(states)
     rng = np.random.default_rng(seed)

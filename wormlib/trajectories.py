@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .experiments import replicate
 from .models import GNN, MLP, StackedLinear
 from .runtime import keep_freed_memory
 from .train import TaskData, TrainConfig, make_optimiser, worm_schedule
@@ -43,6 +44,7 @@ AR_ORDERS = (1, 2, 3, 4)
 """Candidate orders p of the autoregressive baseline (chosen per split on its training worms).
 At most BURN_IN: the frames before a window's initial frame supply the lags."""
 AR_HOLDOUT = 0.2  # with one training worm, the order is chosen on the last fifth of its recording
+Segment = tuple[int, int, int]  # (worm, first frame, end frame) of a stretch of a recording
 MODELS = BASELINES + LEARNED
 
 
@@ -259,24 +261,26 @@ def gather_windows(x: torch.Tensor, worm: torch.Tensor, starts: torch.Tensor, le
     return x[worm[:, None, None], frames]
 
 
+def _flat(data: TaskData) -> torch.Tensor:
+    """The frames as the linear baselines see them: (W, T, N·F) float64, missing neurons zero."""
+    return (data.x * data.present[:, None, :, None]).flatten(2).double()
+
+
+def _whole(data: TaskData, worms: list[int]) -> list[Segment]:
+    return [(w, 0, int(data.lengths[w])) for w in worms]
+
+
 def fit_linear(model: Markov, data: TaskData, train_worms: torch.Tensor, ridge: float = 1e-3) -> Markov:
     """Least-squares fit of the linear baseline's ΔX = X·A + b on every pair of consecutive
-    frames of each model's training worms (``train_worms``: (M, W) bool), ridge-regularised."""
-    x = (data.x * data.present[:, None, :, None]).flatten(2).double()      # (W, T, N·F)
+    frames of each model's training worms (``train_worms``: (M, W) bool), ridge-regularised:
+    the autoregressive fit of order 1."""
+    x = _flat(data)
     for m, row in enumerate(train_worms):
-        ws = torch.nonzero(row).ravel().tolist()
-        now = torch.cat([x[w, : data.lengths[w] - 1] for w in ws])         # (P, N·F)
-        nxt = torch.cat([x[w, 1: data.lengths[w]] for w in ws])
-        design = torch.cat([now, torch.ones(len(now), 1, dtype=now.dtype)], 1)
-        gram = design.T @ design + ridge * len(now) * torch.eye(design.shape[1], dtype=now.dtype)
-        coef = torch.linalg.solve(gram, design.T @ (nxt - now))            # (N·F + 1, N·F)
+        coef = _ar_solution(x, _whole(data, torch.nonzero(row).ravel().tolist()), 1, 1, ridge)
         with torch.no_grad():
             model.f.map.weight[m] = coef[:-1].float()
             model.f.map.bias[m, 0] = coef[-1].float()
     return model
-
-
-Segment = tuple[int, int, int]  # (worm, first frame, end frame) of a stretch of a recording
 
 
 def _ar_solution(x: torch.Tensor, segments: list[Segment], order: int, max_order: int,
@@ -313,8 +317,8 @@ def select_ar_order(data: TaskData, worms: list[int], orders: tuple[int, ...] = 
     EVAL_STEPS-step rollout MSE of each candidate fitted on all training worms but one and
     evaluated on that one, over every such fold (a single training worm: fitted on the first
     four fifths of its recording, evaluated on the last fifth). Returns (p, mean MSE per p)."""
-    x = (data.x * data.present[:, None, :, None]).flatten(2).double()      # (W, T, N·F)
-    whole = {w: (w, 0, int(data.lengths[w])) for w in worms}
+    x = _flat(data)
+    whole = dict(zip(worms, _whole(data, worms)))
     if len(worms) > 1:
         folds = [([whole[u] for u in worms if u != v], whole[v]) for v in worms]
     else:
@@ -337,12 +341,11 @@ def fit_autoregressive(model: AutoRegressive, data: TaskData, train_worms: torch
                        ridge: float = 1e-3) -> AutoRegressive:
     """Per stacked model: its order chosen on its training worms (``select_ar_order``), then
     the least-squares fit on all of them (with p = 1, exactly ``fit_linear``)."""
-    x = (data.x * data.present[:, None, :, None]).flatten(2).double()      # (W, T, N·F)
+    x = _flat(data)
     for m, row in enumerate(train_worms):
         ws = torch.nonzero(row).ravel().tolist()
         p, _ = select_ar_order(data, ws, ridge=ridge)
-        segments = [(w, 0, int(data.lengths[w])) for w in ws]
-        _set_ar(model, m, _ar_solution(x, segments, p, model.max_order, ridge), p)
+        _set_ar(model, m, _ar_solution(x, _whole(data, ws), p, model.max_order, ridge), p)
     return model
 
 
@@ -440,12 +443,10 @@ def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: 
     (stacked: split i of seed r is model r·S + i) and the baselines once. One row per model ×
     split × test worm × step: ``mse`` averaged over the seeds and ``mse_sd_over_seeds`` (NaN for
     the deterministic baselines)."""
-    train, test, info = splits
+    baselines = tuple(n for n in names if n in BASELINES)
     learned = tuple(n for n in names if n not in BASELINES)
-    repeated = (train.repeat(n_seeds, 1, 1), test.repeat(n_seeds, 1, 1),
-                [dict(s, seed=r) for r in range(n_seeds) for s in info])
-    rows = pd.concat([run(tuple(n for n in names if n in BASELINES), data, splits, hidden, cfg)[0].assign(seed=0),
-                      run(learned, data, repeated, hidden, cfg)[0]], ignore_index=True)
+    rows = pd.concat([run(baselines, data, splits, hidden, cfg)[0].assign(seed=0),
+                      run(learned, data, replicate(splits, n_seeds), hidden, cfg)[0]], ignore_index=True)
     keys = [c for c in rows.columns if c not in ("seed", "mse")]
     return (rows.groupby(keys, sort=False).mse.agg(mse="mean", mse_sd_over_seeds="std").reset_index())
 
