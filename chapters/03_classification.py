@@ -664,10 +664,13 @@ results.save()
 saved = load_results("classification", cfg.profile)
 time_pairs = evaluate.paired_comparisons(
     {
-        f"{task}, train {k}, {'past-only' if kind == 'causal' else 'centred'}": saved.query(
-            f"experiment in ['robustness-{kind}-derivative', 'time-context-{kind}-derivative']"
-            f" and task == '{task}' and n_train_worms == {k}"
-        )
+        f"{task}, train {k}, {kind.replace('causal', 'past-only')}": saved[
+            saved.experiment.isin(
+                [f"robustness-{kind}-derivative", f"time-context-{kind}-derivative"]
+            )
+            & (saved.task == task)
+            & (saved.n_train_worms == k)
+        ]
         for kind, task, k in [
             ("causal", "7-state", 4),
             ("centred", "7-state", 4),
@@ -740,10 +743,12 @@ results.save()
 saved = load_results("classification", cfg.profile)
 window_pairs = evaluate.paired_comparisons(
     {
-        f"{task}, train {k}": saved.query(
-            f"experiment in ['{experiment}', 'time-context-protocols'] and task == '{task}'"
-            f" and population == 'unseen' and n_train_worms == {k}"
-        )
+        f"{task}, train {k}": saved[
+            saved.experiment.isin([experiment, "time-context-protocols"])
+            & (saved.task == task)
+            & (saved.population == "unseen")
+            & (saved.n_train_worms == k)
+        ]
         for experiment, task, k in [("table1-forward-reverse", "2-state", 4)]
         + [("fig4b-four-states-unseen", "4-state", k) for k in (1, 2, 3, 4)]
     },
