@@ -1,6 +1,6 @@
 """Benchmark: one optimiser step of every model family of the book, against the machine's peak.
 
-    python tools/benchmark_step.py [--threads 1] [--steps 20] [--models gnn-static,mlp-concat]
+    python tools/benchmark_step.py [--threads 1] [--steps 20] [--models gnn-static,mlp-concat] [--device cuda]
     python tools/benchmark_step.py --against <commit>    # also time that commit's step, same run
 
 For each model family — the chapter-3 stacks (50 models: 5 worms × 10 folds, batch 64, the 15
@@ -16,6 +16,7 @@ within seconds of each other.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -28,24 +29,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
-    """GFLOP/s of an n×n float32 matrix product (best of ``repeats``)."""
+def matmul_peak(n: int = 1024, repeats: int = 20, device: str = "cpu") -> float:
+    """GFLOP/s of an n×n float32 matrix product (best of ``repeats``); on a GPU n = 8192."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    n = 8192 if device != "cpu" else n
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     for _ in range(3):
         a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    best = min(_timed(lambda: a @ b, device) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
 
 
-def _timed(fn) -> float:
+def _timed(fn, device: str = "cpu") -> float:
+    import torch
+
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync()
     start = time.perf_counter()
     fn()
+    sync()
     return time.perf_counter() - start
 
 
-def families(data, n_folds: int = 10):
+def families(data, n_folds: int = 10, device: str = "cpu"):
     """name → (model, step function); the step runs forward, loss, backward and Adam."""
     import torch
     import torch.nn.functional as F
@@ -66,7 +73,7 @@ def families(data, n_folds: int = 10):
     m_cls = len(data.worms) * n_folds
     for name in ("mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome"):
         torch.manual_seed(0)
-        model = experiments.build_model(name, m_cls, data, 32)
+        model = experiments.build_model(name, m_cls, data, 32).to(device)
         opt = adam(model)
         worm = torch.arange(m_cls) % len(data.worms)
 
@@ -82,7 +89,7 @@ def families(data, n_folds: int = 10):
     m_traj = 5
     for name in ("traj-mlp", "traj-gnn", "traj-gnn-static", "traj-mlp-gru", "traj-gnn-gru"):
         torch.manual_seed(0)
-        model = tj.build_model(name[5:], m_traj, data.x.shape[2], data.x.shape[3], 32)
+        model = tj.build_model(name[5:], m_traj, data.x.shape[2], data.x.shape[3], 32).to(device)
         opt = adam(model)
         worm = torch.arange(m_traj) % len(data.worms)
         length = tj.BURN_IN + tj.TRAIN_STEPS
@@ -99,7 +106,7 @@ def families(data, n_folds: int = 10):
     return out
 
 
-def measure(models: list[str] | None, steps: int) -> dict:
+def measure(models: list[str] | None, steps: int, device: str = "cpu") -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -113,20 +120,22 @@ def measure(models: list[str] | None, steps: int) -> dict:
         keep_freed_memory()
     except ImportError:
         pass
-    peak = matmul_peak()
+    if device != "cpu":  # the tensors on the device; indices stay on the CPU (as in training)
+        data = dataclasses.replace(data, x=data.x.to(device), y=data.y.to(device), present=data.present.to(device))
+    peak = matmul_peak(device=device)
     rows = {}
-    for name, (model, step) in families(data).items():
+    for name, (model, step) in families(data, device=device).items():
         if models and name not in models:
             continue
         for _ in range(3):
             step()
         with FlopCounterMode(display=False) as counter:
             step()
-        times = [_timed(step) for _ in range(steps)]
+        times = [_timed(step, device) for _ in range(steps)]
         ms = 1e3 * statistics.median(times)
         gflop = counter.get_total_flops() / 1e9
         rows[name] = dict(gflop=gflop, ms=ms, gflops=gflop / ms * 1e3, peak=peak)
-    return dict(peak=peak, threads=torch.get_num_threads(), rows=rows)
+    return dict(peak=peak, threads=torch.get_num_threads(), device=device, rows=rows)
 
 
 def run_other(commit: str, args) -> dict:
@@ -137,7 +146,7 @@ def run_other(commit: str, args) -> dict:
                        capture_output=True)
         try:
             cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--root", str(tree),
-                   "--threads", str(args.threads), "--steps", str(args.steps)]
+                   "--threads", str(args.threads), "--steps", str(args.steps), "--device", args.device]
             if args.models:
                 cmd += ["--models", args.models]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -152,6 +161,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--models", default="", help="comma-separated subset")
     parser.add_argument("--against", help="a git commit to time in the same run")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (peak: an 8192² float32 mm there)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -162,17 +172,19 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     models = [m for m in args.models.split(",") if m]
     other = run_other(args.against, args) if args.against else None
-    here = measure(models, args.steps)
+    here = measure(models, args.steps, args.device)
     if args.json:
         print(json.dumps(here))
         return
-    print(f"matmul peak (1024² float32 mm, {here['threads']} thread(s)): {here['peak']:.1f} GFLOP/s")
-    head = f"{'model':<16} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8}"
+    where = f"{here['threads']} thread(s)" if args.device == "cpu" else args.device
+    size = 1024 if args.device == "cpu" else 8192
+    print(f"matmul peak ({size}² float32 mm, {where}): {here['peak']:.1f} GFLOP/s")
+    head = f"{'model':<20} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8}"
     if other:
         head += f" {'ms @' + args.against[:7]:>13} {'of peak':>8} {'speed-up':>8}"
     print(head)
     for name, r in here["rows"].items():
-        line = f"{name:<16} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%}"
+        line = f"{name:<20} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%}"
         if other and name in other["rows"]:
             o = other["rows"][name]
             line += f" {o['ms']:>13.1f} {o['gflops'] / other['peak']:>8.1%} {o['ms'] / r['ms']:>7.2f}×"
