@@ -213,7 +213,7 @@ panels += [
     for c, t in frames.items()
 ]
 panels += [("connectome (White 1986)", white)]
-fig = plotting.adjacency_panels(panels, PAPER_NEURONS, ncols=3)
+fig = plotting.adjacency_panels(panels, PAPER_NEURONS, ncols=2)
 
 # %% tags=["remove-input"]
 off = ~np.eye(len(PAPER_NEURONS), dtype=bool) & np.outer(d4.present[4], d4.present[4])

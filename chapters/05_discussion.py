@@ -491,10 +491,11 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   before the interval (so that it covers seed-to-seed spread): the GNN and MLP on unseen worms
 #   at 2 states with 4 training worms, 4 states with 3 and 7 states with 4 (the rows on GNN vs
 #   MLP, SVM, ADMM and, partly, the connectome), the windowed networks, the past-only trajectory
-#   networks and the forecasting networks. One seed: the seen-population runs (ten folds
-#   each), the connectome GNN, Fig. 4B at other numbers of training worms, TAVRNN, and every
-#   network of Fig. 5 — so the rows "more training worms: trajectories" and "the Markovian GNN
-#   predicts trajectories better" rest on one seed each.
+#   networks, the forecasting networks, and in Fig. 5 the Markovian GNN (1 and 4 training
+#   worms) and the MLP (4) ({numref}`tbl-paired-mse-seeds`), which the two trajectory rows use.
+#   One seed: the seen-population runs (ten folds each), the connectome GNN, Fig. 4B at other
+#   numbers of training worms, TAVRNN, and Fig. 5's recurrent and static-graph networks — so
+#   the trajectory row's comparisons with the two RNN variants rest on one seed of each.
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of
 #   training worms; no hyperparameter was tuned, but two design choices (concatenation

@@ -53,9 +53,37 @@ def test_similarity_panels_label_each_worm_block_once_and_ticks_fit_their_panel(
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["w1", "w2"]
     np.testing.assert_allclose(ax.get_xticks(), [0.5, 3.0])
-    assert all(t.get_fontsize() >= 8 for t in ax.get_yticklabels())
-    assert plotting.tick_size(7 / 3, 15) > 7 > plotting.tick_size(7 / 4, 15) >= 5
-    assert plotting.tick_size(7, 3) == 8  # never larger than the body text of a figure
+    assert all(t.get_fontsize() >= 9 for t in ax.get_yticklabels())
+    assert plotting.tick_size(7 / 2, 15) == 9 > plotting.tick_size(7 / 3, 15) > 7 > plotting.tick_size(7 / 4, 15) >= 5
+    assert plotting.tick_size(7, 3) == 9  # never larger than the body text of a figure
+
+
+def _smallest_text_pt(fig) -> float:
+    """Smallest font (pt at page size) of any visible, non-empty text of a figure."""
+    fig.canvas.draw()
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return min(t.get_fontsize() for t in texts)
+
+
+def test_page_figures_print_no_text_below_9_pt(monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(plotting.plt, "close", lambda fig=None: None)  # keep the figures to inspect
+    rng = np.random.default_rng(0)
+    neurons = tuple(f"N{i:02d}" for i in range(15))
+    panels = [(f"panel {k}", rng.random((15, 15))) for k in range(4)] + [("connectome (White 1986)", np.eye(15))]
+    assert _smallest_text_pt(plotting.adjacency_panels(panels, neurons, ncols=2)) >= 9
+    assert _smallest_text_pt(plotting.model_diagram()) >= 9
+    similarity = [("pooled", np.eye(4), ["w1 r0", "w1 r1", "w2 r0", "w2 r1"])]
+    assert _smallest_text_pt(plotting.similarity_panels(similarity)) >= 9
+    states = ("fwd", "slow", "rev1", "rev2", "revsus", "dt", "vt")
+    rec = SimpleNamespace(states=rng.integers(0, 7, 50), state_names=states)  # what trajectories_3d reads
+    fig = plotting.trajectories_3d([(f"worm {k}", rng.random((50, 3)), rec) for k in range(5)], states=states)
+    assert _smallest_text_pt(fig) >= 9
+    points = [rng.random((30, 2)) for _ in range(2)]
+    fig = plotting.embedding_plane(points, [rng.integers(0, 4, 30) for _ in range(2)],
+                                   ("forward", "reverse", "ventral-turn", "dorsal-turn"), ("1", "2"))
+    assert _smallest_text_pt(fig) >= 9
 
 
 def test_numbered_table_is_a_myst_table_directive_with_every_row(monkeypatch):

@@ -90,10 +90,27 @@ def test_every_headline_is_worded_by_its_interval(committed):
     f4 = f4[f4.metric == "balanced-accuracy"]
     diff = scorecard._paired(f4, GNN, MLP, "balanced-accuracy")
     assert scorecard._compared(diff) + " it on balanced accuracy" in points[2]
-    t = committed["trajectories"]
-    mse = t[(t.experiment == "fig5-mse") & (t.n_train_worms == 4) & (t.step == 16) & (t.metric == "mse")]
-    ar = scorecard.paired_difference(mse.rename(columns={"value": "mse"}), "linear-ar", "gnn", metric="mse")
+    mse, _ = scorecard._fig5(committed)  # the GNN averaged over seeds where chapter 4 has them
+    mse = mse[(mse.n_train_worms == 4) & (mse.step == 16)]
+    ar = scorecard.paired_difference(mse, "linear-ar", "gnn", metric="mse")
     assert f"{ar['mean_difference']:+.4f}" in points[4]
+
+
+def test_trajectory_rows_use_the_seed_averaged_networks_where_they_exist():
+    single = {"gnn": (0.030, 0.031, 0.029, 0.032, 0.030), "persistence": (0.025,) * 5,
+              "mlp": (0.028,) * 5, "mlp-gru": (0.040,) * 5, "gnn-gru": (0.040,) * 5,
+              "linear": (0.026,) * 5, "linear-ar": (0.024,) * 5}
+    common = dict(chapter="trajectories", n_train_worms=4, step=16)
+    fig5 = _records("fig5-mse", single, ["mse"], **common)
+    seeds = _records(scorecard.FIG5_SEEDED, {"gnn": (0.020, 0.021, 0.019, 0.022, 0.020)}, ["mse"], **common)
+    records = {"trajectories": pd.concat([fig5, seeds]), "classification": fig5.iloc[:0], "discussion": fig5.iloc[:0]}
+    mse, note = scorecard._fig5(records)
+    assert sorted(mse[mse.model == "gnn"].mse) == sorted((0.020, 0.021, 0.019, 0.022, 0.020))  # swapped
+    assert len(mse[mse.model == "mlp"]) == 5 and "gnn (k=4)" in note and "other networks 1 seed" in note
+    text, verdict = scorecard.claim_gnn_trajectories(records)
+    assert verdict == "holds" and "seed-averaged" in text   # the seeded GNN is below every network
+    text, verdict = scorecard.claim_gnn_trajectories({"trajectories": fig5})
+    assert verdict == "contradicted" and "networks 1 seed" in text  # one seed: the GNN above the MLP
 
 
 def _records(experiment, rows, metric_values, **common):

@@ -250,6 +250,21 @@ def test_run_scores_every_test_worm_at_every_step():
     assert np.isfinite(rows.mse).all()
 
 
+def test_run_seeds_averages_independent_replicates_of_the_learned_models_only():
+    from wormlib.experiments import replicate, unseen_splits
+
+    data, *_ = _linear_system(n_worms=3, t=120)
+    splits, cfg = unseen_splits(data, 2), TrainConfig(steps=5)
+    rows = tj.run_seeds(("mlp",), data, splits, H, cfg, n_seeds=3)  # no baseline: learned models alone
+    replicates, _ = tj.run(("mlp",), data, replicate(splits, 3), H, cfg)
+    assert len(rows) == len(replicates) / 3 and rows.mse_sd_over_seeds.gt(0).all()  # seeds differ
+    by = ["train", "test", "step"]
+    expected = replicates.groupby(by).mse.mean()
+    np.testing.assert_allclose(rows.set_index(by).mse.loc[expected.index], expected, rtol=1e-12)
+    mixed = tj.run_seeds(("persistence", "mlp"), data, splits, H, cfg, n_seeds=3)
+    assert mixed[mixed.model == "persistence"].mse_sd_over_seeds.isna().all()  # trained once
+
+
 def test_transfer_split_trains_on_one_study_and_tests_the_other():
     from wormlib.experiments import transfer_split
 

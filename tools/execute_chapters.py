@@ -174,7 +174,96 @@ def write_status() -> None:
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
         "the 2-core machine (`--jobs 2`), each on one core.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
-        f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n")
+        f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n"
+        + other_machines())
+
+
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def other_machines() -> str:
+    """A section per recorded run on another machine (``benchmarks/<run>/``, written from
+    ``tools/profile_chapters.py`` and ``tools/compare_results.py``; see ``benchmarks/README.md``):
+    per chapter its run time there beside the book's, how far it got, and how its results compare
+    with the book's record by record."""
+    import json
+    import statistics
+
+    from profile_chapters import cells
+
+    def chapter_cells(chapter: str, commit: str | None) -> list:
+        """The chapter's code cells as the run saw them (its source at ``commit``, else now)."""
+        import subprocess
+
+        shown = subprocess.run(["git", "show", f"{commit}:chapters/{chapter}.py"], cwd=ROOT, capture_output=True,
+                               text=True) if commit else None
+        return cells(shown.stdout if shown and shown.returncode == 0 else
+                     (ROOT / "chapters" / f"{chapter}.py").read_text())
+
+    def book_runtime(chapter: str, commit: str | None):
+        """The run time the book's page recorded at ``commit`` (its full-profile notebook)."""
+        import subprocess
+
+        shown = subprocess.run(["git", "show", f"{commit}:book/chapters/{chapter}.ipynb"], cwd=ROOT,
+                               capture_output=True, text=True) if commit else None
+        if not shown or shown.returncode:
+            return "—"
+        return json.loads(shown.stdout).get("metadata", {}).get("wormlib", {}).get("runtime_s", "—")
+
+    sections = []
+    for run in sorted(p for p in BENCHMARKS.glob("*/") if (p / "timing.json").exists()):
+        timing = json.loads((run / "timing.json").read_text())
+        compared = json.loads((run / "compare.json").read_text()) if (run / "compare.json").exists() else {}
+        about = json.loads((run / "about.json").read_text())
+        rows = []
+        for chapter, r in timing["chapters"].items():
+            n_cells = r.get("n_cells") or len(chapter_cells(chapter, about.get("commit")))
+            book = book_runtime(chapter, about.get("commit"))
+            name = f"{chapter.split('_', 1)[1]}.json"
+            c = compared.get(name)
+            if c:
+                worst = max(c["metrics"].items(), key=lambda kv: kv[1]["max"], default=None)
+                agree = (f"{c['identical']} of {c['shared']} identical"
+                         + (f"; largest difference {worst[1]['max']:.2g} ({worst[0]})" if worst else ""))
+            else:
+                agree = "not compared (no results written)"
+            ran = f"{r.get('total_s', '—')}" + ("" if r.get("finished") else " (stopped)")
+            rows.append(f"| {chapter} | {book} | {ran} | {len(r.get('cells', []))} of {n_cells} | {agree} |")
+        busy = [int(line.split()[1]) for line in (run / "gpu-utilisation.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")] if (run / "gpu-utilisation.txt").exists() else []
+        step = (run / "step.txt").read_text().rstrip() if (run / "step.txt").exists() else ""
+        cell_table = ""
+        if about.get("baseline") and (BENCHMARKS / about["baseline"] / "timing.json").exists():
+            base = json.loads((BENCHMARKS / about["baseline"] / "timing.json").read_text())["chapters"]
+            seconds = lambda r: {c["cell"]: c for c in r.get("cells", [])}  # noqa: E731
+            pairs = [(chapter, cell, there.get(cell), here)
+                     for chapter, r in timing["chapters"].items() if chapter in base
+                     for cell, here in seconds(base[chapter]).items() for there in [seconds(r)]]
+            pairs = sorted(pairs, key=lambda p: -p[3]["seconds"])[:8]
+            section = {ch: [c[2] for c in chapter_cells(ch, about.get("commit"))] for ch in base}
+            cell_table = (f"The slowest cells of the CPU run `{about['baseline']}` (same code, the chapters two at a "
+                          "time on the book's 2-core machine) and their time here:\n\n"
+                          "| chapter | section | cell (first line) | CPU (s) | here (s) |\n"
+                          "|---|---|---|---|---|\n"
+                          + "\n".join(f"| {ch} | {section[ch][cell] or '(set-up)'} | `{h['first_line'][:40]}` | "
+                                       f"{h['seconds']:.0f} | "
+                                       f"{'not reached' if t is None else format(t['seconds'], '.0f')} |"
+                                       for ch, cell, t, h in pairs) + "\n\n")
+        sections.append(
+            f"\n## {about['machine']} ({about['date']})\n\n{about['how']}\n\n"
+            f"| chapter | the book's run at {about.get('commit', '—')} (s) | there (s) | cells run | "
+            "results against the book's (same commit) |\n"
+            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+            + cell_table
+            + (f"GPU busy (streaming multiprocessors, sampled every 5 s while the chapters ran): median "
+               f"{statistics.median(busy):.0f} %, above 50 % in {sum(b > 50 for b in busy)} of {len(busy)} "
+               "samples.\n\n" if busy else "")
+            + (f"One optimiser step of each model family there (`tools/benchmark_step.py --device cuda`):"
+               f"\n\n```text\n{step}\n```\n\n" if step else "")
+            + about.get("reading", "") + "\n")
+    return ("\n# Runs on other machines\n\nThe pages above come from the CPU run; these runs check that the "
+            "same code runs elsewhere and measure it there. Nothing from them is shown in the chapters.\n"
+            + "".join(sections)) if sections else ""
 
 
 def producers() -> dict[str, str]:

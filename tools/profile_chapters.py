@@ -31,16 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 CELL = re.compile(r"^# %%(.*)$", re.MULTILINE)
 
 
-def cells(source: str) -> list[tuple[str, str]]:
-    """``[(header, code)]`` of the code cells of a percent-format script (markdown cells dropped).
-    The header is what follows ``# %%`` (e.g. ``tags=["parameters"]``)."""
+def cells(source: str) -> list[tuple[str, str, str]]:
+    """``[(header, code, section)]`` of the code cells of a percent-format script (markdown cells
+    dropped): the header is what follows ``# %%`` (e.g. ``tags=["parameters"]``), the section the
+    last ``## `` heading above the cell."""
     marks = list(CELL.finditer(source))
-    out = []
+    out, section = [], ""
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(source)
         header, body = mark.group(1).strip(), source[mark.end():end].strip("\n")
-        if not header.startswith("[markdown]") and body.strip():
-            out.append((header, body))
+        if header.startswith("[markdown]"):
+            section = next((line[5:].strip() for line in body.splitlines() if line.startswith("# ## ")), section)
+        elif body.strip():
+            out.append((header, body, section))
     return out
 
 
@@ -85,7 +88,9 @@ def run_chapter(chapter: str, profile: str, device: str, seed: int, out: Path, f
     namespace = {"__name__": "__main__"}
     record = dict(chapter=chapter, profile=profile, device=device, seed=seed, cells=[], error=None)
     start = time.perf_counter()
-    for i, (header, code) in enumerate(cells((ROOT / "chapters" / f"{chapter}.py").read_text())):
+    source = cells((ROOT / "chapters" / f"{chapter}.py").read_text())
+    record["n_cells"] = len(source)
+    for i, (header, code, section) in enumerate(source):
         first = next(line for line in code.splitlines() if line.strip())
         tic = time.perf_counter()
         try:
@@ -97,7 +102,8 @@ def run_chapter(chapter: str, profile: str, device: str, seed: int, out: Path, f
             print(f"{chapter}: cell {i} failed\n{record['error']}", file=sys.stderr, flush=True)
             break
         finally:
-            record["cells"].append(dict(cell=i, first_line=first[:100], seconds=round(time.perf_counter() - tic, 2)))
+            record["cells"].append(dict(cell=i, section=section, first_line=first[:100],
+                                        seconds=round(time.perf_counter() - tic, 2)))
             plt.close("all")
         record["total_s"] = round(time.perf_counter() - start, 1)
         (out / f".timing-{chapter}.json").write_text(json.dumps(record))

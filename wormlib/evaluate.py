@@ -59,6 +59,16 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
                 ci_high=mean + half, p_value=p, verdict=verdict)
 
 
+def replace_with_seeded(single: pd.DataFrame, seeded: pd.DataFrame,
+                        key: tuple[str, ...] = ("model", "n_train_worms")) -> pd.DataFrame:
+    """``single``'s records with the rows of every ``key`` group (e.g. a model trained on k worms)
+    that ``seeded`` has replaced by ``seeded``'s rows: a run of the same models on the same splits
+    and test data in several seeds, averaged over them. Groups ``seeded`` lacks stay as they are."""
+    key = list(key)
+    swapped = single.set_index(key).index.isin(pd.MultiIndex.from_frame(seeded[key].drop_duplicates()))
+    return pd.concat([single[~swapped], seeded], ignore_index=True)
+
+
 def paired_comparisons(groups: dict[str, pd.DataFrame], pairs: list[tuple[str, str]],
                        metrics: tuple[str, ...] = ("accuracy", "balanced-accuracy")) -> pd.DataFrame:
     """``paired_difference`` a − b for every metric, group and pair: ``groups`` maps a label to

@@ -96,7 +96,7 @@ def raster(rec: Recording, shared: tuple[str, ...]):
     state_strip(top, rec)
     top.set_title(f"Kato 2015 worm {rec.worm}: {rec.n_neurons} neurons, {rec.time[-1] / 60:.0f} min")
     named.imshow(minmax(rec.traces[:, first]).T, aspect="auto", interpolation="nearest", extent=extent(len(first)))
-    named.set_yticks(np.arange(len(first)) + 0.5, [rec.labels[i] for i in first], fontsize=7)
+    named.set_yticks(np.arange(len(first)) + 0.5, [rec.labels[i] for i in first], fontsize=9)
     named.set_ylabel("shared neurons")
     im = others.imshow(minmax(rec.traces[:, rest]).T, aspect="auto", interpolation="nearest",
                        extent=extent(len(rest)))
@@ -180,22 +180,23 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
     Drawn at page width (panels ``PAGE_WIDTH_IN / ncols`` wide), the legend of ``states`` below."""
     nrows = int(np.ceil(len(panels) / ncols))
     side = PAGE_WIDTH_IN / ncols
-    legend_in = 0.45 if states else 0.0
+    legend_cols = 4
+    legend_in = 0.25 + 0.22 * int(np.ceil(len(states) / legend_cols)) if states else 0.0
     fig = plt.figure(figsize=(PAGE_WIDTH_IN, side * nrows + legend_in))
     for k, (title, scores, rec) in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
         colours = np.array([STATE_COLOURS[s] for s in rec.state_names])[rec.states]
         ax.scatter(*scores.T, c=colours, s=1.0, depthshade=False, rasterized=True)
         ax.plot(*scores.T, color="0.6", lw=0.15)
-        ax.set_title(title, fontsize=8, pad=0)
+        ax.set_title(title, fontsize=9, pad=0)
         ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-        ax.set_xlabel("PC1", fontsize=7, labelpad=-14), ax.set_ylabel("PC2", fontsize=7, labelpad=-14)
-        ax.set_zlabel("PC3", fontsize=7, labelpad=-17)
+        ax.set_xlabel("PC1", fontsize=9, labelpad=-14), ax.set_ylabel("PC2", fontsize=9, labelpad=-14)
+        ax.set_zlabel("PC3", fontsize=9, labelpad=-17)
     fig.subplots_adjust(left=0.0, right=0.97, top=0.94, bottom=legend_in / fig.get_size_inches()[1],
                         wspace=0.0, hspace=0.08)
     if states:
         fig.legend(handles=[Patch(color=STATE_COLOURS[s], label=STATE_LABELS.get(s, s)) for s in states],
-                   loc="lower center", ncol=len(states), fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.0))
+                   loc="lower center", ncol=legend_cols, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -328,34 +329,34 @@ def model_diagram():
         ("MLP", ["frame $X_t$\n(N × 2)", "aggregate: concat\n(2N) or sum (2)", "$g_{graph}$\n2-layer MLP",
                  "state\nprobabilities $p_t$"]),
         ("GNN", ["frame $X_t$\n(N × 2)", "$v_i = g_{node}(x_i)$\n(N × H)",
-                 "$A_{ij} = \\sigma(g_{edge}(v_i, v_j))$\nper frame, per worm\nor the connectome",
+                 "$A_{ij} = \\sigma(g_{edge}(v_i, v_j))$\nper frame or worm,\nor the connectome",
                  "$m_i = \\mathrm{ReLU}(\\Sigma_j A_{ij} W v_j)$\none message step"]),
         ("", ["$h_i = [v_i \\| m_i]$\n(N × 2H)", "concatenate\nthe N nodes", "$g_{graph}$\n2-layer MLP",
               "state\nprobabilities $p_t$"]),
     ]
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.set_xlim(0, 7), ax.set_ylim(0, 3.6), ax.axis("off")
-    width, gap = 1.42, 0.2
+    left, width, gap = 0.22, 1.58, 0.12   # the model's name written upwards in the left margin
     for r, (name, boxes) in enumerate(rows):
         y = 3.05 - 1.15 * r
-        ax.text(0.0, y, name, fontsize=10, weight="bold", va="center")
+        ax.text(0.06, y, name, fontsize=10, weight="bold", va="center", ha="center", rotation=90)
         for k, label in enumerate(boxes):
-            x = 0.6 + k * (width + gap)
+            x = left + k * (width + gap)
             ends = (r == 0 and k in (0, 3)) or (r == 1 and k == 0) or (r == 2 and k == 3)
             ax.add_patch(mpl.patches.FancyBboxPatch((x, y - 0.42), width, 0.84, boxstyle="round,pad=0.03",
                                                     fc="#f2f2f2" if ends else "#dbe9f6", ec="0.3"))
-            ax.text(x + width / 2, y, label, ha="center", va="center", fontsize=8)
+            ax.text(x + width / 2, y, label, ha="center", va="center", fontsize=9)
             if k:
                 ax.annotate("", xy=(x - 0.01, y), xytext=(x - gap + 0.01, y),
                             arrowprops=dict(arrowstyle="->", color="0.3"))
     # the GNN's second row continues its first: from the message box down to h_i
-    last_x = 0.6 + 3 * (width + gap) + width / 2
-    ax.annotate("", xy=(0.6 + width / 2, 3.05 - 2 * 1.15 + 0.43), xytext=(last_x, 3.05 - 1.15 - 0.43),
+    last_x = left + 3 * (width + gap) + width / 2
+    ax.annotate("", xy=(left + width / 2, 3.05 - 2 * 1.15 + 0.43), xytext=(last_x, 3.05 - 1.15 - 0.43),
                 arrowprops=dict(arrowstyle="->", color="0.3", connectionstyle="angle,angleA=-90,angleB=180,rad=0"))
     return fig
 
 
-def tick_size(panel_in: float, n_labels: int, largest: float = 8.0, smallest: float = 5.0) -> float:
+def tick_size(panel_in: float, n_labels: int, largest: float = 9.0, smallest: float = 5.0) -> float:
     """Font size (pt) of ``n_labels`` tick labels along a panel ``panel_in`` inches wide at page
     size: as large as fits (a label slot 1.25 font sizes high, ≈ 80 % of the panel drawn), within
     [smallest, largest]."""
@@ -366,7 +367,9 @@ def tick_size(panel_in: float, n_labels: int, largest: float = 8.0, smallest: fl
 def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, ...], ncols: int = 4):
     """Edge-weight matrices side by side (rows: receiving neuron i, columns: sending neuron j)."""
     nrows = int(np.ceil(len(panels) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7, 2.5 * nrows), squeeze=False, layout="constrained")
+    side = PAGE_WIDTH_IN / ncols   # square panels: tick labels as large along y as along x
+    fig, axes = plt.subplots(nrows, ncols, figsize=(PAGE_WIDTH_IN, (side + 0.35) * nrows), squeeze=False,
+                             layout="constrained")
     # inferred weights and the connectome live on different scales: one colour scale each
     inferred = [a for title, a in panels if "connectome" not in title]
     low, high = (min(a.min() for a in inferred), max(a.max() for a in inferred)) if inferred else (0, 1)
@@ -382,12 +385,16 @@ def adjacency_panels(panels: list[tuple[str, np.ndarray]], neurons: tuple[str, .
             ax.set_yticks(range(len(neurons)), neurons, fontsize=size)
         else:
             ax.set_yticks(range(len(neurons)), [])
-    for ax in axes.ravel()[len(panels):]:
+    spare = axes.ravel()[len(panels):]
+    for ax in spare:
         ax.axis("off")
-    if False in images:
-        fig.colorbar(images[False], ax=axes, shrink=0.7, label="inferred $A_{ij}$")
-    if True in images:
-        fig.colorbar(images[True], ax=axes, shrink=0.7, label="connectome weight")
+    labels = {False: "inferred $A_{ij}$", True: "connectome weight"}
+    for k, (known, image) in enumerate(sorted(images.items())):
+        if len(spare):  # the colour bars lie across the first empty panel, one above the other
+            cax = spare[0].inset_axes([0.05, 0.62 - 0.4 * k, 0.9, 0.07])
+            fig.colorbar(image, cax=cax, orientation="horizontal", label=labels[known])
+        else:
+            fig.colorbar(image, ax=axes, shrink=0.7, label=labels[known])
     return fig
 
 
@@ -534,8 +541,8 @@ def embedding_plane(points: list[np.ndarray], states: list[np.ndarray], classes:
     left.set_ylabel("PC 2")
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.legend(handles=[Patch(color=STATE_COLOURS[c], label=c) for c in classes], loc="lower left",
-               ncol=4, fontsize=7, bbox_to_anchor=(0.0, 0.0))
-    right.legend(loc="lower right", fontsize=7, markerscale=4)
+               ncol=4, fontsize=9, bbox_to_anchor=(0.0, 0.0))
+    right.legend(loc="lower right", fontsize=9, markerscale=4)
     return fig
 
 
@@ -552,8 +559,8 @@ def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
         starts = [i for i in range(len(worm)) if i == 0 or worm[i] != worm[i - 1]] + [len(worm)]
         centres = [(a + b - 1) / 2 for a, b in zip(starts, starts[1:])]
         names = [worm[a] for a in starts[:-1]]
-        ax.set_xticks(centres, names, fontsize=8)
-        ax.set_yticks(centres, names, fontsize=8)
+        ax.set_xticks(centres, names, fontsize=9)
+        ax.set_yticks(centres, names, fontsize=9)
         for edge in starts[1:-1]:
             ax.axhline(edge - 0.5, color="k", lw=0.6)
             ax.axvline(edge - 0.5, color="k", lw=0.6)

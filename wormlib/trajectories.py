@@ -445,8 +445,10 @@ def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: 
     the deterministic baselines)."""
     baselines = tuple(n for n in names if n in BASELINES)
     learned = tuple(n for n in names if n not in BASELINES)
-    rows = pd.concat([run(baselines, data, splits, hidden, cfg)[0].assign(seed=0),
-                      run(learned, data, replicate(splits, n_seeds), hidden, cfg)[0]], ignore_index=True)
+    parts = [run(learned, data, replicate(splits, n_seeds), hidden, cfg)[0]]
+    if baselines:
+        parts.insert(0, run(baselines, data, splits, hidden, cfg)[0].assign(seed=0))
+    rows = pd.concat(parts, ignore_index=True)
     keys = [c for c in rows.columns if c not in ("seed", "mse")]
     return (rows.groupby(keys, sort=False).mse.agg(mse="mean", mse_sd_over_seeds="std").reset_index())
 
