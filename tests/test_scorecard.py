@@ -164,6 +164,31 @@ def test_the_separate_study_is_never_decided_by_its_substitute(committed):
     assert scorecard.claim_separate_study(committed)[1] == "not testable here"
 
 
+def test_connectome_and_more_worms_rows_use_the_fig4b_seeds_where_they_exist():
+    common = dict(task="4-state", protocol="leave-worms-out", population="unseen", train="-")
+    metrics = ("accuracy", "balanced-accuracy")
+    single, seeds = [], []
+    for k in (1, 2, 3, 4):  # one seed: the connectome GNN better; seeds: the inferred one better, more so with k
+        single.append(_records("fig4b-four-states-unseen", {GNN: [0.5 + w for w in WOBBLE],
+                                                            scorecard.CONNECTOME: [0.6] * 5},
+                               metrics, n_train_worms=k, **common))
+        seeds.append(_records(scorecard.SEEDED if k == 3 else scorecard.FIG4B_SEEDED,
+                              {GNN: [0.6 + 0.02 * k + w * (1 + k / 4) for w in WOBBLE], scorecard.CONNECTOME: [0.5] * 5},
+                              metrics, n_train_worms=k, **common))
+    table1 = _records("table1-forward-reverse", {GNN: [0.9 + w for w in WOBBLE], scorecard.CONNECTOME: [0.8] * 5},
+                      metrics, **{**common, "task": "2-state"}, n_train_worms=4)
+    one_seed = {"classification": pd.concat(single + [table1])}
+    text, verdict = scorecard.claim_connectome_worse(one_seed)
+    assert verdict == "contradicted" and "1 seed elsewhere" in text and "at none" in text
+    seeded = {"classification": pd.concat(single + seeds + [table1])}
+    text, verdict = scorecard.claim_connectome_worse(seeded)
+    assert verdict == "holds" and "4-state k=1, 4-state k=2, 4-state k=3, 4-state k=4" in text
+    assert "2-state k=4" not in text.split("averaged over seeds")[1]  # Table 1's pair has no seeds here
+    text, verdict = scorecard.claim_more_worms_classification(seeded)
+    assert verdict == "holds" and "GNN averaged over seeds" in text  # 0.68 vs 0.62 per worm
+    assert scorecard.claim_more_worms_classification(one_seed)[1] == "not detectable"
+
+
 def test_seeded_records_replace_the_single_seed_networks_and_keep_the_baselines():
     single = _records("fig4b-four-states-unseen", {GNN: [0.5] * 5, MLP: [0.5] * 5, "admm": [0.6] * 5},
                       ("accuracy", "balanced-accuracy"), task="4-state", protocol="leave-worms-out",

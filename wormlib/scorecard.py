@@ -230,7 +230,7 @@ def claim_connectome_worse(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
                        GNN, CONNECTOME, f"4 states, k={int(k)}", n_train_worms=k)
         settings.append(("4-state", int(k)))
     verdict = decide(tests)
-    both = [f"{t[0]} k={k}" for t, k in settings if _has_seeds(c, t, k) and _has_seeds(c, t, k, CONNECTOME)]
+    both = [f"{t} k={k}" for t, k in settings if _has_seeds(c, t, k) and _has_seeds(c, t, k, CONNECTOME)]
     note = (f"both GNNs averaged over seeds: {', '.join(both)}" if len(both) == len(settings)
             else f"both GNNs averaged over seeds at {', '.join(both) or 'none'}, 1 seed elsewhere")
     return "inferred − connectome: " + _tests_text(tests) + f" ({note})", verdict
