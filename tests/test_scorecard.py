@@ -164,6 +164,18 @@ def test_the_separate_study_is_never_decided_by_its_substitute(committed):
     assert scorecard.claim_separate_study(committed)[1] == "not testable here"
 
 
+def test_more_worms_trajectories_names_the_split_where_the_seeds_disagree():
+    r = Results("trajectories", "test")
+    for k, train, level in ((1, "1", 0.03), (1, "5", 1.3), (4, "1,2,3,4", 0.02)):
+        for worm, w in zip("12345", WOBBLE):
+            for experiment in ("fig5-mse", scorecard.FIG5_SEEDED):
+                r.add(experiment, "mse", level + w, model="gnn", n_train_worms=k, train=train, test=worm, step=16)
+            r.add(scorecard.FIG5_SEEDED, "mse-sd-over-seeds", 2.7 if train == "5" else 0.004, model="gnn",
+                  n_train_worms=k, train=train, test=worm, step=16)
+    text, _ = scorecard.claim_more_worms_trajectories({"trajectories": r.frame()})
+    assert "trained on worm 5 alone (median sd 2.700, other single worms ≤ 0.004)" in text
+
+
 def test_connectome_and_more_worms_rows_use_the_fig4b_seeds_where_they_exist():
     common = dict(task="4-state", protocol="leave-worms-out", population="unseen", train="-")
     metrics = ("accuracy", "balanced-accuracy")
