@@ -250,7 +250,7 @@ def other_machines() -> str:
                                        f"{'not reached' if t is None else format(t['seconds'], '.0f')} |"
                                        for ch, cell, t, h in pairs) + "\n\n")
         sections.append(
-            f"\n## {about['machine']} ({about['date']})\n\n{about['how']}\n\n"
+            f"\n### {about['machine']} ({about['date']})\n\n{about['how']}\n\n"
             f"| chapter | the book's run at {about.get('commit', '—')} (s) | there (s) | cells run | "
             "results against the book's (same commit) |\n"
             "|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
@@ -261,7 +261,7 @@ def other_machines() -> str:
             + (f"One optimiser step of each model family there (`tools/benchmark_step.py --device cuda`):"
                f"\n\n```text\n{step}\n```\n\n" if step else "")
             + about.get("reading", "") + "\n")
-    return ("\n# Runs on other machines\n\nThe pages above come from the CPU run; these runs check that the "
+    return ("\n## Runs on other machines\n\nThe chapters come from the CPU run in the table above; these runs check that the "
             "same code runs elsewhere and measure it there. Nothing from them is shown in the chapters.\n"
             + "".join(sections)) if sections else ""
 
