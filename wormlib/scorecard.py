@@ -139,8 +139,8 @@ SEEDED_RUNS = (SEEDED, FIG4B_SEEDED)
 
 def _seeded(c: pd.DataFrame, experiment: str, task: str, k: int, nets: tuple[str, ...] = (GNN, MLP)) -> pd.DataFrame:
     """``experiment``'s unseen-worm records for ``task`` and ``k`` training worms, with the rows of
-    the networks ``nets`` replaced by their seed-averaged rows from ``SEEDED`` when that run
-    has them (same splits, same test frames); the deterministic baselines stay."""
+    the networks ``nets`` replaced by their seed-averaged rows from ``SEEDED_RUNS`` when one of
+    those runs has them (same splits, same test frames); the deterministic baselines stay."""
     rows = c[(c.experiment == experiment) & (c.population == "unseen") & (c.n_train_worms == k)]
     seeded = c[c.experiment.isin(SEEDED_RUNS) & (c.task == task) & (c.n_train_worms == k) & c.model.isin(nets)]
     swap = set(seeded.model)
