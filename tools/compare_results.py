@@ -51,7 +51,7 @@ def difference(a, b) -> float:
 
 
 def compare(a: dict, b: dict, atol: float) -> tuple[list[str], bool, dict]:
-    lines, ok = [], True
+    lines = []
     only_a, only_b = sorted(set(a) - set(b), key=str), sorted(set(b) - set(a), key=str)
     shared = [k for k in a if k in b]
     diffs = {k: difference(a[k], b[k]) for k in shared}

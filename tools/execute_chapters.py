@@ -186,29 +186,30 @@ def other_machines() -> str:
     ``tools/profile_chapters.py`` and ``tools/compare_results.py``; see ``benchmarks/README.md``):
     per chapter its run time there beside the book's, how far it got, and how its results compare
     with the book's record by record."""
+    import functools
     import json
     import statistics
 
     from profile_chapters import cells
 
-    def chapter_cells(chapter: str, commit: str | None) -> list:
-        """The chapter's code cells as the run saw them (its source at ``commit``, else now)."""
+    @functools.lru_cache(maxsize=None)
+    def at_commit(path: str, commit: str | None) -> str | None:
+        """A file's text at ``commit`` (None without a commit or where git cannot show it)."""
         import subprocess
 
-        shown = subprocess.run(["git", "show", f"{commit}:chapters/{chapter}.py"], cwd=ROOT, capture_output=True,
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=ROOT, capture_output=True,
                                text=True) if commit else None
-        return cells(shown.stdout if shown and shown.returncode == 0 else
-                     (ROOT / "chapters" / f"{chapter}.py").read_text())
+        return shown.stdout if shown and shown.returncode == 0 else None
+
+    def chapter_cells(chapter: str, commit: str | None) -> list:
+        """The chapter's code cells as the run saw them (its source at ``commit``, else now)."""
+        path = f"chapters/{chapter}.py"
+        return cells(at_commit(path, commit) or (ROOT / path).read_text())
 
     def book_runtime(chapter: str, commit: str | None):
         """The run time the book's page recorded at ``commit`` (its full-profile notebook)."""
-        import subprocess
-
-        shown = subprocess.run(["git", "show", f"{commit}:book/chapters/{chapter}.ipynb"], cwd=ROOT,
-                               capture_output=True, text=True) if commit else None
-        if not shown or shown.returncode:
-            return "—"
-        return json.loads(shown.stdout).get("metadata", {}).get("wormlib", {}).get("runtime_s", "—")
+        shown = at_commit(f"book/chapters/{chapter}.ipynb", commit)
+        return json.loads(shown).get("metadata", {}).get("wormlib", {}).get("runtime_s", "—") if shown else "—"
 
     sections = []
     for run in sorted(p for p in BENCHMARKS.glob("*/") if (p / "timing.json").exists()):
@@ -261,8 +262,9 @@ def other_machines() -> str:
             + (f"One optimiser step of each model family there (`tools/benchmark_step.py --device cuda`):"
                f"\n\n```text\n{step}\n```\n\n" if step else "")
             + about.get("reading", "") + "\n")
-    return ("\n## Runs on other machines\n\nThe chapters come from the CPU run in the table above; these runs check that the "
-            "same code runs elsewhere and measure it there. Nothing from them is shown in the chapters.\n"
+    return ("\n## Runs on other machines\n\nThe chapters come from the CPU run in the table above; these runs "
+            "check that the same code runs elsewhere and measure it there. Nothing from them is shown in the "
+            "chapters.\n"
             + "".join(sections)) if sections else ""
 
 
