@@ -91,8 +91,10 @@ class _PairwiseEdgesFunction(torch.autograd.Function):
         m, frames, n, he = r.shape
         z = r.new_empty(m, frames, n, n)
         for c in _PairwiseEdgesFunction._chunks(r):
-            hidden = torch.relu(r[:, c, :, None] + s[:, c, None])            # (M, b, N, N, He)
-            z[:, c] = torch.bmm(hidden.reshape(m, -1, he), w).reshape(m, -1, n, n)
+            hidden = (r[:, c, :, None] + s[:, c, None]).relu_()              # (M, b, N, N, He)
+            # (M, 1, He) @ (M, He, b·N·N): the same products as hidden @ w, several times faster
+            # on the CPU than a matrix-vector bmm with a single output column
+            z[:, c] = torch.bmm(w.transpose(1, 2), hidden.reshape(m, -1, he).transpose(1, 2)).reshape(m, -1, n, n)
         a = torch.sigmoid(z.add_(b.reshape(m, 1, 1, 1)))
         ctx.save_for_backward(r, s, w, a)
         return a
@@ -105,10 +107,12 @@ class _PairwiseEdgesFunction(torch.autograd.Function):
         grad_r, grad_s, grad_w = torch.empty_like(r), torch.empty_like(s), torch.zeros_like(w)
         w_row = w.reshape(m, 1, 1, 1, he)
         for c in _PairwiseEdgesFunction._chunks(r):
-            pre = r[:, c, :, None] + s[:, c, None]                           # (M, b, N, N, He)
+            hidden = (r[:, c, :, None] + s[:, c, None]).relu_()              # (M, b, N, N, He)
             gz = grad_z[:, c].reshape(m, -1, 1)                              # (M, b·N·N, 1)
-            grad_w += torch.bmm(torch.relu(pre).reshape(m, -1, he).transpose(1, 2), gz)
-            grad_hidden = (gz.reshape(*pre.shape[:-1], 1) * w_row).mul_(pre > 0)
+            grad_w += torch.bmm(gz.transpose(1, 2), hidden.reshape(m, -1, he)).transpose(1, 2)  # (M, He, 1)
+            # ReLU's own backward kernel: one pass, where a product with the (hidden > 0) mask takes
+            # three (it differs only in the sign of zeros, which leaves every sum below unchanged)
+            grad_hidden = torch.ops.aten.threshold_backward(gz.reshape(*hidden.shape[:-1], 1) * w_row, hidden, 0)
             grad_r[:, c] = grad_hidden.sum(3)                                # Σ over senders j
             grad_s[:, c] = grad_hidden.sum(2)                                # Σ over receivers i
         return grad_r, grad_s, grad_w, grad_z.sum((1, 2, 3)).reshape(m, 1, 1)
