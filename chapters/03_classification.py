@@ -414,7 +414,7 @@ plotting.numbered_table(
     "over test worms, 95% t-interval, paired t-test p, uncorrected: chapter 5's scorecard applies "
     "Holm's correction per claim). The paper's claim that the GNN generalises better than the MLP: "
     + "; ".join(
-        f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
+        f"{r.comparison}, {r.metric}: {evaluate.interval_text(r._asdict())} → {r.verdict}"
         for r in gnn_vs_mlp.itertuples()
     )
     + ".",
@@ -454,40 +454,24 @@ results.save()
 saved = load_results("classification", cfg.profile)
 
 # %% tags=["remove-input"]
-table33 = []
-for kind in ("centred", "causal"):
-    for metric in ("accuracy", "balanced-accuracy"):
-        rows = metric_table(saved, f"robustness-{kind}-derivative", metric)
-        for (task, k), group in rows.groupby(["task", "n_train_worms"]):
-            per = group.pivot_table(
-                index="test", columns="model", values=metric.replace("-", "_")
-            )
-            d = evaluate.paired_difference(
-                group,
-                "gnn-inferred-static",
-                "mlp-concat",
-                metric=metric.replace("-", "_"),
-            )
-            table33.append(
-                {
-                    "derivative": kind,
-                    "task": task,
-                    "training worms": int(k),
-                    "metric": metric,
-                    **{m: f"{per[m].mean():.3f}" for m in robust_models},
-                    "GNN − MLP": f"{d['mean_difference']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]",
-                }
-            )
+net_labels = {
+    "GNN": "gnn-inferred-static",
+    "MLP": "mlp-concat",
+    "connectome GNN": "gnn-connectome",
+    "logistic regression": "logistic-regression",
+}
 table33 = (
-    pd.DataFrame(table33)
-    .rename(
-        columns={
-            "gnn-inferred-static": "GNN",
-            "mlp-concat": "MLP",
-            "gnn-connectome": "connectome GNN",
-            "logistic-regression": "logistic regression",
-        }
+    pd.concat(
+        evaluate.paired_table(
+            saved[saved.experiment == f"robustness-{kind}-derivative"],
+            ["task", "n_train_worms"],
+            net_labels,
+            {"GNN − MLP": ("gnn-inferred-static", "mlp-concat")},
+        ).assign(derivative=kind)
+        for kind in ("centred", "causal")
     )
+    .astype({"n_train_worms": int})
+    .rename(columns={"n_train_worms": "training worms"})
     .pivot(index=["task", "training worms", "metric"], columns="derivative")
     .swaplevel(axis=1)
     .sort_index(axis=1, level=0, sort_remaining=False)
@@ -553,39 +537,23 @@ seeded4 = saved[
     )
     & saved.model.isin(fig4b_nets)
 ]
-fig4b_seed_rows = []
-for (k, metric), group in seeded4[
-    seeded4.metric.isin(["accuracy", "balanced-accuracy"])
-].groupby(["n_train_worms", "metric"]):
-    group = group.rename(columns={"value": "score"})
-    means = group.groupby("model").score.mean()
-    pairs = {
-        name: evaluate.paired_difference(
-            group, "gnn-inferred-static", b, metric="score"
-        )
-        for name, b in (
-            ("GNN − MLP", "mlp-concat"),
-            ("inferred − connectome", "gnn-connectome"),
-        )
-    }
-    fig4b_seed_rows.append(
+fig4b_seed_table = (
+    evaluate.paired_table(
+        seeded4,
+        ["n_train_worms"],
+        {label: net_labels[label] for label in ("GNN", "MLP", "connectome GNN")},
         {
-            "training worms": int(k),
-            "metric": metric,
-            **{
-                name: f"{means[m]:.3f}"
-                for name, m in zip(("GNN", "MLP", "connectome GNN"), fig4b_nets)
-            },
-            **{
-                name: f"{d['mean_difference']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
-                for name, d in pairs.items()
-            },
-        }
+            "GNN − MLP": ("gnn-inferred-static", "mlp-concat"),
+            "inferred − connectome": ("gnn-inferred-static", "gnn-connectome"),
+        },
     )
+    .astype({"n_train_worms": int})
+    .rename(columns={"n_train_worms": "training worms"})
+    .set_index(["training worms", "metric"])
+    .sort_index()
+)
 plotting.numbered_table(
-    plotting.table(
-        pd.DataFrame(fig4b_seed_rows).set_index(["training worms", "metric"])
-    ),
+    plotting.table(fig4b_seed_table),
     "tbl-fig4b-seeds",
     f"Fig. 4B's networks averaged over {cfg.n_seeds} seed replicates (4 states, unseen worms, "
     "the paper's features; 3 training worms from the run above): mean over test worms, and the "
@@ -667,7 +635,7 @@ plotting.numbered_table(
     f"4 training worms: accuracy {a7['admm']:.1%}, balanced accuracy {b7['admm']:.1%}. Against "
     "logistic regression: "
     + "; ".join(
-        f"{r.comparison}, {r.metric}: {r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] → {r.verdict}"
+        f"{r.comparison}, {r.metric}: {evaluate.interval_text(r._asdict())} → {r.verdict}"
         for r in admm_pairs[admm_pairs.a == "logistic-regression"].itertuples()
     )
     + ".",

@@ -246,8 +246,7 @@ plotting.numbered_table(
     "t-interval of the per-test-worm MSE difference excludes 0, or not). Trained on 4 worms, "
     "each test is a single worm, so the interval is over the 5 held-out worms. At step 16: "
     + "; ".join(
-        f"vs {b}: {four.loc[(b, 16), 'mean_difference']:+.4f} "
-        f"[{four.loc[(b, 16), 'ci_low']:+.4f}, {four.loc[(b, 16), 'ci_high']:+.4f}]"
+        f"vs {b}: {evaluate.interval_text(four.loc[(b, 16)], 4)}"
         for b in ("persistence", "linear", "linear-ar", "mlp", "gnn-gru")
     )
     + ". The autoregressive baseline's order, chosen on the training worms of each split: "
@@ -450,12 +449,11 @@ plotting.numbered_table(
     f"from {{numref}}`tbl-mse-steps`); networks averaged over {cfg.n_seeds} seeds. Paired against persistence at "
     "step 16, past-only features: "
     + "; ".join(
-        f"{m} − persistence {d['mean_difference']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] "
-        f"({d['verdict']})"
+        f"{m} − persistence {evaluate.interval_text(d, 4)} ({d['verdict']})"
         for m, d in step16.items()
     )
-    + f"; GNN − linear AR {gnn_vs_ar['mean_difference']:+.4f} [{gnn_vs_ar['ci_low']:+.4f}, "
-    f"{gnn_vs_ar['ci_high']:+.4f}] ({gnn_vs_ar['verdict']}). The standard deviation over seeds of "
+    + f"; GNN − linear AR {evaluate.interval_text(gnn_vs_ar, 4)} ({gnn_vs_ar['verdict']}). "
+    "The standard deviation over seeds of "
     "a network's 16-step MSE on one split and test worm: "
     + ", ".join(
         f"{m} {g.mse_sd_over_seeds.median():.4f} (median)"

@@ -1,11 +1,12 @@
 """Chapter 1 analyses (PCA, episodes, consistency) and the results records."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from wormlib import evaluate, manifold, variability
 from wormlib.data import Recording
-from wormlib.results import Results
+from wormlib.results import Results, scores_from_records
 
 
 def test_pca_recovers_planted_components():
@@ -73,6 +74,51 @@ def test_paired_comparisons_pair_each_metric_and_skip_absent_models():
     assert list(rows.metric) == ["accuracy", "balanced-accuracy"] and set(rows.comparison) == {"k=4"}
     assert rows.mean_difference.tolist() == pytest.approx([0.07, -0.03])
     assert rows.verdict.iloc[0] == "gnn better" and rows.verdict.iloc[1] == "no detectable difference"
+
+
+def test_paired_table_means_per_worm_and_intervals_as_text():
+    res = Results("test", "quick")
+    # worm 1 is tested by two splits: its scores are averaged before the mean over worms
+    for worm, split, gnn, mlp in [("1", "a", 0.9, 0.8), ("1", "b", 0.7, 0.6), ("2", "a", 0.8, 0.75),
+                                  ("3", "a", 0.85, 0.8)]:
+        for model, value in (("gnn", gnn), ("mlp", mlp)):
+            res.add("x", "accuracy", value, model=model, test=worm, train=split, task="2-state", n_train_worms=4)
+    table = evaluate.paired_table(res.frame(), ["task", "n_train_worms"], {"GNN": "gnn", "MLP": "mlp"},
+                                  {"GNN − MLP": ("gnn", "mlp")}, metrics=("accuracy",))
+    assert table.columns.tolist() == ["task", "n_train_worms", "metric", "GNN", "MLP", "GNN − MLP"]
+    assert table.GNN.iloc[0] == f"{(0.8 + 0.8 + 0.85) / 3:.3f}"
+    d = evaluate.paired_difference(res.frame().rename(columns={"value": "accuracy"}), "gnn", "mlp")
+    assert d["mean_difference"] == pytest.approx((0.1 + 0.05 + 0.05) / 3)
+    assert table["GNN − MLP"].iloc[0] == evaluate.interval_text(d) and table["GNN − MLP"].iloc[0].startswith("+0.067 [")
+
+
+def test_replace_with_seeded_swaps_whole_groups_for_one_key_or_two():
+    single = pd.DataFrame(dict(model=["gnn", "gnn", "mlp"], n_train_worms=[1, 4, 4], mse=[1.0, 2.0, 3.0]))
+    seeded = pd.DataFrame(dict(model=["gnn"], n_train_worms=[4], mse=[9.0]))
+    by_model_and_k = evaluate.replace_with_seeded(single, seeded)
+    assert sorted(by_model_and_k.mse) == [1.0, 3.0, 9.0]
+    by_model = evaluate.replace_with_seeded(single, seeded, key=("model",))
+    assert sorted(by_model.mse) == [3.0, 9.0]
+    assert sorted(evaluate.replace_with_seeded(single, seeded.iloc[:0], key=("model",)).mse) == [1.0, 2.0, 3.0]
+
+
+def test_scores_from_records_inverts_add_scores_for_unseen_worms():
+    scores = pd.DataFrame([dict(model=m, protocol="leave-worms-out", population="unseen", n_train_worms=4,
+                                train=train, test=test, accuracy=acc, balanced_accuracy=acc - 0.1)
+                           for m in ("mlp", "gnn") for train, test, acc in
+                           (("a,b,c,d", "e", 0.8), ("a,b,c,e", "d", 0.7))])
+    res = Results("test", "quick")
+    res.add_scores(scores, "x", "2-state")
+    back = scores_from_records(res.frame(), "x", ("mlp", "gnn"), 4)
+    pd.testing.assert_frame_equal(back[scores.columns.tolist()], scores)
+    res2 = Results("test", "quick")
+    res2.add_scores(back, "x", "2-state")
+    assert res2.records == res.records
+    assert scores_from_records(res.frame(), "x", ("gnn", "mlp"), 4).model.tolist() == ["gnn"] * 2 + ["mlp"] * 2
+    with pytest.raises(ValueError, match="svm"):
+        scores_from_records(res.frame(), "x", ("gnn", "svm"), 4)
+    with pytest.raises(ValueError):
+        scores_from_records(res.frame(), "x", ("gnn",), 3)
 
 
 def test_add_metrics_writes_one_record_per_value_with_hyphenated_names():

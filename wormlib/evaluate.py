@@ -59,13 +59,38 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
                 ci_high=mean + half, p_value=p, verdict=verdict)
 
 
+def interval_text(d: dict, digits: int = 3) -> str:
+    """A ``paired_difference`` as text: the mean difference and its 95% interval,
+    e.g. ``+0.012 [-0.003, +0.030]``."""
+    return f"{d['mean_difference']:+.{digits}f} [{d['ci_low']:+.{digits}f}, {d['ci_high']:+.{digits}f}]"
+
+
+def paired_table(records: pd.DataFrame, by: list[str], models: dict[str, str], pairs: dict[str, tuple[str, str]],
+                 metrics: tuple[str, ...] = ("accuracy", "balanced-accuracy"), digits: int = 3) -> pd.DataFrame:
+    """A table of results records (``wormlib.results``): one row per ``by`` group and metric, with
+    each model's mean over test worms (splits averaged within a worm first) under its label in
+    ``models`` (label → model), and each paired difference of ``pairs`` (label → (a, b)) as
+    ``interval_text``. Values are text with ``digits`` decimals, ready to show."""
+    rows = []
+    for metric in metrics:
+        column = metric.replace("-", "_")
+        scores = records[records.metric == metric].rename(columns={"value": column})
+        for key, group in scores.groupby(by):
+            per_worm = group.pivot_table(index="test", columns="model", values=column)  # (test worms, models)
+            rows.append({**dict(zip(by, key)), "metric": metric,
+                         **{label: f"{per_worm[m].mean():.{digits}f}" for label, m in models.items()},
+                         **{label: interval_text(paired_difference(group, a, b, metric=column), digits)
+                            for label, (a, b) in pairs.items()}})
+    return pd.DataFrame(rows)
+
+
 def replace_with_seeded(single: pd.DataFrame, seeded: pd.DataFrame,
                         key: tuple[str, ...] = ("model", "n_train_worms")) -> pd.DataFrame:
     """``single``'s records with the rows of every ``key`` group (e.g. a model trained on k worms)
     that ``seeded`` has replaced by ``seeded``'s rows: a run of the same models on the same splits
     and test data in several seeds, averaged over them. Groups ``seeded`` lacks stay as they are."""
     key = list(key)
-    swapped = single.set_index(key).index.isin(pd.MultiIndex.from_frame(seeded[key].drop_duplicates()))
+    swapped = pd.MultiIndex.from_frame(single[key]).isin(pd.MultiIndex.from_frame(seeded[key].drop_duplicates()))
     return pd.concat([single[~swapped], seeded], ignore_index=True)
 
 

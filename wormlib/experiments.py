@@ -341,14 +341,24 @@ def summarise(scores: pd.DataFrame, by: list[str], metric: str = "accuracy") -> 
 
 
 def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], models: tuple[str, ...],
-                n_train: int, max_subsets: int | None, hidden: int, train_cfg: TrainConfig) -> pd.DataFrame:
+                n_train: int, max_subsets: int | None, hidden: int, train_cfg: TrainConfig,
+                reuse: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Unseen-worm scores of the same models on several neuron sets (e.g. the paper's 15 and the
-    3 its Nichols evaluation rests on); column ``neurons``: the set's name."""
+    3 its Nichols evaluation rests on); column ``neurons``: the set's name. ``reuse`` maps a set's
+    name to the scores of these models on its splits already computed elsewhere (e.g. by
+    ``wormlib.results.scores_from_records`` from another chapter's records): that set is not
+    trained again."""
     rows = []
     for label, neurons in sets.items():
         data = TaskData.build(recordings, task, neurons)
-        rows.append(run_models(models, data, unseen_splits(data, n_train, max_subsets), hidden, train_cfg)[0]
-                    .assign(neurons=label))
+        splits = unseen_splits(data, n_train, max_subsets)
+        if reuse and label in reuse:
+            done = reuse[label]
+            if set(done.model) != set(models) or set(done.train) != {s["train"] for s in splits[2]}:
+                raise ValueError(f"the scores given for the {label!r} set are not of these models and splits")
+            rows.append(done.assign(neurons=label))
+        else:
+            rows.append(run_models(models, data, splits, hidden, train_cfg)[0].assign(neurons=label))
     return pd.concat(rows, ignore_index=True)
 
 

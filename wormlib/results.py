@@ -149,6 +149,26 @@ def metric_table(records: pd.DataFrame, experiment: str, metric: str = "accuracy
     return rows.rename(columns={"value": metric.replace("-", "_")})
 
 
+def scores_from_records(records: pd.DataFrame, experiment: str, models: tuple[str, ...],
+                        n_train_worms: int) -> pd.DataFrame:
+    """The score table behind the unseen-worm records that ``Results.add_scores`` wrote for
+    ``experiment`` (one row per model × training subset × test worm, columns ``accuracy`` and
+    ``balanced_accuracy``, models in the order given): how a chapter reuses models another
+    chapter trained on the same splits instead of training them again. Raises ``ValueError``
+    if a model has no such records."""
+    keys = ["model", "protocol", "population", "n_train_worms", "train", "test"]
+    rows = records[(records.experiment == experiment) & (records.population == "unseen")
+                   & (records.n_train_worms == n_train_worms) & records.model.isin(models)
+                   & records.metric.isin(["accuracy", "balanced-accuracy"])]
+    missing = [m for m in models if m not in set(rows.model)]
+    if missing:
+        raise ValueError(f"{experiment} has no unseen-worm records of {missing} with {n_train_worms} training worms")
+    wide = (rows.pivot_table(index=keys, columns="metric", values="value", sort=False).reset_index()
+            .rename(columns={"balanced-accuracy": "balanced_accuracy"}).rename_axis(columns=None))
+    wide["n_train_worms"] = wide.n_train_worms.astype(int)
+    return pd.concat([wide[wide.model == m] for m in models], ignore_index=True)
+
+
 def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     """The records a chapter saved, as a DataFrame with the standard columns."""
     staged = _staged_path(chapter, profile)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .evaluate import p_text, paired_difference, replace_with_seeded
+from .evaluate import interval_text, p_text, paired_difference, replace_with_seeded
 from .results import metric_table
 
 VERDICTS = ("holds", "not detectable", "contradicted", "not testable here")
@@ -55,8 +55,7 @@ class Test:
     p_holm: float = field(default=np.nan)
 
     def text(self, digits: int = 3) -> str:
-        d = self.diff
-        return (f"{d['mean_difference']:+.{digits}f} [{d['ci_low']:+.{digits}f}, {d['ci_high']:+.{digits}f}]"
+        return (interval_text(self.diff, digits)
                 + (f", Holm {p_text(self.p_holm)}" if np.isfinite(self.p_holm) else ""))
 
 
@@ -143,8 +142,7 @@ def _seeded(c: pd.DataFrame, experiment: str, task: str, k: int, nets: tuple[str
     those runs has them (same splits, same test frames); the deterministic baselines stay."""
     rows = c[(c.experiment == experiment) & (c.population == "unseen") & (c.n_train_worms == k)]
     seeded = c[c.experiment.isin(SEEDED_RUNS) & (c.task == task) & (c.n_train_worms == k) & c.model.isin(nets)]
-    swap = set(seeded.model)
-    return pd.concat([rows[~rows.model.isin(swap)], seeded.assign(experiment=experiment)], ignore_index=True)
+    return replace_with_seeded(rows, seeded.assign(experiment=experiment), key=("model",))
 
 
 def _has_seeds(c: pd.DataFrame, task: str, k: int, model: str = GNN) -> bool:
@@ -212,7 +210,7 @@ def claim_gnn_beats_mlp(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     if "robustness-causal-derivative" in set(c.experiment):
         causal = _both(c, "robustness-causal-derivative", GNN, MLP, "GNN − MLP", n_train_worms=3, task="4-state")
         text += "; with past-only features: " + "; ".join(
-            f"{t.metric} {t.diff['mean_difference']:+.3f} [{t.diff['ci_low']:+.3f}, {t.diff['ci_high']:+.3f}]" for t in causal)
+            f"{t.metric} {interval_text(t.diff)}" for t in causal)
     return text, verdict
 
 
@@ -243,8 +241,7 @@ def claim_svm_matches_seen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     seen = c[(c.experiment == "table1-forward-reverse") & (c.protocol == "shuffled-windows")]
     diffs = {m: _paired(seen[seen.metric == m], GNN, "svm", m) for m in METRICS}
     verdict = combine([decide_margin(d, 0.01, two_sided=True) for d in diffs.values()])
-    return ("GNN − SVM, seen: " + "; ".join(f"{m} {d['mean_difference']:+.3f} [{d['ci_low']:+.3f}, "
-                                            f"{d['ci_high']:+.3f}]" for m, d in diffs.items())
+    return ("GNN − SVM, seen: " + "; ".join(f"{m} {interval_text(d)}" for m, d in diffs.items())
             + " (margin ±0.01)", verdict)
 
 
@@ -271,7 +268,7 @@ def claim_three_neurons(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
             diff = _paired(rows, "subsets-15-neurons", "subsets-3-neurons", m)
             outcomes.append(decide_margin(diff, 0.03))
             if m == "balanced-accuracy":
-                parts.append(f"{task}: loss {diff['mean_difference']:+.3f} [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]")
+                parts.append(f"{task}: loss {interval_text(diff)}")
     verdict = combine(outcomes)
     return "GNN balanced accuracy lost with 3 neurons instead of 15 (margin 0.03): " + "; ".join(parts), verdict
 
@@ -316,8 +313,7 @@ def claim_gnn_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     verdict = decide(tests)
     beside = {b: paired_difference(rows, b, "gnn", metric="mse") for b in ("persistence", "linear", "linear-ar")}
     return ("16-step MSE, rival − GNN: " + "; ".join(f"{t.comparison.split(' ')[0]} {t.text(4)}" for t in tests)
-            + "; beside: " + "; ".join(f"{b} {d['mean_difference']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]"
-                                      for b, d in beside.items()) + f" ({note})", verdict)
+            + "; beside: " + "; ".join(f"{b} {interval_text(d, 4)}" for b, d in beside.items()) + f" ({note})", verdict)
 
 
 def claim_beats_persistence_causal(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -333,7 +329,7 @@ def claim_beats_persistence_causal(r: dict[str, pd.DataFrame]) -> tuple[str, str
     ar = paired_difference(rows, "linear-ar", "gnn", metric="mse")
     return (_tests_text(tests, digits=4) + f" (GNN {means['gnn']:.4f}, persistence {means['persistence']:.4f}, "
             f"linear {means['linear']:.4f}, MLP {means['mlp']:.4f}, linear AR {means['linear-ar']:.4f}; beside: "
-            f"linear AR − GNN {ar['mean_difference']:+.4f} [{ar['ci_low']:+.4f}, {ar['ci_high']:+.4f}])", verdict)
+            f"linear AR − GNN {interval_text(ar, 4)})", verdict)
 
 
 def claim_beats_admm(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -529,7 +525,6 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
     dag = d[d.experiment.isin(["kato-to-dag-lag-0s", "within-dag-lag-0s"]) & (d.model == GNN)]
     p_dag = dag[(dag.experiment == "kato-to-dag-lag-0s") & (dag.metric == "p-value")].value
     dag = dag.groupby(["experiment", "metric"]).value.mean()
-    fmt = lambda x: f"{x['mean_difference']:+.3f} [{x['ci_low']:+.3f}, {x['ci_high']:+.3f}]"  # noqa: E731
     admm_mean = t1[(t1.metric == "accuracy")].groupby("model").value.mean()
     gnn_admm = {m: _paired(f4[f4.metric == m], GNN, ADMM, m) for m in METRICS}
     tc = c[(c.experiment == "time-context-causal-derivative") & (c.task == "7-state")]
@@ -539,13 +534,13 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
     return [
         f"**Seen worms: the GNN's 7-state accuracy is {_compared(seen_diff)} logistic "
         f"regression's** (GNN {seen_mean[GNN]:.3f}, logistic regression {seen_mean[LR]:.3f}; "
-        f"paired {fmt(seen_diff)}).",
+        f"paired {interval_text(seen_diff)}).",
         f"**Unseen worms, forward vs reverse: the GNN's accuracy is {_compared(net_lr[GNN])} logistic "
-        f"regression's, the MLP's {_compared(net_lr[MLP])} it** (paired accuracy: GNN − LR {fmt(net_lr[GNN])}, "
-        f"MLP − LR {fmt(net_lr[MLP])}).",
+        f"regression's, the MLP's {_compared(net_lr[MLP])} it** (paired accuracy: GNN − LR {interval_text(net_lr[GNN])}, "
+        f"MLP − LR {interval_text(net_lr[MLP])}).",
         f"**4 states, 3 training worms: the GNN is {_compared(gnn_mlp['accuracy'])} the MLP on accuracy and "
         f"{_compared(gnn_mlp['balanced-accuracy'])} it on balanced accuracy** (paired GNN − MLP "
-        f"{fmt(gnn_mlp['accuracy'])} and {fmt(gnn_mlp['balanced-accuracy'])}).",
+        f"{interval_text(gnn_mlp['accuracy'])} and {interval_text(gnn_mlp['balanced-accuracy'])}).",
         "**The inferred graphs are "
         + ("individual" if sim["p-value"] < ALPHA and sim["within"] > sim["across"] else "not detectably individual")
         + (", and not anatomical" if (conn_p > ALPHA).all() else ", and partly anatomical")
@@ -556,19 +551,18 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"**16 frames ahead, the GNN's error is {_compared(persistence, 'lower', 'higher')} "
         f"persistence's** (trained on 4 worms: GNN {mse_mean['gnn']:.4f}, persistence "
         f"{mse_mean['persistence']:.4f}, linear {mse_mean['linear']:.4f}; paired persistence − GNN "
-        f"{persistence['mean_difference']:+.4f} [{persistence['ci_low']:+.4f}, {persistence['ci_high']:+.4f}]); "
+        f"{interval_text(persistence, 4)}); "
         f"**a linear model of the last few frames (AR(p), p chosen on training worms) has an error "
         f"{_compared(autoregressive)} the GNN's** (AR {mse_mean['linear-ar']:.4f}; "
-        f"paired AR − GNN {autoregressive['mean_difference']:+.4f} [{autoregressive['ci_low']:+.4f}, "
-        f"{autoregressive['ci_high']:+.4f}]).",
+        f"paired AR − GNN {interval_text(autoregressive, 4)}).",
         f"**Brennan & Proekt's ADMM, run on the same worms and frames, decodes forward vs reverse at "
         f"{admm_mean[ADMM]:.1%}** (the paper quotes their 81% from another protocol); with 4 states and "
         f"3 training worms the GNN is {_compared(gnn_admm['accuracy'])} it on accuracy and "
         f"{_compared(gnn_admm['balanced-accuracy'])} it on balanced accuracy (paired GNN − ADMM "
-        f"{fmt(gnn_admm['accuracy'])} and {fmt(gnn_admm['balanced-accuracy'])}).",
+        f"{interval_text(gnn_admm['accuracy'])} and {interval_text(gnn_admm['balanced-accuracy'])}).",
         f"**The paper's proposed next step, a recurrent attention-based graph encoder (TAVRNN), is "
         f"{_compared(tav_gnn)} the single-frame GNN on 7-state balanced accuracy with past-only features** "
-        f"(paired TAVRNN − GNN {fmt(tav_gnn)}).",
+        f"(paired TAVRNN − GNN {interval_text(tav_gnn)}).",
         "**Across labs, the Kato-trained GNN decodes reversals "
         + (f"above the null in {(p_dag < ALPHA).sum()} of {len(p_dag)} Dag recordings" if len(p_dag) else "—")
         + f"** (ROC AUC {dag['kato-to-dag-lag-0s', 'roc-auc']:.2f}; circular-shift null, 95th percentile "
