@@ -500,11 +500,12 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   on unseen worms at 2 states with 4 training worms, 7 states with 4 and 4 states with every
 #   number of training worms ({numref}`tbl-seeds-causal`, {numref}`tbl-fig4b-seeds`; the rows on
 #   GNN vs MLP, SVM, ADMM, the connectome and more training worms), the windowed networks, the
-#   past-only trajectory networks, the forecasting networks, and in Fig. 5 the Markovian GNN (1
+#   past-only trajectory networks, the forecasting networks, TAVRNN with its behaviour head at 7
+#   states with 4 training worms and past-only features, and in Fig. 5 the Markovian GNN (1
 #   and 4 training worms) and the MLP (4) ({numref}`tbl-paired-mse-seeds`), which the two
-#   trajectory rows use. One seed: the seen-population runs (ten folds each), TAVRNN, and Fig.
-#   5's recurrent and static-graph networks — so the trajectory row's comparisons with the two
-#   RNN variants rest on one seed of each.
+#   trajectory rows use. One seed: the seen-population runs (ten folds each), TAVRNN in its
+#   other two settings and its probe, and Fig. 5's recurrent and static-graph networks — so the
+#   trajectory row's comparisons with the two RNN variants rest on one seed of each.
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of
 #   training worms; no hyperparameter was tuned, but two design choices (concatenation

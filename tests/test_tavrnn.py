@@ -107,6 +107,33 @@ def test_training_is_deterministic_and_predictions_are_probabilities():
     torch.testing.assert_close(a[0, 2].sum(-1), torch.ones(60))
 
 
+def test_a_stacked_model_trains_as_if_alone_whatever_its_neighbours_data(monkeypatch):
+    # clipping always engages, so a clip over the whole stack would tie model 0 to model 1
+    monkeypatch.setattr(tavrnn, "GRAD_CLIP", 1e-3)
+    data = _tiny_data()
+    data.y[2, ::3] = -1                                    # worm c has unlabelled steps
+    seq = tavrnn.Sequences.build(data, CFG)
+    params = []
+    for neighbour in ((0, 1), (1, 2)):
+        train = torch.zeros(2, 3, dtype=torch.bool)
+        train[0, [0, 1]] = True
+        train[1, list(neighbour)] = True
+        torch.manual_seed(0)
+        model = tavrnn.TAVRNN(2, 2, 2, CFG)
+        tavrnn.fit(model, seq, train, steps=6, seed=0)
+        params.append([p.detach()[0].clone() for p in model.parameters()])
+    for a, b in zip(*params):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+def test_clipping_per_model_scales_each_models_gradient_to_the_bound():
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    p.grad = torch.tensor([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])
+    norms = tavrnn.clip_grad_norm_per_model([p], 1.0)
+    torch.testing.assert_close(norms, torch.tensor([5.0, 0.5, 0.0]))
+    torch.testing.assert_close(p.grad.norm(dim=1), torch.tensor([1.0, 0.5, 0.0]), atol=1e-5, rtol=0)
+
+
 def test_lagged_features_see_only_the_past():
     x = torch.arange(10.0).reshape(1, 10, 1, 1)
     data = TaskData(("1",), ("n",), ("a",), x, torch.zeros(1, 10, dtype=torch.long),

@@ -317,18 +317,18 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
     return pd.concat(rows, ignore_index=True)
 
 
-def time_context(recordings: list, settings: list[tuple[str, str, int, tuple[str, ...]]], hidden: int,
-                 train_cfg: TrainConfig, max_subsets: int | None = None, n_seeds: int = 1) -> pd.DataFrame:
+def time_context(recordings: list, settings: list[tuple], hidden: int, train_cfg: TrainConfig,
+                 max_subsets: int | None = None, n_seeds: int = 1) -> pd.DataFrame:
     """Unseen-worm scores of models that see a window of past frames (TAVRNN, lagged logistic
     regression, the windowed MLP and GNN) for each (derivative kind, task, number of training
-    worms, models) of ``settings``. The windowed networks in ``n_seeds`` replicates (column
-    ``seed``), like the single-frame networks they are compared with; TAVRNN and the baselines
-    once. Columns ``derivative`` and ``task`` say which."""
+    worms, models[, replicated]) of ``settings``. The models in ``replicated`` (by default the
+    windowed networks, like the single-frame networks they are compared with) in ``n_seeds``
+    replicates (column ``seed``), the others once. Columns ``derivative`` and ``task`` say which."""
     rows = []
-    for kind, task, k, models in settings:
+    for kind, task, k, models, *replicated in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
-        scores = run_replicated(models, WINDOW_MODELS, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
-                                train_cfg)
+        many = replicated[0] if replicated else WINDOW_MODELS
+        scores = run_replicated(models, many, data, unseen_splits(data, k, max_subsets), n_seeds, hidden, train_cfg)
         rows.append(scores.assign(derivative=kind, task=task))
     return pd.concat(rows, ignore_index=True)
 

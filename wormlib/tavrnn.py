@@ -212,6 +212,20 @@ GRAD_CLIP = 10.0
 labels diverges within a few hundred steps at this learning rate."""
 
 
+@torch.no_grad()
+def clip_grad_norm_per_model(parameters, max_norm: float) -> torch.Tensor:
+    """``torch.nn.utils.clip_grad_norm_`` for each of M stacked models on its own (every
+    parameter's first axis is the model): a model's gradient is scaled down to norm
+    ``max_norm`` when it is larger, whatever the other models' gradients, so that stacked models
+    (and seed replicates) train as they would alone. Returns the M norms before clipping."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norms = torch.stack([g.reshape(g.shape[0], -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (M,)
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.reshape(-1, *[1] * (g.dim() - 1)))
+    return norms
+
+
 @dataclass
 class Sequences:
     """Every worm as a padded graph sequence: x (W, S, V, F), adj (W, S, V, V), y (W, S) the
@@ -244,7 +258,8 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     """Truncated back-propagation through time: each optimiser step, every stacked model draws
     ``cfg.batch`` chunks of ``cfg.chunk`` graph steps from one of its training worms (epochs visit
     each once, as ``wormlib.train``), starts from a zero state, and is scored after a burn-in of
-    ``cfg.burn_in`` steps; gradients clipped to norm ``GRAD_CLIP``. train_worms: (M, W) bool."""
+    ``cfg.burn_in`` steps; each model's gradient clipped to norm ``GRAD_CLIP`` and its behaviour
+    loss averaged over its own labelled steps, so that stacked models never interact. train_worms: (M, W) bool."""
     cfg = model.cfg
     gen = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -261,12 +276,13 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
         if supervised:
             y = seq.y[w, idx][..., keep]
             logits = out["logits"][:, :, keep]
-            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp_min(0), reduction="none")
-            labelled = (y.reshape(-1) >= 0).float()
-            loss = loss + cfg.supervised_weight * (ce * labelled).sum() / labelled.sum().clamp_min(1) * m
+            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp_min(0),
+                                 reduction="none").reshape(m, -1)                   # (M, B·L)
+            labelled = (y.reshape(m, -1) >= 0).float()
+            loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+        clip_grad_norm_per_model(model.parameters(), GRAD_CLIP)
         optimiser.step()
     return model
 
