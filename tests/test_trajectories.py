@@ -207,11 +207,12 @@ def test_missing_neuron_is_not_predicted_and_not_scored():
 
 @pytest.mark.parametrize("name", ["mlp", "gnn", "mlp-gru", "gnn-gru"])
 def test_small_model_overfits_a_tiny_batch(name):
-    """Training lowers the free-running 8-step error on its own worm far below persistence."""
+    """Training lowers the free-running 8-step error on its own worm far below persistence (150
+    steps: every model ends at ≤ 0.11 of persistence's error, against the bound of 0.3)."""
     data, *_ = _linear_system(n_worms=1, t=40)
     torch.manual_seed(0)
     train = torch.ones(1, 1, dtype=torch.bool)
-    model = tj.fit(tj.build_model(name, 1, N, F, 32), data, train, TrainConfig(steps=300, batch_size=27, lr=1e-2),
+    model = tj.fit(tj.build_model(name, 1, N, F, 32), data, train, TrainConfig(steps=150, batch_size=27, lr=1e-2),
                    n_steps=tj.TRAIN_STEPS)
     starts = torch.arange(0, 40 - tj.BURN_IN - tj.TRAIN_STEPS + 1)
     pred, truth = tj.predict(model, data, 0, starts, tj.TRAIN_STEPS)
