@@ -504,8 +504,10 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   states with 4 training worms and past-only features, and in Fig. 5 the Markovian GNN (1
 #   and 4 training worms) and the MLP (4) ({numref}`tbl-paired-mse-seeds`), which the two
 #   trajectory rows use. One seed: the seen-population runs (ten folds each), TAVRNN in its
-#   other two settings and its probe, and Fig. 5's recurrent and static-graph networks — so the
-#   trajectory row's comparisons with the two RNN variants rest on one seed of each.
+#   other settings (also on Table 1's and Fig. 4B's splits, {numref}`tbl-window-protocols`) and
+#   its probe, and Fig. 5's recurrent and static-graph networks — so the trajectory row's
+#   comparisons with the two RNN variants rest on one seed of each. TAVRNN is not run on the
+#   seen-worm folds, the Kato → Dag test or the trajectory protocol (chapters 3 and 4 say why).
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of
 #   training worms; no hyperparameter was tuned, but two design choices (concatenation
