@@ -32,7 +32,8 @@ def two_loops(n_frames=3000, period=40, noise=0.02, seed=0):
 def circle(n_cycles=20, period=50, noise=0.005, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n_cycles * period)
-    return np.c_[np.cos(2 * np.pi * t / period), np.sin(2 * np.pi * t / period)] + noise * rng.standard_normal((len(t), 2))
+    circle = np.c_[np.cos(2 * np.pi * t / period), np.sin(2 * np.pi * t / period)]
+    return circle + noise * rng.standard_normal((len(t), 2))
 
 
 def test_delay_embedding_layout_and_causality():

@@ -185,7 +185,8 @@ def test_connectome_and_more_worms_rows_use_the_fig4b_seeds_where_they_exist():
                                                             scorecard.CONNECTOME: [0.6] * 5},
                                metrics, n_train_worms=k, **common))
         seeds.append(_records(scorecard.SEEDED if k == 3 else scorecard.FIG4B_SEEDED,
-                              {GNN: [0.6 + 0.02 * k + w * (1 + k / 4) for w in WOBBLE], scorecard.CONNECTOME: [0.5] * 5},
+                              {GNN: [0.6 + 0.02 * k + w * (1 + k / 4) for w in WOBBLE],
+                               scorecard.CONNECTOME: [0.5] * 5},
                               metrics, n_train_worms=k, **common))
     table1 = _records("table1-forward-reverse", {GNN: [0.9 + w for w in WOBBLE], scorecard.CONNECTOME: [0.8] * 5},
                       metrics, **{**common, "task": "2-state"}, n_train_worms=4)
