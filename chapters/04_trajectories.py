@@ -95,7 +95,8 @@ results = Results("trajectories", cfg.profile)
 # choice is visible); as the test worms informed it, treat the GNN's margins with that in mind.
 # Optimiser, steps and widths are those of chapter 3, not tuned here.
 #
-# :::{note} Why TAVRNN is not among these models
+# ```{admonition} Why TAVRNN is not among these models
+# :class: note
 # Chapter 3's TAVRNN, the paper's proposed next step, is not run here. Its state advances once per
 # functional graph (every 3 frames), each graph needs the 18 frames before it, and what it is
 # trained to generate is the graph's edges, not the neurons' traces: it has no decoder of
@@ -103,7 +104,7 @@ results = Results("trajectories", cfg.profile)
 # graphs re-formed from its own predictions during a rollout) would be a new model of ours, not
 # the authors'. The recurrent variants above (`gnn-gru`: a per-frame inferred graph inside a
 # recurrent model) are the nearest test of the same idea on this protocol.
-# :::
+# ```
 
 # %% tags=["nbval-check-output"]
 worms = load_kato2015()
