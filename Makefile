@@ -10,6 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 DEVICE ?= auto
+TEST_WORKERS ?= auto
 
 .PHONY: env book chapters site test quick clean
 
@@ -33,8 +34,8 @@ site: env              ## render the executed chapters (no execution)
 
 book: chapters site
 
-test: env
-	$(BIN)/python -m pytest --nbval
+test: env              ## the tests, one pytest-xdist worker per core (TEST_WORKERS=0: none)
+	$(BIN)/python -m pytest --nbval -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf book/_build results/quick

@@ -8,14 +8,22 @@ Python running pytest, so the notebooks use the same environment and the same wo
 """
 
 
+import os
+
+
 def pytest_configure(config):
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        # ``make test`` runs one pytest-xdist worker per core (``-n auto --dist loadfile``: a test
+        # file, e.g. one chapter notebook, stays on one worker): one thread each, inherited by the
+        # notebooks' kernels, so that the workers do not fight over the cores.
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     if getattr(config.option, "nbval", False):
         config.option.nbval_lax = True
         config.option.nbval_current_env = True
         # The notebooks nbval re-runs save their results into a throwaway staging folder (the
         # kernels inherit this variable): a test run never changes results/ (nor, through the
         # results chapter 5 reads, whether an executed chapter counts as current).
-        import os
         import tempfile
 
         from wormlib.results import STAGE_ENV

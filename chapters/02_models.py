@@ -267,6 +267,11 @@ with torch.no_grad():
     h_perm, a_perm = gnn.node_states(x[:, :, perm], present[:, perm])
 node_error = (h_perm - h[:, :, perm]).abs().max().item()
 edge_error = (a_perm - a[:, :, perm][:, :, :, perm]).abs().max().item()
+# relative to the largest value: float32 rounding, whatever the CPU's order of summation
+node_relative, edge_relative = (
+    node_error / h.abs().max().item(),
+    edge_error / a.abs().max().item(),
+)
 results.add(
     "permutation-equivariance",
     "max-abs-error-node-states",
@@ -283,14 +288,15 @@ results.save()
 
 # %% tags=["nbval-check-output"]
 print(
-    f"node states equivariant: {node_error < 1e-5}; "
-    f"edges equivariant: {edge_error < 1e-5}"
+    f"node states equivariant: {node_relative < 1e-4}; "
+    f"edges equivariant: {edge_relative < 1e-4}"
 )
 
 # %% tags=["remove-input"]
 plotting.caption(
     f"Largest difference between the node states of permuted input and the permuted node states: "
-    f"{node_error:.1e}; for the edge weights: {edge_error:.1e} (float32 rounding). The unit test "
+    f"{node_error:.1e} ({node_relative:.0e} of the largest node state); for the edge weights: "
+    f"{edge_error:.1e} ({edge_relative:.0e} of the largest weight): float32 rounding. The unit test "
     "`tests/test_models.py` checks the same for every GNN variant, with a missing neuron."
 )
 

@@ -121,6 +121,20 @@ def test_scores_from_records_inverts_add_scores_for_unseen_worms():
         scores_from_records(res.frame(), "x", ("gnn",), 3)
 
 
+def test_add_scores_on_seen_worms_separates_fold_spread_from_seed_spread():
+    # one worm, 3 folds × 2 seeds: seed 1 is seed 0 shifted by +0.1 on every fold
+    acc = {(f, s): 0.5 + 0.2 * f + 0.1 * s for f in range(3) for s in range(2)}
+    scores = pd.DataFrame([dict(model="gnn", protocol="shuffled-windows", population="seen", n_train_worms=1,
+                                train="a", test="a", fold=f, seed=s, accuracy=a, balanced_accuracy=a)
+                           for (f, s), a in acc.items()])
+    res = Results("test", "quick")
+    res.add_scores(scores, "x", "2-state")
+    value = {r["metric"]: r["value"] for r in res.records}
+    assert value["accuracy"] == pytest.approx(0.75)
+    assert value["accuracy-sd-over-folds"] == pytest.approx(0.2)             # of the seed means 0.55, 0.75, 0.95
+    assert value["accuracy-sd-over-seeds"] == pytest.approx(0.1 / np.sqrt(2))  # of the fold means 0.7, 0.8
+
+
 def test_add_metrics_writes_one_record_per_value_with_hyphenated_names():
     res = Results("test", "quick")
     res.add_metrics("agreement", {"null_mean": 0.3, "agreement": 0.6}, task="4-state")

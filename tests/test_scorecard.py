@@ -136,6 +136,24 @@ def test_svm_matches_on_seen_worms_by_its_margin(svm_gap, verdict):
     assert scorecard.claim_svm_matches_seen({"classification": frame})[1] == verdict
 
 
+def test_seen_worm_rows_use_the_seeded_networks_where_they_exist():
+    # one seed: the GNN 5 points above the SVM; averaged over seeds: level with it
+    common = dict(task="2-state", protocol="shuffled-windows", population="seen", n_train_worms=1, train="-")
+    metrics = ("accuracy", "balanced-accuracy")
+    base = [0.95 + w for w in WOBBLE]
+    table1 = _records("table1-forward-reverse", {GNN: [b + 0.05 for b in base],
+                                                 "svm": [b - w / 2 for b, w in zip(base, WOBBLE)]}, metrics, **common)
+    contiguous = _records("table1-forward-reverse", {GNN: [0.5] * 5}, metrics,
+                          **{**common, "protocol": "contiguous-blocks"})
+    seeds = _records(scorecard.SEEN_SEEDED, {GNN: base}, metrics, **common)
+    text, verdict = scorecard.claim_svm_matches_seen({"classification": pd.concat([table1, contiguous])})
+    assert verdict == "contradicted" and "networks 1 seed" in text
+    text, verdict = scorecard.claim_svm_matches_seen({"classification": pd.concat([table1, contiguous, seeds])})
+    assert verdict == "holds" and "GNN and MLP averaged over seeds" in text
+    swapped, _ = scorecard._seen(pd.concat([table1, contiguous, seeds]), "table1-forward-reverse", "2-state")
+    assert sorted(swapped[(swapped.model == GNN) & (swapped.metric == "accuracy")].value) == sorted(base + [0.5] * 5)
+
+
 @pytest.mark.parametrize("loss, verdict", [(0.0, "holds"), (0.2, "contradicted")])
 def test_three_neurons_follows_its_margin(loss, verdict):
     frames = []

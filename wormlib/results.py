@@ -92,7 +92,7 @@ class Results:
     def add_scores(self, scores: pd.DataFrame, experiment: str, task: str) -> None:
         """Records of a score table (wormlib.evaluate.score_table, one row per model × split ×
         test worm). Seen population: per model, protocol and worm, the mean over folds and the
-        fold-to-fold standard deviation; unseen: one record per training subset and test worm.
+        fold-to-fold standard deviation (of the seed means); unseen: one record per training subset and test worm.
         With seed replicates (a ``seed`` column), values are averaged over seeds as well, and
         the standard deviation across seeds is recorded as ``<metric>-sd-over-seeds``."""
         metrics = {"accuracy": "accuracy", "balanced_accuracy": "balanced-accuracy"}
@@ -102,8 +102,8 @@ class Results:
             for column, metric in metrics.items():
                 self.add(experiment, metric, group[column].mean(), task=task, **common)
                 if common["population"] == "seen" and len(group) > 1:
-                    self.add(experiment, f"{metric}-sd-over-folds", group[column].std(ddof=1),
-                             task=task, **common)
+                    per_fold = group.groupby("fold", sort=False)[column].mean()      # seeds averaged
+                    self.add(experiment, f"{metric}-sd-over-folds", per_fold.std(ddof=1), task=task, **common)
                 if "seed" in group and group.seed.nunique() > 1:
                     per_seed = group.groupby("seed")[column].mean()
                     self.add(experiment, f"{metric}-sd-over-seeds", per_seed.std(ddof=1), task=task, **common)
