@@ -38,4 +38,4 @@ test: env              ## the tests, one pytest-xdist worker per core (TEST_WORK
 	$(BIN)/python -m pytest --nbval -n $(TEST_WORKERS) --dist loadfile
 
 clean:
-	rm -rf book/_build results/quick
+	rm -rf book/_build

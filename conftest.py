@@ -23,7 +23,9 @@ def pytest_configure(config):
         config.option.nbval_current_env = True
         # The notebooks nbval re-runs save their results into a throwaway staging folder (the
         # kernels inherit this variable): a test run never changes results/ (nor, through the
-        # results chapter 5 reads, whether an executed chapter counts as current).
+        # results chapter 5 reads, whether an executed chapter counts as current). Chapter 5
+        # reads chapters 3 and 4's results from that folder when its worker ran them, else the
+        # committed quick-profile results (results/quick/) that its reference notebook was made from.
         import tempfile
 
         from wormlib.results import STAGE_ENV
