@@ -294,9 +294,9 @@ plotting.numbered_table(
 # the scorecard's two trajectory rows are retrained here in the profile's `n_seeds`
 # independently initialised replicates on Fig. 5's splits and windows, and averaged per split
 # and test worm: the Markovian GNN trained on 1 and on 4 worms, and the MLP and the GRU-MLP on
-# 4. The GRU-GNN stays at one seed: its optimiser step costs ≈ 2× the Markovian GNN's (the
-# benchmark in the repository's README), so five replicates of it would add ≈ 6 min on one core,
-# more than the rest of this chapter's seeds together.
+# 4. The GRU-GNN stays at one seed: its optimiser step costs ≈ 2× the Markovian GNN's, so its
+# 25 replicates (5 seeds × 5 splits) would add about half again to the time this chapter spends
+# on all its other seed replicates (measurements in the repository's README).
 
 # %%
 fig5_seeds = pd.concat(

@@ -1,11 +1,12 @@
 """Benchmark: where chapter 4's time goes — training and evaluating each trajectory model.
 
-    python tools/benchmark_trajectories.py [--steps 100] [--threads 2] [--models gnn,mlp]
+    python tools/benchmark_trajectories.py [--steps 100] [--threads 2] [--models gnn,mlp] [--seeds 5]
 
 For each model, the 5 stacked models of chapter 4's "train on 4 worms" protocol are trained for
 ``--steps`` optimiser steps (8-step rollouts; 12 frames for the recurrent ones) and evaluated
 (16-step rollouts on every held-out worm). Prints seconds per 100 training steps and for the
-evaluation, and the extrapolation to the full profile (600 steps, two protocols).
+evaluation, and the extrapolation to the full profile (600 steps, two protocols). ``--seeds N``
+stacks N seed replicates of the 5 models (``experiments.replicate``), as chapter 4's seed runs do.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models", default=",".join(tj.LEARNED))
+    parser.add_argument("--seeds", type=int, default=1, help="seed replicates of the 5 models, stacked")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = TaskData.build(load_kato2015(), "2-state", PAPER_NEURONS)
-    train, test, _ = experiments.unseen_splits(data, 4)
+    train, test, _ = experiments.replicate(experiments.unseen_splits(data, 4), args.seeds)
     full_steps = PROFILES["full"]["steps"]
     print(f"{'model':<12} {'train s/100 steps':>18} {'evaluate s':>11} {'full profile, 2 protocols (s)':>30}")
     for name in args.models.split(","):
