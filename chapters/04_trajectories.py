@@ -293,10 +293,11 @@ plotting.numbered_table(
 # the graph networks several per cent away from this run's (status page). So the networks behind
 # the scorecard's two trajectory rows are retrained here in the profile's `n_seeds`
 # independently initialised replicates on Fig. 5's splits and windows, and averaged per split
-# and test worm: the Markovian GNN trained on 1 and on 4 worms, and the MLP and the GRU-MLP on
-# 4. The GRU-GNN stays at one seed: its optimiser step costs ≈ 2× the Markovian GNN's, so its
-# 25 replicates (5 seeds × 5 splits) would add about half again to the time this chapter spends
-# on all its other seed replicates (measurements in the repository's README).
+# and test worm: the Markovian GNN trained on 1 and on 4 worms, and its three rivals of the
+# scorecard's row (the MLP, the GRU-MLP and the GRU-GNN) on 4. The GRU-GNN's replicates are the
+# costliest of the book: its optimiser step is ≈ 2× the Markovian GNN's, and its 25 stacked
+# replicates (5 seeds × 5 splits) take about a quarter of hour on two CPU cores (measurements in
+# the repository's README).
 
 # %%
 fig5_seeds = pd.concat(
@@ -308,7 +309,7 @@ fig5_seeds = pd.concat(
         train_cfg,
         cfg.n_seeds,
     )
-    for k, nets in ((1, ("gnn",)), (4, ("mlp", "gnn", "mlp-gru")))
+    for k, nets in ((1, ("gnn",)), (4, ("mlp", "gnn", "mlp-gru", "gnn-gru")))
 )
 results.add_frame(fig5_seeds, "fig5-seeds-mse", "mse", "mse")
 results.add_frame(
@@ -367,8 +368,8 @@ plotting.numbered_table(
         },
     ),
     "tbl-paired-mse-seeds",
-    f"Step 16 of {{numref}}`tbl-paired-mse` with the GNN (and, against it, the MLP and the "
-    f"GRU-MLP) averaged over {cfg.n_seeds} seeds: per test worm, GNN − rival MSE, mean over worms with a 95% "
+    f"Step 16 of {{numref}}`tbl-paired-mse` with the GNN (and, against it, the MLP, the "
+    f"GRU-MLP and the GRU-GNN) averaged over {cfg.n_seeds} seeds: per test worm, GNN − rival MSE, mean over worms with a 95% "
     "t-interval and the paired t-test p (uncorrected). Mean 16-step MSE, one seed → mean of "
     "the seeds (median sd over seeds): "
     + "; ".join(

@@ -90,6 +90,17 @@ def test_paired_table_means_per_worm_and_intervals_as_text():
     d = evaluate.paired_difference(res.frame().rename(columns={"value": "accuracy"}), "gnn", "mlp")
     assert d["mean_difference"] == pytest.approx((0.1 + 0.05 + 0.05) / 3)
     assert table["GNN − MLP"].iloc[0] == evaluate.interval_text(d) and table["GNN − MLP"].iloc[0].startswith("+0.067 [")
+    # a model that one group lacks (a baseline run on one task only) leaves that group's cells empty
+    res.add("x", "accuracy", 0.5, model="svm", test="1", train="a", task="7-state", n_train_worms=4)
+    for model, value in (("gnn", 0.6), ("mlp", 0.55)):
+        res.add("x", "accuracy", value, model=model, test="1", train="a", task="7-state", n_train_worms=4)
+    both = evaluate.paired_table(res.frame(), ["task"], {"GNN": "gnn", "SVM": "svm"},
+                                 {"GNN − SVM": ("gnn", "svm")}, metrics=("accuracy",)).set_index("task")
+    assert both.isna().to_dict() == {"metric": {"2-state": False, "7-state": False},
+                                     "GNN": {"2-state": False, "7-state": False},
+                                     "SVM": {"2-state": True, "7-state": False},
+                                     "GNN − SVM": {"2-state": True, "7-state": False}}
+    assert both.loc["7-state", "SVM"] == "0.500"
 
 
 def test_replace_with_seeded_swaps_whole_groups_for_one_key_or_two():

@@ -106,7 +106,7 @@ def test_trajectory_rows_use_the_seed_averaged_networks_where_they_exist():
     records = {"trajectories": pd.concat([fig5, seeds]), "classification": fig5.iloc[:0], "discussion": fig5.iloc[:0]}
     mse, note = scorecard._fig5(records)
     assert sorted(mse[mse.model == "gnn"].mse) == sorted((0.020, 0.021, 0.019, 0.022, 0.020))  # swapped
-    assert len(mse[mse.model == "mlp"]) == 5 and "gnn (k=4)" in note and "other networks 1 seed" in note
+    assert len(mse[mse.model == "mlp"]) == 5 and "gnn (k=4)" in note and "Fig. 5's other networks 1 seed" in note
     text, verdict = scorecard.claim_gnn_trajectories(records)
     assert verdict == "holds" and "seed-averaged" in text   # the seeded GNN is below every network
     text, verdict = scorecard.claim_gnn_trajectories({"trajectories": fig5})
@@ -259,3 +259,21 @@ def test_time_context_rows_follow_the_windowed_minus_single_frame_difference(gai
     opposite = {"holds": "contradicted", "contradicted": "holds"}.get(verdict, verdict)
     assert scorecard.claim_recurrent_attention(records)[1] == opposite
     assert scorecard.claim_time_context(records)[1] == "not detectable"
+
+
+def test_recurrent_attention_row_says_where_tavrnn_is_seed_averaged():
+    frames = []
+    for kind, task, k in scorecard.TIME_SETTINGS:
+        common = dict(task=task, protocol="leave-worms-out", population="unseen", n_train_worms=k, train="-")
+        frames.append(_records(f"robustness-{kind}-derivative", {GNN: [0.6 + w for w in WOBBLE]}, scorecard.METRICS,
+                               **common))
+        frames.append(_records(f"time-context-{kind}-derivative", {"tavrnn": [0.5 + w for w in WOBBLE]},
+                               scorecard.METRICS, **common))
+    sd = [_records(f"time-context-{kind}-derivative", {"tavrnn": [0.01] * 5}, ("balanced-accuracy-sd-over-seeds",),
+                   task=task, protocol="leave-worms-out", population="unseen", n_train_worms=k, train="-")
+          for kind, task, k in scorecard.TIME_SETTINGS]
+    notes = [scorecard.claim_recurrent_attention({"classification": pd.concat(frames + sd[:n])})[0]
+             for n in (0, 1, len(sd))]
+    assert "(TAVRNN 1 seed;" in notes[0]
+    assert "TAVRNN averaged over seeds at 7-state, train 4, causal; 1 seed elsewhere" in notes[1]
+    assert "TAVRNN averaged over seeds in every setting" in notes[2] and "1 seed" not in notes[2]

@@ -70,7 +70,8 @@ def paired_table(records: pd.DataFrame, by: list[str], models: dict[str, str], p
     """A table of results records (``wormlib.results``): one row per ``by`` group and metric, with
     each model's mean over test worms (splits averaged within a worm first) under its label in
     ``models`` (label → model), and each paired difference of ``pairs`` (label → (a, b)) as
-    ``interval_text``. Values are text with ``digits`` decimals, ready to show."""
+    ``interval_text``. Values are text with ``digits`` decimals, ready to show. A model or pair that
+    a group lacks (e.g. a baseline run on one task only) is left out of that group's rows."""
     rows = []
     for metric in metrics:
         column = metric.replace("-", "_")
@@ -78,9 +79,10 @@ def paired_table(records: pd.DataFrame, by: list[str], models: dict[str, str], p
         for key, group in scores.groupby(by):
             per_worm = group.pivot_table(index="test", columns="model", values=column)  # (test worms, models)
             rows.append({**dict(zip(by, key)), "metric": metric,
-                         **{label: f"{per_worm[m].mean():.{digits}f}" for label, m in models.items()},
+                         **{label: f"{per_worm[m].mean():.{digits}f}" for label, m in models.items()
+                            if m in per_worm},
                          **{label: interval_text(paired_difference(group, a, b, metric=column), digits)
-                            for label, (a, b) in pairs.items()}})
+                            for label, (a, b) in pairs.items() if a in per_worm and b in per_worm}})
     return pd.DataFrame(rows)
 
 
