@@ -48,6 +48,47 @@ def test_executed_pages_hold_no_machine_paths_and_stable_ids(chapter, profile):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_inputs_hash_covers_every_library_module_the_chapter_loads(chapter):
+    # run the chapter's import statements in a fresh interpreter: every wormlib module they load
+    # must be in the files the inputs hash reads (a module outside it could change a page unseen)
+    import ast
+    import subprocess
+
+    from wormlib.provenance import chapter_source, library_closure
+
+    tree = ast.parse(chapter_source(chapter).read_text())
+    imports = "\n".join(ast.unparse(n) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                        and "wormlib" in ast.unparse(n))
+    probe = imports + "\nimport sys\nprint(' '.join(m for m in sys.modules if m.split('.')[0] == 'wormlib'))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    files = {(ROOT / m.replace(".", "/")).with_suffix(".py") for m in loaded.stdout.split()}
+    files = {f if f.exists() else f.with_suffix("") / "__init__.py" for f in files}
+    closure = set(library_closure(chapter_source(chapter)))
+    assert files and files <= closure, sorted(str(f.relative_to(ROOT)) for f in files - closure)
+
+
+def test_inputs_hash_ignores_a_module_the_chapter_cannot_load(tmp_path, monkeypatch):
+    # chapter 3 never imports the scorecard: editing it must not make chapter 3 stale, while a
+    # module it does load (train.py) must
+    from wormlib import provenance
+
+    copy = tmp_path / "repo"
+    for sub in ("wormlib", "chapters"):
+        for f in (ROOT / sub).rglob("*.py"):
+            (copy / f.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / f.relative_to(ROOT)).write_bytes(f.read_bytes())
+    monkeypatch.setattr(provenance, "REPO_ROOT", copy)
+    before, before5 = (provenance.inputs_hash(c, "quick", "cpu", 0) for c in ("03_classification", "05_discussion"))
+    with open(copy / "wormlib" / "scorecard.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert provenance.inputs_hash("03_classification", "quick", "cpu", 0) == before
+    assert provenance.inputs_hash("05_discussion", "quick", "cpu", 0) != before5  # chapter 5 reads it
+    with open(copy / "wormlib" / "train.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert provenance.inputs_hash("03_classification", "quick", "cpu", 0) != before
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_has_literal_parameters_cell(chapter):
     import jupytext
 

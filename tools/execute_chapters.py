@@ -4,7 +4,7 @@
     python tools/execute_chapters.py --profile quick # quick profile → chapters/*.ipynb (nbval's reference)
     python tools/execute_chapters.py --device cuda --force 03_classification
 
-A chapter's inputs are its source, every file of wormlib, the results files it reads and its
+A chapter's inputs are its source, the wormlib files it can load, the results files it reads and its
 parameters (wormlib.provenance.inputs_hash). Each run is all-or-nothing: the chapter writes its
 results into a staging folder; only when every cell has succeeded are they moved into results/
 and the executed notebook written (both by rename). The notebook's metadata ("wormlib") records

@@ -8,6 +8,7 @@ committed notebook's hash is stale.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import platform
@@ -160,8 +161,44 @@ def chapter_source(chapter: str) -> Path:
     return REPO_ROOT / "chapters" / f"{chapter}.py"
 
 
-def library_files() -> list[Path]:
-    return sorted((REPO_ROOT / "wormlib").rglob("*.py"))
+def _module_path(name: str) -> Path | None:
+    """The file of a module of this repository (``wormlib.data.kato`` → wormlib/data/kato.py, a
+    package → its ``__init__.py``), or None."""
+    base = REPO_ROOT.joinpath(*name.split("."))
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.exists()), None)
+
+
+def _wormlib_imports(path: Path, module: str) -> set[str]:
+    """Every ``wormlib`` module name an import statement of ``path`` (the module ``module``) may
+    load, wherever the statement stands (also inside functions): ``from .x import y`` gives the
+    package's ``x`` and ``x.y`` (a submodule, if one exists)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            base = ".".join(parts + ([node.module] if node.module else []))
+            names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return {n for n in names if n.split(".")[0] == "wormlib"}
+
+
+def library_closure(path: Path, module: str = "__main__") -> list[Path]:
+    """The wormlib files that running ``path`` can load: its wormlib imports, their parent
+    packages (whose ``__init__`` runs first) and, transitively, theirs."""
+    seen: dict[str, Path] = {}
+    todo = [(path, module)]
+    while todo:
+        for name in _wormlib_imports(*todo.pop()):
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                sub = ".".join(parts[:i])
+                sub_path = _module_path(sub)
+                if sub_path is not None and sub not in seen:
+                    seen[sub] = sub_path
+                    todo.append((sub_path, sub))
+    return sorted(seen.values())
 
 
 RESULTS_READ = {"05_discussion": ("classification", "trajectories")}
@@ -178,10 +215,11 @@ def results_read(chapter: str, profile: str) -> list[Path]:
 
 
 def inputs_hash(chapter: str, profile: str, device: str, seed: int) -> str:
-    """SHA-256 over the chapter source, every wormlib file, the results files it reads and the
-    parameters."""
+    """SHA-256 over the chapter source, the wormlib files it can load (``library_closure``: a
+    change to a module no import of the chapter reaches, e.g. the scorecard for chapter 3, does not
+    re-execute it), the results files it reads and the parameters."""
     digest = hashlib.sha256()
-    for path in [chapter_source(chapter), *library_files()]:
+    for path in [chapter_source(chapter), *library_closure(chapter_source(chapter))]:
         digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     if profile == "full":  # only full-profile results are committed (the runner checks the others)
