@@ -867,7 +867,8 @@ plotting.numbered_table(
 # chunks of 16 graphs (≈ 48 frames) and each graph spans 18 frames, so shuffled 8-frame test
 # windows would sit inside its training graphs; nor on the Kato → Dag test of chapter 5, where the
 # Dag worms' 1.7 Hz would stretch an 18-frame correlation window from ≈ 6 s to ≈ 11 s, a
-# different graph from the one it was trained on.
+# different graph from the one it was trained on. The windowed networks and the lagged logistic
+# regression do run on that test (chapter 5), with their lags converted to the same seconds.
 
 # %%
 tavrnn_protocols = [("2-state", 4), ("4-state", 1), ("4-state", 4)]

@@ -36,6 +36,31 @@ def test_lagged_shifts_only_the_given_worms_by_seconds():
     assert out.y[1].tolist() == [-1, -1, 0, 1, 1, 0]
 
 
+def test_window_lags_keep_seconds_across_frame_rates_and_kato_frames_as_they_are():
+    from wormlib.experiments import LAGS
+
+    kato_fps = 2.87
+    lags = crosslab.window_lags([2.80, 3.07, 1.6666], kato_fps)
+    assert lags.shape == (3, len(LAGS))
+    assert lags[0].tolist() == list(LAGS) and lags[1].tolist() == list(LAGS)  # Kato: chapter 3's frames
+    seconds_kato = torch.tensor(LAGS) / kato_fps
+    seconds_dag = lags[2] / 1.6666
+    assert lags[2].tolist() == [0, 2, 3, 5, 7, 9]
+    assert (seconds_dag - seconds_kato).abs().max() <= 0.5 / 1.6666  # within half a Dag frame
+
+
+def test_per_recording_window_lags_read_each_recordings_own_past():
+    x = torch.arange(2 * 8, dtype=torch.float32).reshape(2, 8, 1, 1)  # value = worm·8 + frame
+    data = TaskData(("kato", "dag"), ("n",), ("forward", "reverse"), x, torch.zeros(2, 8, dtype=torch.long),
+                    torch.ones(2, 1, dtype=torch.bool), torch.tensor([8, 6]))
+    out = data.with_lags(torch.tensor([[0, 3], [0, 2]])).x                  # (2, 8, 1, 2)
+    assert out[0, 5, 0].tolist() == [5.0, 2.0] and out[1, 5, 0].tolist() == [13.0, 11.0]
+    assert out[1, 1, 0].tolist() == [9.0, 8.0]                                # before frame 0: frame 0
+    assert (out[1, 6:] == 0).all()                                           # padding stays zero
+    same = data.with_lags((0, 3)).x
+    torch.testing.assert_close(data.with_lags(torch.tensor([[0, 3], [0, 3]])).x, same)
+
+
 def test_circular_shift_null_separates_aligned_from_unrelated_scores():
     truth = _bouts()
     rng = np.random.default_rng(1)
@@ -122,3 +147,10 @@ def test_kato_trained_decoder_reads_every_dag_recording_above_chance(kato):
     ceiling = crosslab.within_dag(dag[:3], ("AVAL", "AVAR", "AIBL"), ("logistic-regression",), 8, TrainConfig(),
                                   lags_s=(0.0,), n_shifts=20)
     assert len(ceiling) == 3 and (ceiling.train == "other-dag-recordings").all()
+    # the lagged decoder reads a window of the past in both labs, and is scored like the others
+    both = crosslab.within_dag(dag[:3], ("AVAL", "AVAR", "AIBL"), ("logistic-regression", "logistic-regression-lagged"),
+                               8, TrainConfig(), lags_s=(0.0,), n_shifts=20, kato_fps=2.87)
+    assert sorted(both.model.unique()) == ["logistic-regression", "logistic-regression-lagged"]
+    assert len(both) == 6
+    lagged = both[both.model == "logistic-regression-lagged"].roc_auc.to_numpy()
+    assert not np.allclose(lagged, ceiling.roc_auc.to_numpy())

@@ -5,7 +5,9 @@ Kato worms, tested on the freely moving Dag et al. 2023 worms — the stand-in f
 The pitfalls of that test (``shared/data/dag2023/README.md``) and how they are handled here:
 unbalanced classes → balanced accuracy and ROC AUC per recording; autocorrelated frames →
 whole recordings held out, and a circular time shift of the labels as the null; GCaMP lagging
-behaviour by 2–6 s → the lag is fixed in advance (``LAG_S``), never tuned on a test worm.
+behaviour by 2–6 s → the lag is fixed in advance (``LAG_S``), never tuned on a test worm;
+1.67 frames per second instead of ≈ 2.9 → the time-context decoders read the same seconds of
+the past in both labs (``window_lags``), not the same number of frames.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 
 from .data import Recording
 from .evaluate import balanced_accuracy
-from .experiments import run_models, transfer_split, unseen_splits
+from .experiments import LAGS, WINDOW, run_models, transfer_split, unseen_splits
 from .preprocess import shared_neurons
 from .train import TaskData, TrainConfig
 
@@ -31,6 +33,10 @@ SENSITIVITY_LAG_S = 3.0
 reported as a sensitivity check, never chosen between."""
 N_SHIFTS = 200
 MIN_SHIFT_FRACTION = 0.1
+WINDOWED = {"logistic-regression-lagged": "logistic-regression", "mlp-concat" + WINDOW: "mlp-concat",
+            "gnn-inferred-static" + WINDOW: "gnn-inferred-static"}
+"""The time-context decoders of chapter 3 (a window of past frames, ``experiments.LAGS``) and
+the single-frame decoder each one runs on the windowed features."""
 
 
 def lag_labels(y: torch.Tensor, lag_frames: int) -> torch.Tensor:
@@ -84,15 +90,38 @@ def lagged(data: TaskData, lag_s: float, fps: float, first: int = 0) -> TaskData
     return replace(data, y=y)
 
 
+def window_lags(fps: list[float], reference_fps: float) -> torch.Tensor:
+    """``experiments.LAGS`` — frames at the Kato rate, ``reference_fps`` — as the same seconds in
+    each recording's own frames (rounded): (W, L). A Kato recording (fps within 10% of the
+    reference) keeps the frames themselves, so its window is chapter 3's."""
+    return torch.tensor([list(LAGS) if abs(f / reference_fps - 1) < 0.1
+                         else [round(lag * f / reference_fps) for lag in LAGS] for f in fps])
+
+
+def _run_decoders(models: tuple[str, ...], data: TaskData, splits, hidden: int, train_cfg: TrainConfig,
+                  lags: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``run_models``' probabilities, the time-context decoders (``WINDOWED``) trained and
+    tested on the windowed features with each recording's own ``lags`` (W, L)."""
+    single = tuple(m for m in models if m not in WINDOWED)
+    _, probs = run_models(single, data, splits, hidden, train_cfg) if single else (None, {})
+    windowed = tuple(m for m in models if m in WINDOWED)
+    if windowed:
+        _, seen = run_models(tuple(WINDOWED[m] for m in windowed), data.with_lags(lags), splits, hidden, train_cfg)
+        probs = probs | {m: seen[WINDOWED[m]] for m in windowed}
+    return probs
+
+
 def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, ...], hidden: int,
                 train_cfg: TrainConfig, lags_s: tuple[float, ...] = (LAG_S, SENSITIVITY_LAG_S),
                 n_shifts: int = N_SHIFTS) -> pd.DataFrame:
     """Train each model on all Kato worms (the neurons identified in every Kato and Dag
     recording) and score it on every Dag recording at each pre-set lag: one row per model ×
-    lag × recording (``score_recordings``)."""
+    lag × recording (``score_recordings``). Time-context decoders (``WINDOWED``) see the same
+    seconds of the past in both labs (``window_lags``)."""
     neurons = shared_neurons(kato + dag)
     data = TaskData.build(kato + dag, "2-state", neurons)
-    _, probs = run_models(models, data, transfer_split(data, len(kato), "kato2015"), hidden, train_cfg)
+    window = window_lags([r.fps for r in kato + dag], float(np.mean([r.fps for r in kato])))
+    probs = _run_decoders(models, data, transfer_split(data, len(kato), "kato2015"), hidden, train_cfg, window)
     tested = torch.arange(len(data.worms)) >= len(kato)
     rows = [score_recordings(probs[name][0], lagged(data, lag, dag[0].fps, len(kato)).y, data.worms, tested, n_shifts)
             .assign(model=name, lag_s=lag, train="kato2015") for name in models for lag in lags_s]
@@ -101,14 +130,17 @@ def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, 
 
 def within_dag(dag: list[Recording], neurons: tuple[str, ...], models: tuple[str, ...], hidden: int,
                train_cfg: TrainConfig, lags_s: tuple[float, ...] = (LAG_S, SENSITIVITY_LAG_S),
-               n_shifts: int = N_SHIFTS) -> pd.DataFrame:
+               n_shifts: int = N_SHIFTS, kato_fps: float | None = None) -> pd.DataFrame:
     """The ceiling: train on all Dag recordings but one and test on it (every recording in
-    turn), with the labels lagged as in the test; same rows as ``kato_to_dag``."""
+    turn), with the labels lagged as in the test; same rows as ``kato_to_dag``. Time-context
+    decoders see the seconds of ``experiments.LAGS`` at ``kato_fps`` (the Kato rate; needed when
+    ``models`` has one)."""
     rows = []
     for lag in lags_s:
         data = lagged(TaskData.build(dag, "2-state", neurons), lag, dag[0].fps)
         train, test, info = unseen_splits(data, len(dag) - 1)
-        _, probs = run_models(models, data, (train, test, info), hidden, train_cfg)
+        window = window_lags([r.fps for r in dag], kato_fps) if kato_fps else None
+        probs = _run_decoders(models, data, (train, test, info), hidden, train_cfg, window)
         for name in models:
             for m, split in enumerate(info):
                 tested = test[m].any(-1)

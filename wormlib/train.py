@@ -66,16 +66,18 @@ class TaskData:
     def labelled(self) -> torch.Tensor:
         return self.y >= 0
 
-    def with_lags(self, lags: tuple[int, ...]) -> TaskData:
+    def with_lags(self, lags: tuple[int, ...] | torch.Tensor) -> TaskData:
         """The same task with each neuron's features at frames t − lag (for every ``lag``)
-        side by side, x (W, T, N, F·len(lags)), lag-major: a window of the past, no future.
-        Before a worm's first frame its first frame is repeated; padding stays zero."""
-        t = torch.arange(self.x.shape[1])
-        parts = []
-        for lag in lags:
-            past = self.x[:, (t - lag).clamp(min=0)]                           # (W, T, N, F)
-            parts.append(past * (t < self.lengths[:, None])[:, :, None, None])
-        return dataclasses.replace(self, x=torch.cat(parts, -1))              # (W, T, N, F·L)
+        side by side, x (W, T, N, F·L), lag-major: a window of the past, no future. ``lags``:
+        L frame lags for every worm, or a (W, L) tensor of each worm's own (e.g. the same
+        seconds at another frame rate). Before a worm's first frame its first frame is repeated;
+        padding stays zero."""
+        w, t = self.x.shape[:2]
+        lags = torch.as_tensor(lags).expand(w, -1)                            # (W, L)
+        frames = (torch.arange(t) - lags[:, :, None]).clamp(min=0)            # (W, L, T)
+        past = self.x[torch.arange(w)[:, None, None], frames]                 # (W, L, T, N, F)
+        past = past * (torch.arange(t) < self.lengths[:, None])[:, None, :, None, None]
+        return dataclasses.replace(self, x=past.permute(0, 2, 3, 1, 4).flatten(3))  # (W, T, N, L·F)
 
 
 @dataclass(frozen=True)
