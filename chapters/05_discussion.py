@@ -388,7 +388,7 @@ plotting.numbered_table(
 window_vs_frame = pd.DataFrame(
     dict(
         train=train,
-        lag_s=lag,
+        lag_s=f"{lag:g}",
         metric=label,
         **evaluate.paired_difference(
             transfer[(transfer.train == train) & (transfer.lag_s == lag)],
@@ -416,7 +416,7 @@ gnn_pairs = window_vs_frame[
     (window_vs_frame.a == "gnn-inferred-static-window")
     & (window_vs_frame.metric == "ROC AUC")
 ].set_index(["train", "lag_s"])
-looks_back = gnn_pairs.loc[("other-dag-recordings", crosslab.SENSITIVITY_LAG_S)]
+looks_back = gnn_pairs.loc[("other-dag-recordings", f"{crosslab.SENSITIVITY_LAG_S:g}")]
 plotting.numbered_table(
     plotting.paired_table(
         window_vs_frame,
@@ -427,7 +427,7 @@ plotting.numbered_table(
     "Time-context − single-frame decoder on the Dag 2023 recordings, paired by recording "
     f"({len(dag)} recordings; 95% t-interval, uncorrected), trained on the Kato worms or on the "
     "other Dag recordings, at each pre-set lag. Windowed − single-frame GNN, ROC AUC: trained "
-    f"on Kato, lag 0: {evaluate.interval_text(gnn_pairs.loc[('kato2015', crosslab.LAG_S)])}; "
+    f"on Kato, lag 0: {evaluate.interval_text(gnn_pairs.loc[('kato2015', f'{crosslab.LAG_S:g}')])}; "
     "trained within Dag, lag "
     f"{crosslab.SENSITIVITY_LAG_S:g} s: "
     f"{evaluate.interval_text(looks_back)}."
