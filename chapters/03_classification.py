@@ -874,7 +874,7 @@ plotting.numbered_table(
 tavrnn_protocols = [("2-state", 4), ("4-state", 1), ("4-state", 4)]
 window_runs = pd.concat(
     [
-        experiments.run_replicated(  # TAVRNN in seed replicates, the windowed networks once
+        experiments.run_replicated(  # TAVRNN in seed replicates, windowed nets once
             experiments.WINDOW_MODELS
             + (("tavrnn",) if (task, k) in tavrnn_protocols else ()),
             ("tavrnn",),
