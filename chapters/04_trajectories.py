@@ -296,7 +296,7 @@ plotting.numbered_table(
 # and test worm: the Markovian GNN trained on 1 and on 4 worms, and its three rivals of the
 # scorecard's row (the MLP, the GRU-MLP and the GRU-GNN) on 4. The GRU-GNN's replicates are the
 # costliest of the book: its optimiser step is ≈ 2× the Markovian GNN's, and its 25 stacked
-# replicates (5 seeds × 5 splits) take about a quarter of hour on two CPU cores (measurements in
+# replicates (5 seeds × 5 splits) take about a quarter of an hour on two CPU cores (measurements in
 # the repository's README).
 
 # %%

@@ -40,7 +40,7 @@ def test_window_lags_keep_seconds_across_frame_rates_and_kato_frames_as_they_are
     from wormlib.experiments import LAGS
 
     kato_fps = 2.87
-    lags = crosslab.window_lags([2.80, 3.07, 1.6666], kato_fps)
+    lags = crosslab.window_lags([2.80, 3.07, 1.6666], kato_fps, n_reference=2)
     assert lags.shape == (3, len(LAGS))
     assert lags[0].tolist() == list(LAGS) and lags[1].tolist() == list(LAGS)  # Kato: chapter 3's frames
     seconds_kato = torch.tensor(LAGS) / kato_fps

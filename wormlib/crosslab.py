@@ -35,8 +35,8 @@ N_SHIFTS = 200
 MIN_SHIFT_FRACTION = 0.1
 WINDOWED = {"logistic-regression-lagged": "logistic-regression", "mlp-concat" + WINDOW: "mlp-concat",
             "gnn-inferred-static" + WINDOW: "gnn-inferred-static"}
-"""The time-context decoders of chapter 3 (a window of past frames, ``experiments.LAGS``) and
-the single-frame decoder each one runs on the windowed features."""
+"""The time-context decoders of chapter 3 (a window of past frames, ``experiments.LAGS``), each
+with the single-frame decoder it is compared with."""
 
 
 def lag_labels(y: torch.Tensor, lag_frames: int) -> torch.Tensor:
@@ -90,25 +90,13 @@ def lagged(data: TaskData, lag_s: float, fps: float, first: int = 0) -> TaskData
     return replace(data, y=y)
 
 
-def window_lags(fps: list[float], reference_fps: float) -> torch.Tensor:
+def window_lags(fps: list[float], reference_fps: float, n_reference: int = 0) -> torch.Tensor:
     """``experiments.LAGS`` — frames at the Kato rate, ``reference_fps`` — as the same seconds in
-    each recording's own frames (rounded): (W, L). A Kato recording (fps within 10% of the
-    reference) keeps the frames themselves, so its window is chapter 3's."""
-    return torch.tensor([list(LAGS) if abs(f / reference_fps - 1) < 0.1
-                         else [round(lag * f / reference_fps) for lag in LAGS] for f in fps])
-
-
-def _run_decoders(models: tuple[str, ...], data: TaskData, splits, hidden: int, train_cfg: TrainConfig,
-                  lags: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``run_models``' probabilities, the time-context decoders (``WINDOWED``) trained and
-    tested on the windowed features with each recording's own ``lags`` (W, L)."""
-    single = tuple(m for m in models if m not in WINDOWED)
-    _, probs = run_models(single, data, splits, hidden, train_cfg) if single else (None, {})
-    windowed = tuple(m for m in models if m in WINDOWED)
-    if windowed:
-        _, seen = run_models(tuple(WINDOWED[m] for m in windowed), data.with_lags(lags), splits, hidden, train_cfg)
-        probs = probs | {m: seen[WINDOWED[m]] for m in windowed}
-    return probs
+    each recording's own frames (rounded): (W, L), for ``experiments.run``. The first
+    ``n_reference`` recordings (the Kato worms themselves) keep the frames, so that their
+    window is chapter 3's."""
+    return torch.tensor([list(LAGS) if i < n_reference else [round(lag * f / reference_fps) for lag in LAGS]
+                         for i, f in enumerate(fps)])
 
 
 def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, ...], hidden: int,
@@ -120,8 +108,8 @@ def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, 
     seconds of the past in both labs (``window_lags``)."""
     neurons = shared_neurons(kato + dag)
     data = TaskData.build(kato + dag, "2-state", neurons)
-    window = window_lags([r.fps for r in kato + dag], float(np.mean([r.fps for r in kato])))
-    probs = _run_decoders(models, data, transfer_split(data, len(kato), "kato2015"), hidden, train_cfg, window)
+    window = window_lags([r.fps for r in kato + dag], float(np.mean([r.fps for r in kato])), len(kato))
+    _, probs = run_models(models, data, transfer_split(data, len(kato), "kato2015"), hidden, train_cfg, window)
     tested = torch.arange(len(data.worms)) >= len(kato)
     rows = [score_recordings(probs[name][0], lagged(data, lag, dag[0].fps, len(kato)).y, data.worms, tested, n_shifts)
             .assign(model=name, lag_s=lag, train="kato2015") for name in models for lag in lags_s]
@@ -133,14 +121,14 @@ def within_dag(dag: list[Recording], neurons: tuple[str, ...], models: tuple[str
                n_shifts: int = N_SHIFTS, kato_fps: float | None = None) -> pd.DataFrame:
     """The ceiling: train on all Dag recordings but one and test on it (every recording in
     turn), with the labels lagged as in the test; same rows as ``kato_to_dag``. Time-context
-    decoders see the seconds of ``experiments.LAGS`` at ``kato_fps`` (the Kato rate; needed when
-    ``models`` has one)."""
+    decoders see the seconds of ``experiments.LAGS`` at ``kato_fps`` (the Kato rate; without it,
+    the frames of ``LAGS`` themselves)."""
     rows = []
     for lag in lags_s:
         data = lagged(TaskData.build(dag, "2-state", neurons), lag, dag[0].fps)
         train, test, info = unseen_splits(data, len(dag) - 1)
-        window = window_lags([r.fps for r in dag], kato_fps) if kato_fps else None
-        probs = _run_decoders(models, data, (train, test, info), hidden, train_cfg, window)
+        window = window_lags([r.fps for r in dag], kato_fps) if kato_fps else LAGS
+        _, probs = run_models(models, data, (train, test, info), hidden, train_cfg, window)
         for name in models:
             for m, split in enumerate(info):
                 tested = test[m].any(-1)

@@ -224,8 +224,9 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
 
 
 def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
-                         seed: int = 0) -> torch.Tensor:
-    """Logistic regression (of the frame, or of the frames ``LAGS`` back: ``-lagged``) or RBF SVM
+                         seed: int = 0, lags=LAGS) -> torch.Tensor:
+    """Logistic regression (of the frame, or of the frames ``lags`` back: ``-lagged``; L lags, or
+    (W, L) per worm as ``TaskData.with_lags`` takes them) or RBF SVM
     (scikit-learn) per split, or ADMM (:func:`fit_predict_admm`), on the concatenated features
     of the neurons (missing neurons as zeros); (M, W, T, C) probabilities (one-hot for SVM) for
     the worms each model is ``needed`` on ((M, W) bool), zeros elsewhere."""
@@ -234,7 +235,8 @@ def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, ne
     n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
     if name == "logistic-regression-lagged":                                # frames t − lag side by side
         w, t, n, _ = data.x.shape
-        x = data.with_lags(LAGS).x.reshape(w, t, n, len(LAGS), -1).transpose(2, 3).flatten(2).numpy()  # (W, T, L·N·F)
+        n_lags = torch.as_tensor(lags).shape[-1]
+        x = data.with_lags(lags).x.reshape(w, t, n, n_lags, -1).transpose(2, 3).flatten(2).numpy()  # (W, T, L·N·F)
     else:
         x = data.x.flatten(2).numpy()                                        # (W, T, N·F)
     y = data.y.numpy()
@@ -259,16 +261,17 @@ def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, ne
 
 
 def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Tensor,
-        splits: list[dict], hidden: int, train_cfg: TrainConfig) -> tuple[pd.DataFrame, torch.Tensor]:
+        splits: list[dict], hidden: int, train_cfg: TrainConfig, lags=LAGS) -> tuple[pd.DataFrame, torch.Tensor]:
     """Train and score one model on every split at once: (scores per model × test worm,
-    probabilities (M, W, T, C))."""
+    probabilities (M, W, T, C)). The time-context models read the frames ``lags`` back (L lags,
+    or (W, L): each worm's own, e.g. the same seconds at another frame rate)."""
     needed = test_mask.any(-1)                                               # (M, W)
     if name in BASELINES:
-        probs = fit_predict_baseline(name, data, train_mask, needed, train_cfg.seed)
+        probs = fit_predict_baseline(name, data, train_mask, needed, train_cfg.seed, lags)
     elif name in TEMPORAL_MODELS:
         probs = fit_predict_tavrnn(name, data, train_mask, needed, train_cfg)
     else:
-        seen = data.with_lags(LAGS) if name.endswith(WINDOW) else data
+        seen = data.with_lags(lags) if name.endswith(WINDOW) else data
         torch.manual_seed(train_cfg.seed)
         model = build_model(name.removesuffix(WINDOW), train_mask.shape[0], seen, hidden)
         fit(model, seen, train_mask, train_cfg, desc=name)
@@ -279,12 +282,12 @@ def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Te
 
 
 def run_models(models: tuple[str, ...], data: TaskData, splits, hidden: int,
-               train_cfg: TrainConfig) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
+               train_cfg: TrainConfig, lags=LAGS) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
     """``run`` for several models on the same splits: (all scores, probabilities per model)."""
     train_mask, test_mask, info = splits
     scores, probs = [], {}
     for name in models:
-        s, probs[name] = run(name, data, train_mask, test_mask, info, hidden, train_cfg)
+        s, probs[name] = run(name, data, train_mask, test_mask, info, hidden, train_cfg, lags)
         scores.append(s)
     return pd.concat(scores, ignore_index=True), probs
 
