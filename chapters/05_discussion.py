@@ -369,7 +369,9 @@ plotting.figure(
 )
 plotting.numbered_table(
     plotting.table(
-        dag_table,
+        dag_table.rename(
+            index=lambda v: f"{v:g}" if isinstance(v, float) else v
+        ).rename_axis(index={"lag_s": "lag (s)"}),
         p_columns=(),
         headers={"roc_auc": "ROC AUC", "null_auc_95": "null AUC, 95th pct"},
     ),
