@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ABSOLUTE = re.compile(r"(?<![\w.~:/])/(?:home|root|tmp|work|Users|mnt|var|opt|srv|private)/[\w.-]")
 CODE_WIDTH = 90
-"""Characters a code line may have before the code block needs a horizontal scroll bar."""
+"""Characters a code line may have before the code block needs a horizontal scroll bar
+(book/_static/code.css scales the code font for them, from 11 px up to the theme's size)."""
 
 
 class Page(HTMLParser):
@@ -25,7 +26,7 @@ class Page(HTMLParser):
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.ids, self.links, self.images, self.scripts = set(), [], [], []
+        self.ids, self.links, self.images, self.scripts, self.stylesheets = set(), [], [], [], []
         self.figures, self.text, self.code_lines = [], [], []
         self._stack, self._in_figure, self._pre_depth, self._pre_text = [], [], 0, []
         self._skip = 0
@@ -40,6 +41,8 @@ class Page(HTMLParser):
             self.ids.add(a["id"])
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
+        if tag == "link" and a.get("rel") == "stylesheet":
+            self.stylesheets.append(a.get("href", "").split("?")[0])
         if tag == "script":
             self.scripts.append(a.get("src"))
             self._skip += 1
@@ -158,6 +161,22 @@ def test_code_fits_its_block(site):
     for path, page in chapter_pages(pages).items():
         wide = [line for line in page.code_lines if len(line) > CODE_WIDTH]
         assert not wide, (path.name, wide[:3])
+
+
+def test_the_code_font_scales_so_that_the_width_fits_on_a_laptop():
+    """book/_static/code.css sizes code from its block's width for CODE_WIDTH characters."""
+    css = (ROOT / "book" / "_static" / "code.css").read_text()
+    width = re.search(r"calc\(\(100cqi - 2rem - 2px\) / \((\d+) \* 0\.602\)\)", css)
+    assert width and int(width.group(1)) == CODE_WIDTH, width
+
+
+def test_every_chapter_page_links_the_books_stylesheets(site):
+    _, pages = site
+    sheets = sorted(p.name for p in (ROOT / "book" / "_static").glob("*.css"))
+    assert {"code.css", "tables.css"} <= set(sheets)
+    for path, page in chapter_pages(pages).items():
+        linked = {s.rsplit("/", 1)[-1] for s in page.stylesheets if "_static/" in s}
+        assert set(sheets) <= linked, (path.name, sorted(set(sheets) - linked))
 
 
 def test_maths_renders_without_the_network(site):
