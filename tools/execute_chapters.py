@@ -166,9 +166,10 @@ def write_status() -> None:
     write_text_atomic(ROOT / "book" / "status.md",
         "# Execution status\n\n"
         "How each chapter page was produced (written by `tools/execute_chapters.py`). A chapter is "
-        "*current* when the hash of its inputs — its source, every file of `wormlib`, the results "
-        "it reads and its parameters — equals the hash recorded when it was executed, and the "
-        "results files equal those it wrote; the test suite fails otherwise.\n\n"
+        "*current* when the hash of its inputs — its source, the `wormlib` modules its imports "
+        "can load (`wormlib.provenance.library_closure`), the results it reads and its parameters "
+        "— equals the hash recorded when it was executed, and the results files equal those it "
+        "wrote; the test suite fails otherwise.\n\n"
         "| chapter | executed on (UTC) | profile | device | seed | run time (s) | inputs hash | state |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
