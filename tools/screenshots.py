@@ -1,14 +1,20 @@
 """Screenshots of every page of the built book, as a reader sees them (headless Chromium).
 
     python tools/screenshots.py [--site book/_build/html] [--out screenshots] [--width 1400]
+    python tools/screenshots.py --layout 1280,1366,1440      # what does not fit, per width
 
 Needs Debian's ``chromium`` (``apt-get install chromium``). One full-height PNG per page; look
-at them (figures legible? tables formatted? no code plumbing?) before a release.
+at them (figures legible? tables formatted? no code plumbing?) before a release. ``--layout``
+takes no pictures: for each chapter page and window width it prints how many code and output
+blocks need a horizontal scroll bar, how many characters a code line can have there, and each
+table wider than its container (table / container px).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,13 +30,54 @@ def chromium() -> str:
     raise SystemExit("no Chromium found: apt-get install chromium")
 
 
-def shoot(browser: str, page: Path, out: Path, width: int, height: int) -> None:
+def headless(browser: str, page: Path, width: int, height: int, *action: str) -> str:
+    """Run Chromium headless on ``page`` in a window of ``width`` × ``height`` px; its stdout."""
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
-                        f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()],
-                       check=True, capture_output=True, timeout=120)
+        return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                               "--no-first-run", "--disable-background-networking",
+                               "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={profile}", f"--window-size={width},{height}", *action,
+                               page.as_uri()], check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def shoot(browser: str, page: Path, out: Path, width: int, height: int) -> None:
+    headless(browser, page, width, height, "--hide-scrollbars", f"--screenshot={out}")
+
+
+MEASURE = """<script>addEventListener("load", () => {
+  const over = e => e.scrollWidth > e.clientWidth + 1;
+  const blocks = [...document.querySelectorAll("div.highlight pre")];
+  const code = document.querySelector("div.cell_input div.highlight pre");
+  let chars = null;
+  if (code) {
+    const s = getComputedStyle(code), ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = s.fontSize + " " + s.fontFamily;
+    chars = (code.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight))
+            / ctx.measureText("0").width;
+  }
+  const tables = [...document.querySelectorAll("div.pst-scrollable-table-container")].filter(over)
+    .map(c => [c.querySelector("table").id, c.scrollWidth, c.clientWidth]);
+  document.body.dataset.layout = encodeURIComponent(JSON.stringify(
+    {blocks: blocks.length, scrolling: blocks.filter(over).length, chars, tables}));
+});</script></body>"""
+
+
+def layout(browser: str, page: Path, width: int) -> dict:
+    """What does not fit ``page`` at ``width`` px (see the module docstring), measured in the page
+    itself, with its vertical scroll bar: a copy beside it, with a script that writes the
+    measurements into the DOM."""
+    probe = page.with_name(f".layout-{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE, 1), encoding="utf-8")
+    try:
+        dom = headless(browser, probe, width, 900, "--dump-dom")
+    finally:
+        probe.unlink()
+    found = re.search(r'data-layout="([^"]*)"', dom)
+    if not found:
+        raise SystemExit(f"{page.name}: no measurement in the page (did its script run?)")
+    from urllib.parse import unquote
+
+    return json.loads(unquote(found.group(1)))
 
 
 def main() -> None:
@@ -39,10 +86,20 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=9000, help="window height: the part of each page captured")
+    parser.add_argument("--layout", help="comma-separated window widths (px): measure instead of shooting")
     args = parser.parse_args()
     site, out = Path(args.site), Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     browser = chromium()
+    if args.layout:
+        for width in map(int, args.layout.split(",")):
+            for page in sorted((site / "chapters").glob("*.html")):
+                m = layout(browser, page, width)
+                wide = ", ".join(f"{t} {w}/{c}" for t, w, c in m["tables"]) or "none"
+                chars = f"{m['chars']:.0f}" if m["chars"] else "—"
+                print(f"{width:5d} px  {page.stem:20s} code/output blocks scrolling {m['scrolling']:2d} of "
+                      f"{m['blocks']:2d}; characters per code line {chars}; tables wider (px) {wide}")
+        return
+    out.mkdir(parents=True, exist_ok=True)
     pages = sorted(site.glob("*.html")) + sorted((site / "chapters").glob("*.html"))
     for page in pages:
         if page.name in ("genindex.html", "search.html"):
