@@ -369,11 +369,13 @@ plotting.figure(
 )
 plotting.numbered_table(
     plotting.table(
-        dag_table.rename(
-            index=lambda v: f"{v:g}" if isinstance(v, float) else v
-        ).rename_axis(index={"lag_s": "lag (s)"}),
+        dag_table,
         p_columns=(),
-        headers={"roc_auc": "ROC AUC", "null_auc_95": "null AUC, 95th pct"},
+        headers={
+            "lag_s": "lag (s)",
+            "roc_auc": "ROC AUC",
+            "null_auc_95": "null AUC, 95th pct",
+        },
     ),
     "tbl-crosslab",
     "Forward-vs-reverse decoding of the Dag 2023 recordings, means over recordings: per "
@@ -390,7 +392,7 @@ plotting.numbered_table(
 window_vs_frame = pd.DataFrame(
     dict(
         train=train,
-        lag_s=f"{lag:g}",
+        lag_s=lag,
         metric=label,
         **evaluate.paired_difference(
             transfer[(transfer.train == train) & (transfer.lag_s == lag)],
@@ -418,7 +420,7 @@ gnn_pairs = window_vs_frame[
     (window_vs_frame.a == "gnn-inferred-static-window")
     & (window_vs_frame.metric == "ROC AUC")
 ].set_index(["train", "lag_s"])
-looks_back = gnn_pairs.loc[("other-dag-recordings", f"{crosslab.SENSITIVITY_LAG_S:g}")]
+looks_back = gnn_pairs.loc[("other-dag-recordings", crosslab.SENSITIVITY_LAG_S)]
 plotting.numbered_table(
     plotting.paired_table(
         window_vs_frame,
@@ -429,7 +431,7 @@ plotting.numbered_table(
     "Time-context − single-frame decoder on the Dag 2023 recordings, paired by recording "
     f"({len(dag)} recordings; 95% t-interval, uncorrected), trained on the Kato worms or on the "
     "other Dag recordings, at each pre-set lag. Windowed − single-frame GNN, ROC AUC: trained "
-    f"on Kato, lag 0: {evaluate.interval_text(gnn_pairs.loc[('kato2015', f'{crosslab.LAG_S:g}')])}; "
+    f"on Kato, lag 0: {evaluate.interval_text(gnn_pairs.loc[('kato2015', crosslab.LAG_S)])}; "
     "trained within Dag, lag "
     f"{crosslab.SENSITIVITY_LAG_S:g} s: "
     f"{evaluate.interval_text(looks_back)}."

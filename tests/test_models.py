@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from wormlib import connectome, experiments
-from wormlib.models import GNN, MLPClassifier, StackedBatchNorm, StackedLinear, count_parameters
+from wormlib.models import (GNN, GRUWindow, MLPClassifier, StackedBatchNorm, StackedLinear,
+                            count_parameters)
 from wormlib.train import TaskData, TrainConfig, fit, predict
 
 N, F, C, H = 6, 2, 3, 16
@@ -244,15 +245,43 @@ def test_lagged_features_read_only_the_past_and_keep_the_padding():
     torch.testing.assert_close(changed.with_lags(lags).x[:, : t0 + 1], windowed.x[:, : t0 + 1])
 
 
+class _NodeStates(torch.nn.Module):
+    """A head that returns the node features it is given (to look at GRUWindow's states)."""
+
+    def forward(self, x, present):
+        return x
+
+
+def test_gru_window_runs_torchs_gru_over_each_neurons_past_oldest_first():
+    torch.manual_seed(0)
+    n_lags = 4
+    ours, ref = GRUWindow(1, n_lags, F, H, _NodeStates()), torch.nn.GRU(F, H, batch_first=True)
+    with torch.no_grad():
+        ours.cell.from_input.weight[0], ours.cell.from_input.bias[0, 0] = ref.weight_ih_l0.T, ref.bias_ih_l0
+        ours.cell.from_hidden.weight[0], ours.cell.from_hidden.bias[0, 0] = ref.weight_hh_l0.T, ref.bias_hh_l0
+    x = torch.rand(1, 5, N, n_lags * F)                                  # lag-major: frame t first
+    present = torch.ones(1, N, dtype=torch.bool)
+    oldest_first = x.reshape(5 * N, n_lags, F).flip(1)                   # (B·N, L, F)
+    expected = ref(oldest_first)[1][0].reshape(1, 5, N, H)               # last hidden state
+    torch.testing.assert_close(ours(x, present), expected, atol=1e-6, rtol=1e-5)
+    # every frame of the window matters, and a neuron's state depends on its own frames only
+    changed = x.clone()
+    changed[..., 2, -F:] += 1.0                                          # neuron 2's oldest frame
+    moved = (ours(changed, present) - ours(x, present)).abs().amax((0, 1, 3))
+    assert moved[2] > 1e-4 and torch.all(moved[torch.arange(N) != 2] == 0)
+    perm = torch.randperm(N)
+    torch.testing.assert_close(ours(x[:, :, perm], present), ours(x, present)[:, :, perm])
+
+
 def test_windowed_networks_train_on_the_window_and_keep_their_names():
     data = _toy_data(t=600)  # six frames of noise beside the informative one need more frames
     train, test, info = experiments.unseen_splits(data, 2)
-    for name in experiments.WINDOW_MODELS:
+    for name in experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS:
         scores, probs = experiments.run(name, data, train, test, info, 16, TrainConfig(steps=300, lr=1e-2))
         assert (scores.model == name).all() and probs.shape == (3, *data.y.shape, len(data.classes))
         assert scores.accuracy.min() > 0.75, name  # majority class 0.5; the frame itself (lag 0) decides
     rows = experiments.receptive_fields(data, 16)
-    assert set(experiments.WINDOW_MODELS) <= set(rows.index)
+    assert set(experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS) <= set(rows.index)
     single, window = (int(rows.loc[m, "parameters"].replace(",", "")) for m in ("gnn-inferred-static",
                                                                             "gnn-inferred-static-window"))
     assert window > single

@@ -103,3 +103,34 @@ def test_numbered_table_is_a_myst_table_directive_with_every_row(monkeypatch):
     plotting.numbered_table("| a |\n|---|\n| 1 |", "tbl-z", "Pipe table.")
     markdown = shown[0].data
     assert markdown.startswith(":::{table} Pipe table.\n:name: tbl-z\n\n| a |") and markdown.endswith(":::\n")
+
+
+def test_keys_show_as_keys_and_index_names_get_their_headers():
+    frame = pd.DataFrame({"train": ["kato", "kato", "dag"], "lag_s": [0.0, 3.0, 1.5], "auc": [0.71, 0.8, 0.9]})
+    indexed = plotting.table(frame.set_index(["train", "lag_s"]), headers={"lag_s": "lag (s)"})
+    lines = indexed.to_myst("tbl-k", "c").splitlines()
+    assert lines[3] == "| train | lag (s) | auc |" and lines[4] == "|:---|:---|---:|"
+    assert lines[5:8] == ["| kato | 0 | 0.710 |", "| kato | 3 | 0.800 |", "| dag | 1.5 | 0.900 |"]
+    html = indexed._repr_html_()
+    assert "lag (s)" in html and ">3<" in html and "3.000" not in html
+    paired = pd.DataFrame({"lag_s": [0.0], "a": ["gnn"], "b": ["mlp"], "mean_difference": [0.1], "ci_low": [0.0],
+                           "ci_high": [0.2], "p_value": [0.04], "verdict": ["a > b"]})
+    row = plotting.paired_table(paired, ["lag_s", "a", "b"]).to_myst("tbl-p", "c").splitlines()[5]
+    assert row.startswith("| 0 | gnn | mlp | 0.100 |")  # the key column: 0, not 0.000
+
+
+def test_crosslab_figure_names_each_model_once_under_its_lags_at_9_pt(monkeypatch):
+    monkeypatch.setattr(plotting.plt, "close", lambda fig=None: None)
+    rows = [dict(train=t, model=m, lag_s=lag, roc_auc=0.7, null_auc_95=0.6, test=str(r))
+            for t in ("kato2015", "other-dag-recordings") for m in ("logistic-regression", "mlp-concat",
+                                                                    "gnn-inferred-static")
+            for lag in (0.0, 3.0) for r in range(3)]
+    fig = plotting.crosslab_auc(pd.DataFrame(rows))
+    assert tuple(fig.get_size_inches()) == (plotting.PAGE_WIDTH_IN, 3.4)  # drawn at page size, not scaled
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0 s", "3 s"] * 3
+    names = [t.get_text() for t in ax.texts]
+    assert names == ["log. reg.", "MLP", "GNN"] and _smallest_text_pt(fig) >= 9
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))  # the names do not touch

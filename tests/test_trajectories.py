@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from wormlib import trajectories as tj
+from wormlib.models import StackedGRUCell
 from wormlib.train import TaskData, TrainConfig
 
 N, F, H = 5, 2, 16
@@ -160,7 +161,7 @@ def test_learned_model_beats_persistence_on_a_linear_system_and_baselines_order_
 
 def test_stacked_gru_cell_matches_torch():
     torch.manual_seed(0)
-    ours, ref = tj.StackedGRUCell(1, 6, 4), torch.nn.GRUCell(6, 4)
+    ours, ref = StackedGRUCell(1, 6, 4), torch.nn.GRUCell(6, 4)
     with torch.no_grad():
         ours.from_input.weight[0] = ref.weight_ih.T
         ours.from_input.bias[0, 0] = ref.bias_ih

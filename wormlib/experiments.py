@@ -15,7 +15,7 @@ from sklearn.svm import SVC
 
 from . import admm, connectome, tavrnn
 from .evaluate import score_table
-from .models import GNN, MLPClassifier
+from .models import GNN, GRUWindow, MLPClassifier
 from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
                          shuffled_window_folds)
 from .train import TaskData, TrainConfig, fit, predict
@@ -33,6 +33,12 @@ WINDOW_MODELS = ("mlp-concat" + WINDOW, "gnn-inferred-static" + WINDOW)
 features of F·len(LAGS) values, ``TaskData.with_lags``): the node encoder mixes a neuron's
 recent past (a temporal convolution over the window) and the GNN infers its edges from the
 windows. Otherwise the same models, trained the same way."""
+GRU = "-gru"
+GRU_WINDOW_MODELS = ("mlp-concat" + GRU + WINDOW, "gnn-inferred-static" + GRU + WINDOW)
+"""The same window read by a GRU per neuron (``models.GRUWindow``: shared by the neurons, oldest
+frame first) whose last state is the node feature of the paper's MLP or GNN: a recurrent
+encoder of the past where ``WINDOW_MODELS`` mix it in one layer. The hidden size is the
+networks' own; nothing else is new."""
 SVM_MAX_TRAIN = 4000
 """RBF-SVM training frames per model (a random subset when there are more): keeps the O(n²)
 kernel fit to seconds; logistic regression and the networks use every training frame."""
@@ -41,6 +47,9 @@ kernel fit to seconds; logistic regression and the networks use every training f
 def build_model(name: str, n_models: int, data: TaskData, hidden: int) -> torch.nn.Module:
     """A stack of ``n_models`` copies of the named network for ``data``'s neurons and classes."""
     n_nodes, n_feat, n_out = data.x.shape[2], data.x.shape[3], len(data.classes)
+    if name.endswith(GRU):  # the head reads the GRU's state, H features per neuron
+        head = build_model(name.removesuffix(GRU), n_models, _with_features(data, hidden), hidden)
+        return GRUWindow(n_models, data.window, n_feat // data.window, hidden, head)
     if name in ("mlp-sum", "mlp-concat"):
         return MLPClassifier(n_models, n_nodes, n_feat, n_out, hidden, aggregate=name.split("-")[1])
     if name in ("gnn-inferred-static", "gnn-inferred-dynamic"):
@@ -49,6 +58,12 @@ def build_model(name: str, n_models: int, data: TaskData, hidden: int) -> torch.
         adj = torch.tensor(connectome.adjacency(data.neurons), dtype=torch.float32)
         return GNN(n_models, n_nodes, n_feat, n_out, hidden, edges="fixed", adjacency=adj)
     raise ValueError(f"unknown model {name!r}; choose from {NEURAL_MODELS + BASELINES}")
+
+
+def _with_features(data: TaskData, n_features: int) -> TaskData:
+    """``data``'s shape with ``n_features`` per neuron and one frame (to size a model's head)."""
+    return TaskData(data.worms, data.neurons, data.classes, data.x.new_zeros(()).expand(*data.x.shape[:3], n_features),
+                    data.y, data.present, data.lengths)
 
 
 # ------------------------------------------------------------------------------------------
@@ -175,9 +190,10 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
              ("logistic-regression-lagged", f"frames t − {', t − '.join(map(str, LAGS[1:]))} and t",
               f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
              *[(m, f"each neuron's features at frames t − {', t − '.join(map(str, LAGS[1:]))} and t "
-                   "(node features of the windows)",
+                   + ("(read oldest first by a GRU per neuron)" if GRU + WINDOW in m
+                      else "(node features of the windows)"),
                 f"{count_parameters(build_model(m.removesuffix(WINDOW), 1, data.with_lags(LAGS), hidden)):,}")
-               for m in WINDOW_MODELS],
+               for m in WINDOW_MODELS + GRU_WINDOW_MODELS],
              ("admm", "traces of frames t − 9 … t (K = 3 delays of τ = 3) or t − 1 … t; "
                       "its manifold keeps every training frame", "—"),
              ("tavrnn", f"graphs of {cfg.window}-frame windows every {cfg.stride} frames, its state "

@@ -237,6 +237,43 @@ class GNN(nn.Module):
         return (out, a) if return_edges else out
 
 
+class StackedGRUCell(nn.Module):
+    """M independent GRU cells (the equations of ``torch.nn.GRUCell``): (M, *, i), (M, *, h)."""
+
+    def __init__(self, m: int, i: int, h: int):
+        super().__init__()
+        self.from_input, self.from_hidden = StackedLinear(m, i, 3 * h), StackedLinear(m, h, 3 * h)
+
+    def forward(self, x, h):
+        xr, xz, xn = self.from_input(x).chunk(3, -1)
+        hr, hz, hn = self.from_hidden(h).chunk(3, -1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        return (1 - z) * torch.tanh(xn + r * hn) + z * h
+
+
+class GRUWindow(nn.Module):
+    """A GRU over each neuron's window of past frames, then one of the paper's models on its last
+    hidden state: the recurrent alternative to reading the window as one long feature vector.
+
+    x (M, B, N, L·F) holds each neuron's features at L frames, lag-major (``TaskData.with_lags``:
+    frame t first, the oldest last). One GRU, shared by all neurons, reads them oldest → newest;
+    its state after frame t, (M, B, N, H), is the node feature of ``head`` (built for H features).
+    Per neuron and shared, so the graph parts stay equivariant to neuron order."""
+
+    def __init__(self, m: int, n_lags: int, n_features: int, hidden: int, head: nn.Module):
+        super().__init__()
+        self.n_lags, self.hidden, self.head = n_lags, hidden, head
+        self.cell = StackedGRUCell(m, n_features, hidden)
+
+    def forward(self, x: torch.Tensor, present: torch.Tensor, **kw):
+        m, b, n, _ = x.shape
+        frames = x.reshape(m, b * n, self.n_lags, -1)                    # (M, B·N, L, F)
+        h = x.new_zeros(m, b * n, self.hidden)
+        for lag in reversed(range(self.n_lags)):                          # oldest frame first
+            h = self.cell(frames[:, :, lag], h)                           # (M, B·N, H)
+        return self.head(h.reshape(m, b, n, self.hidden), present, **kw)  # (M, B·N, H) → (M, B, N, H)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters of *one* of the M stacked copies."""
     m = next(model.parameters()).shape[0]

@@ -473,11 +473,12 @@ def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accurac
 
 @page_figure
 def crosslab_auc(scores: pd.DataFrame):
-    """Chapter 5, Fig. 5.3: ROC AUC per test recording (dots) for each decoder and lag, one
-    panel per training source; grey bars: the 95th percentile of each recording's circular-shift
-    null; dashed: chance."""
+    """Chapter 5's cross-lab figure (``fig-crosslab``): ROC AUC per test recording (dots) for
+    each decoder and lag, one panel per training source; grey bars: the 95th percentile of each
+    recording's circular-shift null; dashed: chance. Ticks name the lag, the model's name sits
+    under its lags."""
     sources = list(dict.fromkeys(scores.train))
-    fig, axes = plt.subplots(1, len(sources), figsize=(5.0 * len(sources) + 1.5, 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(sources), figsize=(PAGE_WIDTH_IN, 3.4), sharey=True, squeeze=False)
     for ax, source in zip(axes[0], sources):
         rows = scores[scores.train == source]
         models = [m for m in MODEL_COLOURS if m in set(rows.model)]
@@ -489,8 +490,11 @@ def crosslab_auc(scores: pd.DataFrame):
             ax.scatter(x + jitter, g.roc_auc, s=18, color=MODEL_COLOURS.get(model), zorder=2,
                        marker="o" if lag == 0 else "s", label=f"{model}, lag {lag:g} s")
         ax.axhline(0.5, ls="--", color="k", lw=0.8)
-        ax.set_xticks(range(len(groups)), [f"{MODEL_NAMES.get(m, m)}\n{lag:g} s" for m, lag in groups],
-                      fontsize=9)
+        ax.set_xticks(range(len(groups)), [f"{lag:g} s" for _, lag in groups])
+        for model in models:
+            at = np.mean([x for x, g in enumerate(groups) if g[0] == model])
+            ax.annotate(MODEL_NAMES.get(model, model), (at, 0), xycoords=ax.get_xaxis_transform(),
+                        xytext=(0, -22), textcoords="offset points", ha="center", va="top")
         ax.set_title(f"trained on {source}")
         ax.set_ylim(0.3, 1.0)
     axes[0, 0].set_ylabel("ROC AUC per Dag recording")
@@ -591,17 +595,27 @@ def connectome_agreement(agreement: pd.DataFrame):
 
 
 def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p_value", "p-value"),
-          headers: dict[str, str] | None = None, index: bool | None = None):
+          headers: dict[str, str] | None = None, index: bool | None = None, labels: tuple = ()):
     """A DataFrame as the book shows tables: human headers (``headers``, else underscores →
-    spaces), fixed ``digits``, p-values as ``< 0.001``, integers as integers, missing as "—",
-    and no meaningless 0…n−1 index (``index=None`` hides a RangeIndex only)."""
+    spaces; index names too), fixed ``digits``, p-values as ``< 0.001``, integers as integers,
+    missing as "—", and no meaningless 0…n−1 index (``index=None`` hides a RangeIndex only).
+    Index levels and the ``labels`` columns are keys, not measurements: a whole float shows as
+    an integer (a lag of 3.0 s as "3")."""
     from .evaluate import p_text
 
-    shown = frame.copy()
+    names = headers or {}
+    header = lambda c: names.get(c, str(c).replace("_", " "))  # noqa: E731
+    shown = frame.rename_axis(index=[None if n is None else header(n) for n in frame.index.names])
     if index is None:
         index = not isinstance(shown.index, pd.RangeIndex)
 
+    def label(v) -> str:  # a key, not a measurement: 3.0 → "3"
+        return "—" if v is None or (isinstance(v, float) and pd.isna(v)) else (
+            f"{v:g}" if isinstance(v, (float, np.floating)) else str(v))
+
     def fmt_for(column):
+        if column in labels:
+            return label
         if any(str(column) == p or (isinstance(column, tuple) and p in column) for p in p_columns):
             return lambda v: "—" if pd.isna(v) else p_text(v).removeprefix("p = ").replace("p < ", "&lt; ")
         series = shown[column]
@@ -617,19 +631,17 @@ def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p
 
     uuid = hashlib.sha256(shown.to_csv().encode()).hexdigest()[:8]  # stable ids: same page on a rerun
     styler = shown.style.set_uuid(uuid).format({c: fmt_for(c) for c in shown.columns}, escape="html")
-    names = headers or {}
-    header = lambda c: names.get(c, str(c).replace("_", " "))  # noqa: E731
-    styler = styler.format_index(header, axis=1)
+    styler = styler.format_index(header, axis=1).format_index(label, axis=0)
     if not index:
         styler = styler.hide(axis="index")
     # the same cells as text, for the numbered (Sphinx) form of the table: see ``numbered_table``
     columns = [" · ".join(map(header, c)) if isinstance(c, tuple) else header(c) for c in shown.columns]
     cells = [[fmt_for(c)(v) for v in shown[c]] for c in shown.columns]
-    numeric = [pd.api.types.is_numeric_dtype(shown[c]) for c in shown.columns]
+    numeric = [pd.api.types.is_numeric_dtype(shown[c]) and c not in labels for c in shown.columns]
     if index:
         levels = [shown.index.get_level_values(i) for i in range(shown.index.nlevels)]
         columns = [str(n or "") for n in shown.index.names] + columns
-        cells = [[str(v) for v in level] for level in levels] + cells
+        cells = [[label(v) for v in level] for level in levels] + cells
         numeric = [False] * len(levels) + numeric
     text = dict(columns=columns, rows=[list(row) for row in zip(*cells)], numeric=numeric)
     return BookTable(styler.set_table_attributes('class="dataframe book-table"'), shown, index, text)
@@ -645,7 +657,7 @@ def paired_table(comparisons: pd.DataFrame, keys: list[str], digits: int = 3,
     """A table of ``wormlib.evaluate.paired_difference`` rows: the ``keys`` columns that say
     what was compared, then difference, interval, p-value and verdict."""
     return table(comparisons[list(keys) + list(PAIRED_COLUMNS)], digits=digits,
-                 headers={**PAIRED_HEADERS, **(headers or {})})
+                 headers={**PAIRED_HEADERS, **(headers or {})}, labels=tuple(keys))
 
 
 class BookTable:

@@ -35,7 +35,8 @@ class TaskData:
     x: (W, T, N, F) features (zero-padded after each worm's last frame);
     y: (W, T) class per frame, -1 for excluded, unlabelled or padded frames;
     present: (W, N) identified neurons;
-    lengths: (W,) frames of each worm (the rest is padding).
+    lengths: (W,) frames of each worm (the rest is padding);
+    window: frames side by side in each neuron's features (``with_lags``; 1: the frame alone).
     """
 
     worms: tuple[str, ...]
@@ -45,6 +46,7 @@ class TaskData:
     y: torch.Tensor
     present: torch.Tensor
     lengths: torch.Tensor
+    window: int = 1
 
     @classmethod
     def build(cls, recordings: list[Recording], task: str, neurons: tuple[str, ...],
@@ -77,7 +79,8 @@ class TaskData:
         frames = (torch.arange(t) - lags[:, :, None]).clamp(min=0)            # (W, L, T)
         past = self.x[torch.arange(w)[:, None, None], frames]                 # (W, L, T, N, F)
         past = past * (torch.arange(t) < self.lengths[:, None])[:, None, :, None, None]
-        return dataclasses.replace(self, x=past.permute(0, 2, 3, 1, 4).flatten(3))  # (W, T, N, L·F)
+        return dataclasses.replace(self, x=past.permute(0, 2, 3, 1, 4).flatten(3),  # (W, T, N, L·F)
+                                   window=lags.shape[1])
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .experiments import replicate
-from .models import GNN, MLP, StackedLinear
+from .models import GNN, MLP, StackedGRUCell, StackedLinear
 from .runtime import keep_freed_memory
 from .train import TaskData, TrainConfig, make_optimiser, worm_schedule
 
@@ -129,20 +129,6 @@ class FlatMap(nn.Module):
     def forward(self, x, present):
         x = x * present[:, None, :, None]
         return self.map(x.flatten(2)).reshape(x.shape)                    # (M, B, N·F) → (M, B, N, F)
-
-
-class StackedGRUCell(nn.Module):
-    """M independent GRU cells (the equations of ``torch.nn.GRUCell``): (M, *, i), (M, *, h)."""
-
-    def __init__(self, m: int, i: int, h: int):
-        super().__init__()
-        self.from_input, self.from_hidden = StackedLinear(m, i, 3 * h), StackedLinear(m, h, 3 * h)
-
-    def forward(self, x, h):
-        xr, xz, xn = self.from_input(x).chunk(3, -1)
-        hr, hz, hn = self.from_hidden(h).chunk(3, -1)
-        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-        return (1 - z) * torch.tanh(xn + r * hn) + z * h
 
 
 class Recurrent(nn.Module):
