@@ -4,7 +4,9 @@
     python tools/benchmark_step.py --against <commit>    # also time that commit's step, same run
 
 For each model family — the chapter-3 stacks (50 models: 5 worms × 10 folds, batch 64, the 15
-paper neurons, hidden 32) and the chapter-4 trajectory stacks (5 models, 8-step rollouts) — it
+paper neurons, hidden 32; also the time-context networks, which read each neuron's six lagged
+frames, directly or through a GRU) and the chapter-4 trajectory stacks (5 models, 8-step
+rollouts) — it
 prints FLOPs per optimiser step (forward + backward, ``torch.utils.flop_counter``), ms per step
 (median of ``--steps`` timed steps after warm-up), the achieved GFLOP/s, and that as a fraction
 of the machine's single-precision matmul peak measured in the same run (a 1024² ``torch.mm``
@@ -71,15 +73,21 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
     gen = torch.Generator().manual_seed(0)
     out = {}
     m_cls = len(data.worms) * n_folds
-    for name in ("mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome"):
+    windowed = data.with_lags(experiments.LAGS) if hasattr(data, "with_lags") else None  # older commits: none
+    window_names = [m for m in ("mlp-concat-window", "gnn-inferred-static-window", "mlp-concat-gru-window",
+                                "gnn-inferred-static-gru-window")
+                    if windowed is not None and m in getattr(experiments, "WINDOW_MODELS", ())
+                    + getattr(experiments, "GRU_WINDOW_MODELS", ())]
+    for name in ("mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome", *window_names):
         torch.manual_seed(0)
-        model = experiments.build_model(name, m_cls, data, 32).to(device)
+        seen = windowed if name.endswith("-window") else data  # the time-context nets read (N, L·F) per frame
+        model = experiments.build_model(name.removesuffix("-window"), m_cls, seen, 32).to(device)
         opt = adam(model)
         worm = torch.arange(m_cls) % len(data.worms)
 
-        def step(model=model, opt=opt, worm=worm):
+        def step(model=model, opt=opt, worm=worm, seen=seen):
             idx = torch.randint(0, 3000, (m_cls, 64), generator=gen)
-            logits = model(data.x[worm[:, None], idx], data.present[worm])
+            logits = model(seen.x[worm[:, None], idx], data.present[worm])
             loss = F.cross_entropy(logits.flatten(0, 1), data.y[worm[:, None], idx].clamp(min=0).flatten(),
                                    reduction="sum") / 64
             opt.zero_grad(set_to_none=True)
@@ -179,12 +187,12 @@ def main() -> None:
     where = f"{here['threads']} thread(s)" if args.device == "cpu" else args.device
     size = 1024 if args.device == "cpu" else 8192
     print(f"matmul peak ({size}² float32 mm, {where}): {here['peak']:.1f} GFLOP/s")
-    head = f"{'model':<20} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8}"
+    head = f"{'model':<31} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8}"
     if other:
         head += f" {'ms @' + args.against[:7]:>13} {'of peak':>8} {'speed-up':>8}"
     print(head)
     for name, r in here["rows"].items():
-        line = f"{name:<20} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%}"
+        line = f"{name:<31} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%}"
         if other and name in other["rows"]:
             o = other["rows"][name]
             line += f" {o['ms']:>13.1f} {o['gflops'] / other['peak']:>8.1%} {o['ms'] / r['ms']:>7.2f}×"
