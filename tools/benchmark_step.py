@@ -73,15 +73,14 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
     gen = torch.Generator().manual_seed(0)
     out = {}
     m_cls = len(data.worms) * n_folds
-    windowed = data.with_lags(experiments.LAGS) if hasattr(data, "with_lags") else None  # older commits: none
-    window_names = [m for m in ("mlp-concat-window", "gnn-inferred-static-window", "mlp-concat-gru-window",
-                                "gnn-inferred-static-gru-window")
-                    if windowed is not None and m in getattr(experiments, "WINDOW_MODELS", ())
-                    + getattr(experiments, "GRU_WINDOW_MODELS", ())]
+    # the time-context networks read each neuron's lagged frames, (N, L·F) per frame (none in older commits)
+    window = getattr(experiments, "WINDOW", None)
+    window_names = [*getattr(experiments, "WINDOW_MODELS", ()), *getattr(experiments, "GRU_WINDOW_MODELS", ())]
+    windowed = data.with_lags(experiments.LAGS) if window_names else None
     for name in ("mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome", *window_names):
         torch.manual_seed(0)
-        seen = windowed if name.endswith("-window") else data  # the time-context nets read (N, L·F) per frame
-        model = experiments.build_model(name.removesuffix("-window"), m_cls, seen, 32).to(device)
+        seen = windowed if window and name.endswith(window) else data
+        model = experiments.build_model(name.removesuffix(window) if window else name, m_cls, seen, 32).to(device)
         opt = adam(model)
         worm = torch.arange(m_cls) % len(data.worms)
 
