@@ -3,6 +3,7 @@ function that trains and scores all the models of a protocol together."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -62,8 +63,7 @@ def build_model(name: str, n_models: int, data: TaskData, hidden: int) -> torch.
 
 def _with_features(data: TaskData, n_features: int) -> TaskData:
     """``data``'s shape with ``n_features`` per neuron and one frame (to size a model's head)."""
-    return TaskData(data.worms, data.neurons, data.classes, data.x.new_zeros(()).expand(*data.x.shape[:3], n_features),
-                    data.y, data.present, data.lengths)
+    return dataclasses.replace(data, x=data.x.new_zeros(()).expand(*data.x.shape[:3], n_features), window=1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
              ("logistic-regression-lagged", f"frames t − {', t − '.join(map(str, LAGS[1:]))} and t",
               f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
              *[(m, f"each neuron's features at frames t − {', t − '.join(map(str, LAGS[1:]))} and t "
-                   + ("(read oldest first by a GRU per neuron)" if GRU + WINDOW in m
+                   + ("(read oldest first by a GRU per neuron)" if m in GRU_WINDOW_MODELS
                       else "(node features of the windows)"),
                 f"{count_parameters(build_model(m.removesuffix(WINDOW), 1, data.with_lags(LAGS), hidden)):,}")
                for m in WINDOW_MODELS + GRU_WINDOW_MODELS],
