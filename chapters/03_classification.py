@@ -964,10 +964,7 @@ plotting.numbered_table(
     "single-frame networks and against the fixed six-frame windows, unseen worms, paired by "
     f"test worm, networks averaged over {cfg.n_seeds} seeds (a − b, 95% t-interval over the "
     "test worms). The nested GNN against the single-frame GNN, balanced accuracy: "
-    + "; ".join(
-        f"{s.split(', past')[0]} {evaluate.interval_text(r)}"
-        for s, r in nested_gnn.iterrows()
-    )
+    + "; ".join(f"{s} {evaluate.interval_text(r)}" for s, r in nested_gnn.iterrows())
     + ".",
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, run_models, unseen_splits
+from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, run_models, summarise, unseen_splits
 from .preprocess import PAPER_NEURONS
 from .train import TaskData, TrainConfig
 
@@ -111,8 +111,9 @@ def summary(inner: pd.DataFrame, chosen: pd.DataFrame, outer: pd.DataFrame) -> p
     worms of each worm's mean over subsets and seeds). ``inner``, ``outer``: results records of
     the inner models and of every candidate's outer models."""
     def per_model(records: pd.DataFrame, metric: str) -> pd.Series:
-        rows = records[records.metric == metric]
-        return rows.groupby(["model", "test"]).value.mean().groupby("model").mean()
+        column = metric.replace("-", "_")
+        rows = records[records.metric == metric].rename(columns={"value": column})
+        return summarise(rows, ["model"], column).set_index("model")["mean"]
 
     picked = chosen.groupby(["network", "window"]).size().rename("chosen")
     table = candidates(tuple(chosen.network.unique())).join(picked, on=["network", "window"])
