@@ -887,57 +887,29 @@ plotting.numbered_table(
 # training worms and 4 states with 3.
 
 # %%
-nested_settings, n_outer = [("7-state", 4), ("4-state", 3)], {}
-for task, k in nested_settings:
-    d = TaskData.build(worms, task, PAPER_NEURONS, derivative_kind="causal")
-    outer = experiments.unseen_splits(d, k, cfg.max_subsets)
-    n_outer[f"{task}, train {k}"] = len(outer[2])
-    nets = experiments.WINDOW_MODELS
-    inner = selection.inner_scores(nets, d, outer, cfg.hidden, train_cfg)
-    results.add_scores(inner, "window-selection-inner", task)
-    results.add_scores(
-        selection.outer_scores(
-            nets, d, outer, cfg.n_seeds, cfg.hidden, train_cfg, (3, 10)
-        ),
-        "window-selection-outer",
-        task,
-    )
+nested_settings = [("7-state", 4), ("4-state", 3)]
+nested_runs = selection.run(
+    worms, nested_settings, cfg.n_seeds, cfg.hidden, train_cfg, cfg.max_subsets
+)
+for (task, k), run in nested_runs.items():
+    results.add_scores(run["inner"], "window-selection-inner", task)
+    results.add_scores(run["outer"], "window-selection-outer", task)
     results.add_frame(
-        selection.choose(inner).rename(columns={"network": "model", "outer": "train"}),
-        "window-selection-chosen",
-        "window",
-        "window",
-        task=task,
-        n_train_worms=k,
-        population="unseen",
-        protocol="leave-worms-out",
-    )
+        run["chosen"], "window-selection-chosen", "window", "window", task=task,
+        n_train_worms=k, population="unseen", protocol="leave-worms-out",
+    )  # fmt: skip
 results.save()
 saved = load_results("classification", cfg.profile)
-candidate_experiments = [
-    "robustness-causal-derivative",  # the single-frame networks (1 frame)
-    "time-context-causal-derivative",  # the windowed networks (6 frames)
-    "window-selection-outer",  # 3 and 10 frames
-]
-selection_rows, nested_groups = [], {}
+window_choice, nested_groups = {}, {}
 for task, k in nested_settings:
-    setting = (saved.task == task) & (saved.n_train_worms == k)
-    chosen = saved[setting & (saved.experiment == "window-selection-chosen")].rename(
-        columns={"model": "network", "train": "outer", "value": "window"}
-    )
-    chosen["window"] = chosen.window.astype(int)
-    inner_records = saved[
-        (saved.experiment == "window-selection-inner") & (saved.task == task)
-    ]
-    outer_records = saved[setting & saved.experiment.isin(candidate_experiments)]
-    selection_rows.append(
-        selection.summary(inner_records, chosen, outer_records).assign(
-            setting=f"{task}, train {k}"
-        )
-    )
-    nested_groups[f"{task}, train {k}, past-only"] = pd.concat(
-        [outer_records, selection.nested_records(outer_records, chosen)]
-    )
+    table, records = selection.from_records(
+        saved, task, k, "window-selection-inner", "window-selection-chosen",
+        # the candidates' outer models: 1 frame, 6 frames, then 3 and 10 frames
+        ["robustness-causal-derivative", "time-context-causal-derivative",
+         "window-selection-outer"],
+    )  # fmt: skip
+    window_choice[f"{task}, train {k}"] = table
+    nested_groups[f"{task}, train {k}, past-only"] = records
 nested_pairs = evaluate.paired_comparisons(
     nested_groups,
     [
@@ -946,13 +918,23 @@ nested_pairs = evaluate.paired_comparisons(
         for n in (1, 6)
     ],
 )
-window_choice = pd.concat(selection_rows, ignore_index=True)
 
 # %% tags=["remove-input"]
+window_table = pd.concat(
+    [t.assign(setting=s) for s, t in window_choice.items()], ignore_index=True
+).assign(
+    network=lambda t: t.network.str.removesuffix(experiments.WINDOW).map(
+        plotting.MODEL_NAMES
+    )
+)
+n_outer = {
+    s: t.groupby("network").chosen.sum().iloc[0] for s, t in window_choice.items()
+}
 plotting.numbered_table(
     plotting.table(
-        window_choice.set_index(["setting", "network", "window"]).drop(columns="model"),
+        window_table.set_index(["setting", "network", "window"]).drop(columns="model"),
         headers={
+            "network": "windowed network",
             "window": "frames",
             "inner_balanced_accuracy": "inner balanced accuracy",
             "chosen": "chosen for (subsets)",
@@ -982,10 +964,7 @@ plotting.numbered_table(
     "single-frame networks and against the fixed six-frame windows, unseen worms, paired by "
     f"test worm, networks averaged over {cfg.n_seeds} seeds (a − b, 95% t-interval over the "
     "test worms). The nested GNN against the single-frame GNN, balanced accuracy: "
-    + "; ".join(
-        f"{s.split(', past')[0]} {evaluate.interval_text(r)}"
-        for s, r in nested_gnn.iterrows()
-    )
+    + "; ".join(f"{s} {evaluate.interval_text(r)}" for s, r in nested_gnn.iterrows())
     + ".",
 )
 

@@ -106,3 +106,30 @@ def test_summary_counts_choices_and_averages_test_worms_before_subsets():
     table = selection.summary(inner, chosen, outer).set_index("window")
     assert list(table.chosen) == [0, 2, 0, 0] and table.inner_balanced_accuracy[3] == pytest.approx(0.6)
     assert table.test_accuracy[10] == pytest.approx((0.8 + 0.5) / 2) and np.isnan(table.test_accuracy[1])
+
+
+def test_from_records_reads_back_what_the_chapter_saves():
+    """``Results`` records of a run → the same choice and nested records as the in-memory tables."""
+    from wormlib.results import Results
+
+    data = _toy_data(n_worms=4, t=120)
+    outer = experiments.unseen_splits(data, 3)
+    cfg = TrainConfig(steps=5)
+    inner = selection.inner_scores(experiments.WINDOW_MODELS, data, outer, 8, cfg)
+    every = selection.outer_scores(experiments.WINDOW_MODELS, data, outer, 2, 8, cfg, tuple(selection.WINDOWS))
+    chosen = selection.choose(inner)
+    results = Results("classification", "quick")
+    results.add_scores(inner, "inner", "2-state")
+    results.add_scores(every, "outer", "2-state")
+    results.add_frame(chosen.rename(columns={"network": "model", "outer": "train"}), "chosen", "window", "window",
+                      task="2-state", n_train_worms=3, population="unseen", protocol="leave-worms-out")
+    table, records = selection.from_records(results.frame(), "2-state", 3, "inner", "chosen", ["outer"])
+    assert table.chosen.sum() == 2 * len(outer[2])                       # every subset, both networks
+    nested = records[records.model.str.endswith(selection.NESTED)]
+    assert len(nested) == 2 * len(outer[2]) * 4      # networks × subsets (one test worm each) × 4 metrics:
+    assert set(nested.metric) == {"accuracy", "balanced-accuracy", "accuracy-sd-over-seeds",  # the scores and
+                                  "balanced-accuracy-sd-over-seeds"}                          # their seed spread
+    for row in chosen.itertuples():
+        pick = nested[(nested.model == row.network + selection.NESTED) & (nested.train == row.outer)]
+        same = records[(records.model == selection.windowed(row.network, row.window)) & (records.train == row.outer)]
+        assert sorted(pick.value) == sorted(same.value[same.metric.isin(pick.metric)])

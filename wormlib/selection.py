@@ -13,7 +13,8 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, run_models
+from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, run_models, summarise, unseen_splits
+from .preprocess import PAPER_NEURONS
 from .train import TaskData, TrainConfig
 
 WINDOWS = {1: (0,), 3: (0, 3, 6), 6: LAGS, 10: tuple(range(0, 30, 3))}
@@ -110,8 +111,9 @@ def summary(inner: pd.DataFrame, chosen: pd.DataFrame, outer: pd.DataFrame) -> p
     worms of each worm's mean over subsets and seeds). ``inner``, ``outer``: results records of
     the inner models and of every candidate's outer models."""
     def per_model(records: pd.DataFrame, metric: str) -> pd.Series:
-        rows = records[records.metric == metric]
-        return rows.groupby(["model", "test"]).value.mean().groupby("model").mean()
+        column = metric.replace("-", "_")
+        rows = records[records.metric == metric].rename(columns={"value": column})
+        return summarise(rows, ["model"], column).set_index("model")["mean"]
 
     picked = chosen.groupby(["network", "window"]).size().rename("chosen")
     table = candidates(tuple(chosen.network.unique())).join(picked, on=["network", "window"])
@@ -119,3 +121,34 @@ def summary(inner: pd.DataFrame, chosen: pd.DataFrame, outer: pd.DataFrame) -> p
                         chosen=table.chosen.fillna(0).astype(int),
                         test_accuracy=table.model.map(per_model(outer, "accuracy")),
                         test_balanced_accuracy=table.model.map(per_model(outer, "balanced-accuracy")))
+
+
+def run(recordings: list, settings: list[tuple[str, int]], n_seeds: int, hidden: int, train_cfg: TrainConfig,
+        max_subsets: int | None = None) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
+    """The nested choice for the ``WINDOW_MODELS`` networks on past-only features, per (task,
+    number of training worms) of ``settings``: ``inner`` (``inner_scores``), ``outer`` (the 3- and
+    10-frame outer models, ``outer_scores``; the 1- and 6-frame ones are the single-frame and
+    windowed networks run elsewhere on the same splits) and ``chosen`` (``choose``, columns
+    renamed to the record fields: ``model`` the network, ``train`` the outer subset)."""
+    runs = {}
+    for task, k in settings:
+        data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind="causal")
+        outer = unseen_splits(data, k, max_subsets)
+        inner = inner_scores(WINDOW_MODELS, data, outer, hidden, train_cfg)
+        runs[task, k] = dict(inner=inner,
+                             outer=outer_scores(WINDOW_MODELS, data, outer, n_seeds, hidden, train_cfg, (3, 10)),
+                             chosen=choose(inner).rename(columns={"network": "model", "outer": "train"}))
+    return runs
+
+
+def from_records(records: pd.DataFrame, task: str, k: int, inner: str, chosen: str,
+                 outer: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``summary`` and the outer records with the nested models' added, for one setting, from
+    results records: ``inner`` and ``chosen`` name the experiments ``run``'s tables were saved
+    under, ``outer`` every experiment holding a candidate's outer records (1, 3, 6, 10 frames)."""
+    setting = (records.task == task) & (records.n_train_worms == k)
+    picked = records[setting & (records.experiment == chosen)]
+    picked = pd.DataFrame(dict(network=picked.model, outer=picked.train, window=picked.value.astype(int)))
+    outer_records = records[setting & records.experiment.isin(outer)]
+    table = summary(records[(records.experiment == inner) & (records.task == task)], picked, outer_records)
+    return table, pd.concat([outer_records, nested_records(outer_records, picked)], ignore_index=True)
