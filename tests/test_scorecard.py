@@ -106,11 +106,16 @@ def test_trajectory_rows_use_the_seed_averaged_networks_where_they_exist():
     records = {"trajectories": pd.concat([fig5, seeds]), "classification": fig5.iloc[:0], "discussion": fig5.iloc[:0]}
     mse, note = scorecard._fig5(records)
     assert sorted(mse[mse.model == "gnn"].mse) == sorted((0.020, 0.021, 0.019, 0.022, 0.020))  # swapped
-    assert len(mse[mse.model == "mlp"]) == 5 and "gnn (k=4)" in note and "Fig. 5's other networks 1 seed" in note
+    assert len(mse[mse.model == "mlp"]) == 5 and "gnn (k=4)" in note
+    assert "1 seed: mlp (k=4), mlp-gru (k=4), gnn-gru (k=4)" in note  # the baselines are not networks
     text, verdict = scorecard.claim_gnn_trajectories(records)
     assert verdict == "holds" and "seed-averaged" in text   # the seeded GNN is below every network
     text, verdict = scorecard.claim_gnn_trajectories({"trajectories": fig5})
     assert verdict == "contradicted" and "networks 1 seed" in text  # one seed: the GNN above the MLP
+    every = _records(scorecard.FIG5_SEEDED, {m: single[m] for m in ("gnn", "mlp", "mlp-gru", "gnn-gru")}, ["mse"],
+                     **common)
+    _, note = scorecard._fig5({"trajectories": pd.concat([fig5, every])})
+    assert note == "every network averaged over seeds"
 
 
 def _records(experiment, rows, metric_values, **common):
