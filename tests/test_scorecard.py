@@ -82,8 +82,8 @@ def test_scorecard_from_the_committed_results(committed):
 
 def test_every_headline_is_worded_by_its_interval(committed):
     points = scorecard.findings(committed)
-    assert len(points) == 8
-    for point in points[:3] + points[4:5]:  # the paired headlines
+    assert len(points) == 9
+    for point in points[:3] + points[4:6]:  # the paired headlines
         assert ("not detectably different from" in point) or ("detectably" in point)
     c = committed["classification"]
     f4 = scorecard._seeded(c, "fig4b-four-states-unseen", "4-state", 3)
@@ -116,6 +116,24 @@ def test_trajectory_rows_use_the_seed_averaged_networks_where_they_exist():
                      **common)
     _, note = scorecard._fig5({"trajectories": pd.concat([fig5, every])})
     assert note == "every network averaged over seeds"
+
+
+@pytest.mark.parametrize("broken", [True, False])
+def test_single_worm_finding_names_the_training_worm_that_breaks_the_graph_networks(broken):
+    # per single training worm: the graph networks near the MLPs, except (if broken) trained on worm 5
+    parts = []
+    for w in "12345":
+        graph = [(1.0 if broken and w == "5" else 0.025) + e for e in WOBBLE]
+        rows = {**{m: graph for m in scorecard.GRAPH_NETWORKS}, "mlp": (0.025,) * 5, "mlp-gru": (0.026,) * 5}
+        common = dict(chapter="trajectories", n_train_worms=1, step=16, train=w)
+        parts += [_records("fig5-mse", {**rows, "persistence": (0.03,) * 5}, ["mse"], **common),
+                  _records(scorecard.FIG5_SEEDED, rows, ["mse"], **common)]
+    text = scorecard._single_worm_finding({"trajectories": pd.concat(parts)})
+    if broken:
+        assert "detectably higher than the MLP's" in text
+        assert "the gap comes from one training worm: trained on worm 5 alone" in text and "gnn-gru 1.000" in text
+    else:
+        assert "not detectably different from the MLP's" in text and "one training worm" not in text
 
 
 def _records(experiment, rows, metric_values, **common):

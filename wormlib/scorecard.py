@@ -534,6 +534,34 @@ def _compared(diff: dict, better: str = "higher", worse: str = "lower") -> str:
     return "not detectably different from"
 
 
+GRAPH_NETWORKS = ("gnn", "gnn-static", "gnn-gru")
+"""Fig. 5's networks that pass messages between neurons (the others, ``mlp`` and ``mlp-gru``, read
+the concatenated frame)."""
+
+
+def _single_worm_finding(r: dict[str, pd.DataFrame]) -> str:
+    """Fig. 5's networks trained on one worm (every network averaged over seeds): the paired GNN −
+    MLP 16-step error, and the single training worm where the graph networks do worst."""
+    seeded = metric_table(r["trajectories"], FIG5_SEEDED, "mse")
+    one = seeded[(seeded.n_train_worms == 1) & (seeded.step == 16)]
+    by = one.groupby(["model", "train"]).mse.mean().unstack()        # network × training worm
+    graph, flat = by.loc[list(GRAPH_NETWORKS)], by.drop(index=list(GRAPH_NETWORKS))
+    worst = graph.mean().idxmax()
+    others = by.drop(columns=worst)
+    mse, _ = _fig5(r)
+    gnn_mlp = paired_difference(mse[(mse.n_train_worms == 1) & (mse.step == 16)], "gnn", "mlp", metric="mse")
+    alone = graph[worst].min() > others.max().max()                  # above every network on every other worm
+    values = lambda t: ", ".join(f"{m} {v:.3f}" for m, v in t.items())  # noqa: E731
+    return (f"**Trained on a single worm, the GNN's 16-step error is {_compared(gnn_mlp)} the MLP's** (paired "
+            f"GNN − MLP {interval_text(gnn_mlp, 4)}, every network averaged over seeds); "
+            + ("the gap comes from one training worm: " if alone else "the graph networks do worst ")
+            + f"trained on worm {worst} alone, where the graph networks reach {values(graph[worst])} and the "
+            f"networks that read the concatenated frame {values(flat[worst])}; trained on any other single worm, "
+            f"the graph networks {others.loc[graph.index].min().min():.3f}–{others.loc[graph.index].max().max():.3f}, "
+            f"the others {others.loc[flat.index].min().min():.3f}–{others.loc[flat.index].max().max():.3f} "
+            "(mean over test worms; {numref}`tbl-paired-mse-seeds` in chapter 4 names what that worm lacks).")
+
+
 def findings(r: dict[str, pd.DataFrame]) -> list[str]:
     """The closing section's points: every headline is worded from its own paired interval."""
     c, d = r["classification"], r["discussion"]
@@ -587,6 +615,7 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"**a linear model of the last few frames (AR(p), p chosen on training worms) has an error "
         f"{_compared(autoregressive)} the GNN's** (AR {mse_mean['linear-ar']:.4f}; "
         f"paired AR − GNN {interval_text(autoregressive, 4)}).",
+        _single_worm_finding(r),
         f"**Brennan & Proekt's ADMM, run on the same worms and frames, decodes forward vs reverse at "
         f"{admm_mean[ADMM]:.1%}** (the paper quotes their 81% from another protocol); with 4 states and "
         f"3 training worms the GNN is {_compared(gnn_admm['accuracy'])} it on accuracy and "
