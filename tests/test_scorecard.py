@@ -128,7 +128,8 @@ def test_single_worm_finding_names_the_training_worm_that_breaks_the_graph_netwo
         common = dict(chapter="trajectories", n_train_worms=1, step=16, train=w)
         parts += [_records("fig5-mse", {**rows, "persistence": (0.03,) * 5}, ["mse"], **common),
                   _records(scorecard.FIG5_SEEDED, rows, ["mse"], **common)]
-    text = scorecard._single_worm_finding({"trajectories": pd.concat(parts)})
+    records = {"trajectories": pd.concat(parts)}
+    text = scorecard._single_worm_finding(records, scorecard._fig5(records)[0])
     if broken:
         assert "detectably higher than the MLP's" in text
         assert "the gap comes from one training worm: trained on worm 5 alone" in text and "gnn-gru 1.000" in text

@@ -539,16 +539,16 @@ GRAPH_NETWORKS = ("gnn", "gnn-static", "gnn-gru")
 the concatenated frame)."""
 
 
-def _single_worm_finding(r: dict[str, pd.DataFrame]) -> str:
+def _single_worm_finding(r: dict[str, pd.DataFrame], mse: pd.DataFrame) -> str:
     """Fig. 5's networks trained on one worm (every network averaged over seeds): the paired GNN −
-    MLP 16-step error, and the single training worm where the graph networks do worst."""
+    MLP 16-step error, and the single training worm where the graph networks do worst. ``mse``:
+    ``_fig5``'s records."""
     seeded = metric_table(r["trajectories"], FIG5_SEEDED, "mse")
     one = seeded[(seeded.n_train_worms == 1) & (seeded.step == 16)]
     by = one.groupby(["model", "train"]).mse.mean().unstack()        # network × training worm
     graph, flat = by.loc[list(GRAPH_NETWORKS)], by.drop(index=list(GRAPH_NETWORKS))
     worst = graph.mean().idxmax()
     others = by.drop(columns=worst)
-    mse, _ = _fig5(r)
     gnn_mlp = paired_difference(mse[(mse.n_train_worms == 1) & (mse.step == 16)], "gnn", "mlp", metric="mse")
     alone = graph[worst].min() > others.max().max()                  # above every network on every other worm
     values = lambda t: ", ".join(f"{m} {v:.3f}" for m, v in t.items())  # noqa: E731
@@ -576,8 +576,8 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
     sim = d[d.experiment == "graph-similarity-pooled"].set_index("metric").value
     conn = d[(d.experiment == "graph-vs-connectome-pooled")]
     conn_auc, conn_p = conn[conn.metric == "roc-auc"].value, conn[conn.metric == "p-roc-auc"].value
-    mse, _ = _fig5(r)                                                 # networks averaged over seeds
-    mse = mse[(mse.n_train_worms == 4) & (mse.step == 16)]
+    fig5, _ = _fig5(r)                                                # networks averaged over seeds
+    mse = fig5[(fig5.n_train_worms == 4) & (fig5.step == 16)]
     persistence = paired_difference(mse, "persistence", "gnn", metric="mse")
     autoregressive = paired_difference(mse, "linear-ar", "gnn", metric="mse")
     mse_mean = mse.groupby("model").mse.mean()
@@ -615,7 +615,7 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"**a linear model of the last few frames (AR(p), p chosen on training worms) has an error "
         f"{_compared(autoregressive)} the GNN's** (AR {mse_mean['linear-ar']:.4f}; "
         f"paired AR − GNN {interval_text(autoregressive, 4)}).",
-        _single_worm_finding(r),
+        _single_worm_finding(r, fig5),
         f"**Brennan & Proekt's ADMM, run on the same worms and frames, decodes forward vs reverse at "
         f"{admm_mean[ADMM]:.1%}** (the paper quotes their 81% from another protocol); with 4 states and "
         f"3 training worms the GNN is {_compared(gnn_admm['accuracy'])} it on accuracy and "
