@@ -582,12 +582,13 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   number of training worms ({numref}`tbl-seeds-causal`, {numref}`tbl-fig4b-seeds`; the rows on
 #   GNN vs MLP, SVM, ADMM, the connectome and more training worms), the windowed networks, the
 #   past-only trajectory networks, the forecasting networks, TAVRNN with its behaviour head in
-#   the three time-context settings (the scorecard's tests of it), the GNN and MLP on the
-#   seen-worm folds of Table 1 and Fig. 4A ({numref}`tbl-seen-seeds`), TAVRNN on Table 1's and
-#   Fig. 4B's splits ({numref}`tbl-window-protocols`), and every network of Fig. 5 (1 and 4
-#   training worms; {numref}`tbl-paired-mse-seeds`), which the trajectory rows use. One seed:
-#   the contiguous-block seen-worm runs, the windowed networks on the paper's other protocols and
-#   TAVRNN's probe, none of them behind a verdict. TAVRNN is not run on the seen-worm folds, the
+#   the three time-context settings (the scorecard's tests of it) and its probe, the GNN and MLP
+#   on the seen-worm folds of Table 1 and Fig. 4A, shuffled windows and contiguous blocks
+#   ({numref}`tbl-seen-seeds`), TAVRNN on Table 1's and Fig. 4B's splits
+#   ({numref}`tbl-window-protocols`), and every network of Fig. 5 (1 and 4 training worms;
+#   {numref}`tbl-paired-mse-seeds`), which the trajectory rows use. One seed: the windowed
+#   networks on the paper's other protocols (not behind a verdict) and the nested window
+#   selection's inner runs. TAVRNN is not run on the seen-worm folds, the
 #   Kato → Dag test or the trajectory protocol (chapters 3 and 4 say why).
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of

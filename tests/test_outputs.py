@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from wormlib import atomic, provenance, results
@@ -153,3 +154,13 @@ def test_numbers_within_cross_machine_noise_are_not_stated_with_a_sign():
         text = provenance.machine_stable(r, "r", tol)
         assert "|r| < 0.05" in text and "0.01" not in text
     assert provenance.machine_stable(-0.31, "r", tol) == "r = −0.31"
+
+
+def test_section_times_sum_each_headings_code_cells():
+    nb = nbformat.v4.new_notebook()
+    code = lambda seconds: nbformat.v4.new_code_cell("x", metadata={"papermill": {"duration": seconds}})  # noqa: E731
+    nb.cells = [code(2.0), nbformat.v4.new_markdown_cell("# Title\n\ntext"), code(1.0),
+                nbformat.v4.new_markdown_cell("## Table 1: two states\n\nprose"), code(10.0), code(5.5),
+                nbformat.v4.new_markdown_cell("prose without a heading"), code(0.25),
+                nbformat.v4.new_markdown_cell("## Fig. 4A"), code(None), code(3.0)]
+    assert execute_chapters.section_times(nb) == {"setup": 3.0, "Table 1: two states": 15.8, "Fig. 4A": 3.0}

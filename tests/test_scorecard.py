@@ -169,13 +169,32 @@ def test_seen_worm_rows_use_the_seeded_networks_where_they_exist():
                                                  "svm": [b - w / 2 for b, w in zip(base, WOBBLE)]}, metrics, **common)
     contiguous = _records("table1-forward-reverse", {GNN: [0.5] * 5}, metrics,
                           **{**common, "protocol": "contiguous-blocks"})
-    seeds = _records(scorecard.SEEN_SEEDED, {GNN: base}, metrics, **common)
+    seeds = _records("seen-shuffled-windows-seeds", {GNN: base}, metrics, **common)
     text, verdict = scorecard.claim_svm_matches_seen({"classification": pd.concat([table1, contiguous])})
     assert verdict == "contradicted" and "networks 1 seed" in text
     text, verdict = scorecard.claim_svm_matches_seen({"classification": pd.concat([table1, contiguous, seeds])})
     assert verdict == "holds" and "GNN and MLP averaged over seeds" in text
     swapped, _ = scorecard._seen(pd.concat([table1, contiguous, seeds]), "table1-forward-reverse", "2-state")
     assert sorted(swapped[(swapped.model == GNN) & (swapped.metric == "accuracy")].value) == sorted(base + [0.5] * 5)
+
+
+def test_seen_accuracy_says_per_protocol_which_networks_are_seeded():
+    # Fig. 4A's 7 states: shuffled windows seeded, contiguous blocks first on one seed, then seeded too
+    common = dict(task="7-state", population="seen", n_train_worms=1, train="-")
+    metrics = ("accuracy", "balanced-accuracy")
+    flat = {GNN: [0.9] * 5, MLP: [0.9] * 5, scorecard.LR: [0.9] * 5}
+    single = pd.concat([_records("fig4a-seven-states-seen", flat, metrics, protocol=p, **common)
+                        for p in ("shuffled-windows", "contiguous-blocks")])
+    shuffled = _records("seen-shuffled-windows-seeds", {GNN: [0.93] * 5, MLP: [0.9] * 5}, metrics,
+                        protocol="shuffled-windows", **common)
+    contiguous = _records("seen-contiguous-blocks-seeds", {GNN: [0.6] * 5, MLP: [0.6] * 5}, metrics,
+                          protocol="contiguous-blocks", **common)
+    text, _ = scorecard.claim_seen_accuracy({"classification": pd.concat([single, shuffled])})
+    assert "shuffled windows: GNN and MLP averaged over seeds; contiguous blocks: networks 1 seed" in text
+    assert "contiguous folds (no neighbouring frames in training) GNN 0.900" in text
+    text, _ = scorecard.claim_seen_accuracy({"classification": pd.concat([single, shuffled, contiguous])})
+    assert "contiguous blocks: GNN and MLP averaged over seeds" in text
+    assert "GNN 0.600" in text and "GNN accuracy 0.930" in text
 
 
 @pytest.mark.parametrize("loss, verdict", [(0.0, "holds"), (0.2, "contradicted")])

@@ -122,6 +122,7 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
             runtime = time.perf_counter() - start
             executed = nbformat.read(source, as_version=4)
         executed.metadata.pop("papermill", None)
+        sections = section_times(executed)
         for cell in executed.cells:  # per-cell timestamps would make every re-run a diff
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
@@ -133,7 +134,7 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
         executed.metadata["wormlib"] = dict(inputs_sha256=digest, profile=profile, device=device,
                                             seed=seed, runtime_s=round(runtime, 1),
                                             executed_on=time.strftime("%Y-%m-%d", time.gmtime()),
-                                            results_sha256=produced,
+                                            section_times_s=sections, results_sha256=produced,
                                             results_read_sha256=read_digests(chapter, profile))
         write_text_atomic(out, nbformat.writes(executed) + "\n")
     finally:
@@ -144,6 +145,21 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
             else:
                 os.environ[var] = value
     print(f"{chapter} [{profile}]: done in {runtime:.0f} s → {out.relative_to(ROOT)}", flush=True)
+
+
+def section_times(notebook) -> dict[str, float]:
+    """Seconds spent per section of an executed notebook (the code cells under each ``## ``
+    heading, from papermill's per-cell durations; cells before the first heading under
+    "setup"): the chapter's profile, kept in its metadata instead of the per-cell timestamps."""
+    times, section = {}, "setup"
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            heading = next((line[3:].strip() for line in cell.source.splitlines() if line.startswith("## ")), None)
+            section = heading or section
+        elif cell.cell_type == "code":
+            duration = cell.metadata.get("papermill", {}).get("duration") or 0.0
+            times[section] = times.get(section, 0.0) + duration
+    return {name: round(seconds, 1) for name, seconds in times.items()}
 
 
 def write_status() -> None:
@@ -175,8 +191,24 @@ def write_status() -> None:
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
         "the 2-core machine (`--jobs 2`), each on one core.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
-        f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n"
-        + other_machines())
+        f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n\n"
+        + time_by_section() + other_machines())
+
+
+def time_by_section() -> str:
+    """The status page's profile: per chapter page (full profile) the seconds each of its
+    sections took, as recorded by the execution that produced it (absent for pages executed
+    before section times were recorded)."""
+    rows = [f"| {chapter} | {name} | {seconds:.0f} |"
+            for chapter in CHAPTERS
+            for name, seconds in recorded(output_path(chapter, "full")).get("section_times_s", {}).items()
+            if seconds >= 1]
+    if not rows:
+        return ""
+    return ("## Where the time goes\n\n"
+            "Seconds per section (the code cells under each heading; sections under 1 s left out), "
+            "for the pages whose execution recorded them.\n\n"
+            "| chapter | section | time (s) |\n|---|---|---|\n" + "\n".join(rows) + "\n\n")
 
 
 BENCHMARKS = ROOT / "benchmarks"

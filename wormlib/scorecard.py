@@ -154,18 +154,20 @@ def _seed_note(c: pd.DataFrame, task: str, k: int) -> str:
     return "GNN averaged over seeds" if _has_seeds(c, task, k) else "GNN 1 seed"
 
 
-SEEN_SEEDED = "seen-shuffled-windows-seeds"
-"""Chapter 3's GNN and MLP in seed replicates on the seen-worm folds (shuffled 8-frame windows)
-of Table 1 (2 states) and Fig. 4A (7 states)."""
+SEEN_SEEDED = ("seen-shuffled-windows-seeds", "seen-contiguous-blocks-seeds")
+"""Chapter 3's GNN and MLP in seed replicates on the seen-worm folds of Table 1 (2 states) and
+Fig. 4A (7 states): the paper's shuffled 8-frame windows and the contiguous blocks."""
 
 
-def _seen(c: pd.DataFrame, experiment: str, task: str) -> tuple[pd.DataFrame, str]:
-    """``experiment``'s seen-worm records with the networks' shuffled-window rows replaced by their
-    seed-averaged rows (``SEEN_SEEDED``) when chapter 3 has them, and a note saying which."""
+def _seen(c: pd.DataFrame, experiment: str, task: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``experiment``'s seen-worm records with the networks' rows replaced, protocol by protocol,
+    by their seed-averaged rows (``SEEN_SEEDED``) where chapter 3 has them, and per protocol a
+    note saying which."""
     rows = c[(c.experiment == experiment) & (c.population == "seen")]
-    seeded = c[(c.experiment == SEEN_SEEDED) & (c.task == task)]
-    note = "GNN and MLP averaged over seeds" if (seeded.model == GNN).any() else "networks 1 seed"
-    return replace_with_seeded(rows, seeded.assign(experiment=experiment), key=("model", "protocol")), note
+    seeded = c[c.experiment.isin(SEEN_SEEDED) & (c.task == task)]
+    notes = {p: "GNN and MLP averaged over seeds" if ((seeded.protocol == p) & (seeded.model == GNN)).any()
+             else "networks 1 seed" for p in rows.protocol.unique()}
+    return replace_with_seeded(rows, seeded.assign(experiment=experiment), key=("model", "protocol")), notes
 
 
 FIG5_SEEDED = "fig5-seeds-mse"
@@ -201,7 +203,7 @@ def claim_seen_accuracy(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     """7 states, seen worms, the paper's shuffled 8-frame windows: the GNN's accuracy per test
     worm (mean over folds) against the paper's 92 %; MLP, logistic regression and the
     leak-free contiguous folds reported beside."""
-    seen, note = _seen(r["classification"], "fig4a-seven-states-seen", "7-state")
+    seen, notes = _seen(r["classification"], "fig4a-seven-states-seen", "7-state")
     acc = seen[seen.metric == "accuracy"]
     per = acc.pivot_table(index="test", columns=["protocol", "model"], values="value")
     verdict, (lo, hi) = decide_number(per["shuffled-windows", GNN].to_numpy(), 0.92)
@@ -211,8 +213,8 @@ def claim_seen_accuracy(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     return (f"GNN accuracy {mean['shuffled-windows', GNN]:.3f} [{lo:.3f}, {hi:.3f}] over 5 worms "
             f"(balanced accuracy {bal[GNN]:.3f}); MLP {mean['shuffled-windows', MLP]:.3f}, logistic "
             f"regression {mean['shuffled-windows', LR]:.3f}; with contiguous folds (no neighbouring "
-            f"frames in training) GNN {mean['contiguous-blocks', GNN]:.3f} (shuffled windows: {note}; "
-            "contiguous blocks: 1 seed)", verdict)
+            f"frames in training) GNN {mean['contiguous-blocks', GNN]:.3f} (shuffled windows: "
+            f"{notes['shuffled-windows']}; contiguous blocks: {notes['contiguous-blocks']})", verdict)
 
 
 def claim_gnn_beats_mlp(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -256,8 +258,8 @@ def claim_connectome_worse(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
 def claim_svm_matches_seen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     """Forward vs reverse, seen worms (shuffled windows): the SVM "matches" the GNN if the
     interval of GNN − SVM lies within ±1 point (both metrics)."""
-    seen, note = _seen(r["classification"], "table1-forward-reverse", "2-state")
-    seen = seen[seen.protocol == "shuffled-windows"]
+    seen, notes = _seen(r["classification"], "table1-forward-reverse", "2-state")
+    seen, note = seen[seen.protocol == "shuffled-windows"], notes["shuffled-windows"]
     diffs = {m: _paired(seen[seen.metric == m], GNN, "svm", m) for m in METRICS}
     verdict = combine([decide_margin(d, 0.01, two_sided=True) for d in diffs.values()])
     return ("GNN − SVM, seen: " + "; ".join(f"{m} {interval_text(d)}" for m, d in diffs.items())
