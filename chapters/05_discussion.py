@@ -586,9 +586,10 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   on the seen-worm folds of Table 1 and Fig. 4A, shuffled windows and contiguous blocks
 #   ({numref}`tbl-seen-seeds`), TAVRNN on Table 1's and Fig. 4B's splits
 #   ({numref}`tbl-window-protocols`), and every network of Fig. 5 (1 and 4 training worms;
-#   {numref}`tbl-paired-mse-seeds`), which the trajectory rows use. One seed: the windowed
-#   networks on the paper's other protocols (not behind a verdict) and the nested window
-#   selection's inner runs. TAVRNN is not run on the seen-worm folds, the
+#   {numref}`tbl-paired-mse-seeds`), which the trajectory rows use, and the windowed networks on
+#   the paper's other protocols ({numref}`tbl-window-protocols`). One seed: the inner runs of
+#   the nested window selection, which choose a window and carry no verdict. TAVRNN is not run
+#   on the seen-worm folds, the
 #   Kato → Dag test or the trajectory protocol (chapters 3 and 4 say why).
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of

@@ -31,7 +31,7 @@ from scipy import stats
 
 from .evaluate import interval_text, p_text, paired_difference, replace_with_seeded
 from .results import metric_table
-from .trajectories import BASELINES
+from .trajectories import BASELINES, GRAPH_NETWORKS
 
 VERDICTS = ("holds", "not detectable", "contradicted", "not testable here")
 GNN, MLP, LR, ADMM = "gnn-inferred-static", "mlp-concat", "logistic-regression", "admm"
@@ -534,11 +534,6 @@ def _compared(diff: dict, better: str = "higher", worse: str = "lower") -> str:
     if diff["ci_high"] < 0:
         return f"detectably {worse} than"
     return "not detectably different from"
-
-
-GRAPH_NETWORKS = ("gnn", "gnn-static", "gnn-gru")
-"""Fig. 5's networks that pass messages between neurons (the others, ``mlp`` and ``mlp-gru``, read
-the concatenated frame)."""
 
 
 def _single_worm_finding(r: dict[str, pd.DataFrame], mse: pd.DataFrame) -> str:

@@ -39,6 +39,8 @@ BURN_IN = 4       # true frames a recurrent model sees before it predicts (Secti
 TRAIN_STEPS = 8   # predicted steps in training (12 frames with the burn-in)
 EVAL_STEPS = 16   # predicted steps in evaluation (20 frames with the burn-in)
 LEARNED = ("mlp", "gnn", "gnn-static", "mlp-gru", "gnn-gru")
+GRAPH_NETWORKS = ("gnn", "gnn-static", "gnn-gru")
+"""The learned models that pass messages between neurons (the others read the concatenated frame)."""
 BASELINES = ("persistence", "linear", "linear-ar")
 AR_ORDERS = (1, 2, 3, 4)
 """Candidate orders p of the autoregressive baseline (chosen per split on its training worms).
