@@ -199,16 +199,19 @@ def time_by_section() -> str:
     """The status page's profile: per chapter page (full profile) the seconds each of its
     sections took, as recorded by the execution that produced it (absent for pages executed
     before section times were recorded)."""
-    rows = [f"| {chapter} | {name} | {seconds:.0f} |"
-            for chapter in CHAPTERS
-            for name, seconds in recorded(output_path(chapter, "full")).get("section_times_s", {}).items()
-            if seconds >= 1]
+    rows = []
+    for chapter in CHAPTERS:
+        times = recorded(output_path(chapter, "full")).get("section_times_s", {})
+        total = sum(times.values())
+        rows += [f"| {chapter} | {name} | {seconds:.0f} | {seconds / total:.0%} |"
+                 for name, seconds in sorted(times.items(), key=lambda item: -item[1]) if seconds >= 1]
     if not rows:
         return ""
     return ("## Where the time goes\n\n"
-            "Seconds per section (the code cells under each heading; sections under 1 s left out), "
-            "for the pages whose execution recorded them.\n\n"
-            "| chapter | section | time (s) |\n|---|---|---|\n" + "\n".join(rows) + "\n\n")
+            "Seconds per section (the code cells under each heading, longest first; sections under "
+            "1 s left out) and its share of the chapter's cells, for the pages whose execution "
+            "recorded them.\n\n"
+            "| chapter | section | time (s) | share |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n")
 
 
 BENCHMARKS = ROOT / "benchmarks"
