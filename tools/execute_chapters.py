@@ -202,7 +202,7 @@ def time_by_section() -> str:
     rows = []
     for chapter in CHAPTERS:
         times = recorded(output_path(chapter, "full")).get("section_times_s", {})
-        total = sum(times.values())
+        total = sum(times.values()) or 1.0
         rows += [f"| {chapter} | {name} | {seconds:.0f} | {seconds / total:.0%} |"
                  for name, seconds in sorted(times.items(), key=lambda item: -item[1]) if seconds >= 1]
     if not rows:
