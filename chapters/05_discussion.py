@@ -580,17 +580,17 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   before the interval (so that it covers seed-to-seed spread): the GNN, MLP and connectome GNN
 #   on unseen worms at 2 states with 4 training worms, 7 states with 4 and 4 states with every
 #   number of training worms ({numref}`tbl-seeds-causal`, {numref}`tbl-fig4b-seeds`; the rows on
-#   GNN vs MLP, SVM, ADMM, the connectome and more training worms), the windowed networks, the
-#   past-only trajectory networks, the forecasting networks, TAVRNN with its behaviour head in
-#   the three time-context settings (the scorecard's tests of it) and its probe, the GNN and MLP
-#   on the seen-worm folds of Table 1 and Fig. 4A, shuffled windows and contiguous blocks
-#   ({numref}`tbl-seen-seeds`), TAVRNN on Table 1's and Fig. 4B's splits
-#   ({numref}`tbl-window-protocols`), and every network of Fig. 5 (1 and 4 training worms;
-#   {numref}`tbl-paired-mse-seeds`), which the trajectory rows use, and the windowed networks on
-#   the paper's other protocols ({numref}`tbl-window-protocols`). One seed: the inner runs of
-#   the nested window selection, which choose a window and carry no verdict. TAVRNN is not run
-#   on the seen-worm folds, the
-#   Kato → Dag test or the trajectory protocol (chapters 3 and 4 say why).
+#   GNN vs MLP, SVM, ADMM, the connectome and more training worms), the past-only trajectory
+#   networks, the forecasting networks, TAVRNN with its behaviour head in the three time-context
+#   settings (the scorecard's tests of it) and its probe, the windowed networks there and on
+#   the paper's other protocols, with TAVRNN on Table 1's and Fig. 4B's splits
+#   ({numref}`tbl-window-protocols`), the GNN and MLP on the seen-worm folds of Table 1 and
+#   Fig. 4A, shuffled windows and contiguous blocks ({numref}`tbl-seen-seeds`), and every network
+#   of Fig. 5 (1 and 4 training worms; {numref}`tbl-paired-mse-seeds`), which the trajectory rows
+#   use. One seed: the runs that Table 1 and Figs. 4A–B show as the paper's replicas (the
+#   seed-averaged tables sit beside them), and the inner runs of the nested window selection,
+#   which choose a window; no verdict rests on either. TAVRNN is not run on the seen-worm folds,
+#   the Kato → Dag test or the trajectory protocol (chapters 3 and 4 say why).
 # - **Protocol deviations.** Unseen-worm models are trained once per training subset, not
 #   "10-fold on all permutations"; training lasts a fixed 600 steps whatever the number of
 #   training worms; no hyperparameter was tuned, but two design choices (concatenation
