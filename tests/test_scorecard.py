@@ -320,3 +320,24 @@ def test_recurrent_attention_row_says_where_tavrnn_is_seed_averaged():
     assert "(TAVRNN 1 seed;" in notes[0]
     assert "TAVRNN averaged over seeds at 7-state, train 4, causal; 1 seed elsewhere" in notes[1]
     assert "TAVRNN averaged over seeds in every setting" in notes[2] and "1 seed" not in notes[2]
+
+
+def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys):
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("compare_verdicts", root / "tools" / "compare_verdicts.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    same, moved = tmp_path / "same", tmp_path / "moved"
+    for folder in (same, moved):
+        folder.mkdir()
+        for name in tool.CHAPTERS:
+            shutil.copy(root / "results" / "quick" / f"{name}.json", folder / f"{name}.json")
+    assert tool.main([str(same), str(moved)]) == 0 and "0 of 16 verdicts changed" in capsys.readouterr().out
+    (moved / "discussion.json").unlink()   # chapter 5's results gone: its claims are not testable
+    assert tool.main([str(same), str(moved)]) == 1
+    out = capsys.readouterr().out
+    assert "CHANGED not detectable → not testable here: Brennan & Proekt: the manifold predicts" in out
