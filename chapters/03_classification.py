@@ -764,7 +764,14 @@ plotting.numbered_table(
 # worms is tested below ({numref}`tbl-window-nested`). TAVRNN's learning rate and chunk
 # length were raised after a check in which it under-fitted its training worms; that check also
 # printed one test worm's accuracy, so the choice was not blind to it. Each stacked TAVRNN clips
-# its own gradient and averages its own loss, so that a replicate trains as it would alone.
+# its own gradient and averages its own loss, so that a replicate trains as it would alone; a
+# replicate whose gradient is not finite skips that update. Two departures from the authors'
+# notebook keep the port stable on every machine: it is trained on 16-step chunks, and a
+# recording is read the same way, in 16-step blocks that start from a zero state, each step
+# after the first 4 of its block (`wormlib.tavrnn.run_worm`). In the authors' recurrence the
+# attention's weighted sum of value projections becomes the next state, and nothing bounds it:
+# read over a whole recording in one pass, one label-free replicate's state grew without limit
+# on the 2-core AMD machine (the README records the run).
 
 # %%
 window_nets = experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS

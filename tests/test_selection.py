@@ -133,3 +133,6 @@ def test_from_records_reads_back_what_the_chapter_saves():
         pick = nested[(nested.model == row.network + selection.NESTED) & (nested.train == row.outer)]
         same = records[(records.model == selection.windowed(row.network, row.window)) & (records.train == row.outer)]
         assert sorted(pick.value) == sorted(same.value[same.metric.isin(pick.metric)])
+    other_k = results.frame().query("experiment == 'inner'").assign(n_train_worms=1, value=0.0)   # a k = 2 setting
+    again, _ = selection.from_records(pd.concat([results.frame(), other_k]), "2-state", 3, "inner", "chosen", ["outer"])
+    pd.testing.assert_series_equal(again.inner_balanced_accuracy, table.inner_balanced_accuracy)

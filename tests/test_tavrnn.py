@@ -134,6 +134,37 @@ def test_clipping_per_model_scales_each_models_gradient_to_the_bound():
     torch.testing.assert_close(p.grad.norm(dim=1), torch.tensor([1.0, 0.5, 0.0]), atol=1e-5, rtol=0)
 
 
+def test_clipping_zeroes_only_the_models_whose_gradient_is_not_finite():
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    p.grad = torch.tensor([[3.0, 4.0], [float("nan"), 1.0], [0.3, float("inf")]])
+    norms = tavrnn.clip_grad_norm_per_model([p], 1.0)
+    assert torch.isfinite(norms).tolist() == [True, False, False]
+    torch.testing.assert_close(p.grad, torch.tensor([[0.6, 0.8], [0.0, 0.0], [0.0, 0.0]]))
+
+
+def test_run_worm_reads_each_step_from_a_training_length_block_and_is_causal():
+    data = _tiny_data()
+    seq = tavrnn.Sequences.build(data, CFG)                                # 30 steps per worm
+    torch.manual_seed(0)
+    model = tavrnn.TAVRNN(2, 2, 2, CFG)
+    out = tavrnn.run_worm(model, seq, 1)
+    s, hop = int(seq.steps[1]), CFG.chunk - CFG.burn_in
+    assert out["hidden"].shape == (2, s, 5, CFG.hidden) and out["logits"].shape == (2, s, 2)
+    for t in (0, CFG.burn_in, CFG.chunk - 1, CFG.chunk, s - 1):            # each step as a fresh block gives it
+        start = 0 if t < CFG.chunk else (t - CFG.burn_in) // hop * hop
+        assert start == 0 or CFG.burn_in <= t - start < CFG.chunk
+        steps = torch.arange(start, min(start + CFG.chunk, s))
+        ref = model(seq.x[1, steps][None, None].expand(2, 1, -1, -1, -1),   # (M, 1, L, V, F)
+                    seq.adj[1, steps][None, None].expand(2, 1, -1, -1, -1), sample=False)
+        torch.testing.assert_close(out["logits"][:, t], ref["logits"][:, 0, t - start])
+    later = tavrnn.Sequences(seq.x.clone(), seq.adj.clone(), seq.y, seq.steps, seq.stride)
+    later.x[1, 20:] += 1.0
+    later.adj[1, 20:] = 1.0
+    out2 = tavrnn.run_worm(model, later, 1)
+    torch.testing.assert_close(out2["hidden"][:, :20], out["hidden"][:, :20])   # graphs after t never reach t
+    assert not torch.allclose(out2["hidden"][:, 20:], out["hidden"][:, 20:])
+
+
 def test_lagged_features_see_only_the_past():
     x = torch.arange(10.0).reshape(1, 10, 1, 1)
     data = TaskData(("1",), ("n",), ("a",), x, torch.zeros(1, 10, dtype=torch.long),

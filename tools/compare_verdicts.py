@@ -12,7 +12,6 @@ Exit status 1 when a verdict changed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,15 +20,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from wormlib import scorecard  # noqa: E402
-from wormlib.results import FIELDS  # noqa: E402
+from wormlib.results import read_records  # noqa: E402
 
 CHAPTERS = ("classification", "trajectories", "discussion")
 
 
 def card(folder: Path) -> pd.DataFrame:
     """The scorecard computed from ``folder``'s results files (``scorecard.build``)."""
-    records = {c: pd.DataFrame(json.loads((folder / f"{c}.json").read_text()), columns=list(FIELDS))
-               for c in CHAPTERS if (folder / f"{c}.json").exists()}
+    records = {c: read_records(folder / f"{c}.json") for c in CHAPTERS if (folder / f"{c}.json").exists()}
     return scorecard.build(records)
 
 

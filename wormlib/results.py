@@ -176,4 +176,9 @@ def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
                                 f"does not exist: execute the '{chapter}' chapter first")
+    return read_records(path)
+
+
+def read_records(path: Path) -> pd.DataFrame:
+    """One results file (a JSON list of records) as a DataFrame with the standard columns."""
     return pd.DataFrame(json.loads(path.read_text()), columns=list(FIELDS))

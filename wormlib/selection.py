@@ -150,5 +150,7 @@ def from_records(records: pd.DataFrame, task: str, k: int, inner: str, chosen: s
     picked = records[setting & (records.experiment == chosen)]
     picked = pd.DataFrame(dict(network=picked.model, outer=picked.train, window=picked.value.astype(int)))
     outer_records = records[setting & records.experiment.isin(outer)]
-    table = summary(records[(records.experiment == inner) & (records.task == task)], picked, outer_records)
+    inner_records = records[(records.experiment == inner) & (records.task == task)
+                            & (records.n_train_worms == k - 1)]                # inner splits hold one worm out
+    table = summary(inner_records, picked, outer_records)
     return table, pd.concat([outer_records, nested_records(outer_records, picked)], ignore_index=True)

@@ -21,7 +21,12 @@ mechanism"). A port of the method in the authors' public notebook (``TAVRNN/TAVR
   weighting (the authors' ``pos_weight`` and ``norm``), + for the supervised readout the
   behaviour cross-entropy of a head on [history node, mean node] hidden states;
 * **readouts**: ``tavrnn`` — the head trained jointly; ``tavrnn-probe`` — the authors' protocol,
-  the model trained without labels and a logistic-regression probe on its embeddings.
+  the model trained without labels and a logistic-regression probe on its embeddings;
+* **stability** (not in the notebook, which trains on a few long sequences): a stacked model
+  whose gradient is not finite skips that update, and a recording is read in training-length
+  blocks from a zero state (:func:`run_worm`), because the authors' recurrence — the attention's
+  weighted sum of value projections becomes the next state — need not stay bounded over a
+  whole recording when training unrolls 16 steps.
 
 Node features are the book's per-neuron [trace, derivative] at the window's last frame; the
 history node's are their mean over the identified neurons. Shapes: M stacked models (one per
@@ -30,6 +35,7 @@ split), B sequences, S graph steps, N + 1 nodes (the last is the history node), 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,12 +223,16 @@ def clip_grad_norm_per_model(parameters, max_norm: float) -> torch.Tensor:
     """``torch.nn.utils.clip_grad_norm_`` for each of M stacked models on its own (every
     parameter's first axis is the model): a model's gradient is scaled down to norm
     ``max_norm`` when it is larger, whatever the other models' gradients, so that stacked models
-    (and seed replicates) train as they would alone. Returns the M norms before clipping."""
+    (and seed replicates) train as they would alone. A model whose gradient is not finite gets a
+    zero gradient (it skips the step's update, as with ``error_if_nonfinite`` skipping the step
+    for one model instead of stopping the run). Returns the M norms before clipping."""
     grads = [p.grad for p in parameters if p.grad is not None]
     norms = torch.stack([g.reshape(g.shape[0], -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (M,)
+    finite = torch.isfinite(norms)
     scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
     for g in grads:
         g.mul_(scale.reshape(-1, *[1] * (g.dim() - 1)))
+        g[~finite] = 0.0
     return norms
 
 
@@ -258,13 +268,16 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     """Truncated back-propagation through time: each optimiser step, every stacked model draws
     ``cfg.batch`` chunks of ``cfg.chunk`` graph steps from one of its training worms (epochs visit
     each once, as ``wormlib.train``), starts from a zero state, and is scored after a burn-in of
-    ``cfg.burn_in`` steps; each model's gradient clipped to norm ``GRAD_CLIP`` and its behaviour
-    loss averaged over its own labelled steps, so that stacked models never interact. train_worms: (M, W) bool."""
+    ``cfg.burn_in`` steps; each model's gradient clipped to norm ``GRAD_CLIP`` (zeroed when not
+    finite: the model skips that update, counted in ``model.skipped_steps`` (M,) and warned) and
+    its behaviour loss averaged over its own labelled steps, so that stacked models never
+    interact. train_worms: (M, W) bool."""
     cfg = model.cfg
     gen = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     model.train()
     m = train_worms.shape[0]
+    skipped = torch.zeros(m, dtype=torch.long)                              # (M,) steps with a zeroed gradient
     for worm in worm_schedule(train_worms, steps, gen):
         room = (seq.steps[worm] - cfg.chunk).clamp_min(1)                    # (M,)
         start = (torch.rand(m, cfg.batch, generator=gen) * room[:, None]).long()   # (M, B)
@@ -282,22 +295,38 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
             loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        clip_grad_norm_per_model(model.parameters(), GRAD_CLIP)
+        skipped += ~torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP))
         optimiser.step()
+    if skipped.any():
+        warnings.warn(f"TAVRNN: non-finite gradients zeroed in {skipped.tolist()} steps of the stacked models "
+                      f"(of {steps} each)", RuntimeWarning, stacklevel=2)
+    model.skipped_steps = skipped
     return model
 
 
 @torch.no_grad()
 def run_worm(model: TAVRNN, seq: Sequences, worm: int) -> dict:
-    """Every stacked model over one whole worm from a zero state (posterior means, no sampling):
-    hidden (M, S, V, H) and, with a head, logits (M, S, C). (Reading each step from a fresh
-    16-step run instead, as in training, gave the same accuracy in a check and costs 16×.)"""
+    """Every stacked model over one whole worm (posterior means, no sampling), each step read as
+    in training: from a block of ``cfg.chunk`` graph steps that starts from a zero state, at a
+    position after the ``cfg.burn_in`` steps (the first block also gives its first steps, which
+    have no earlier graphs). Blocks start every chunk − burn_in steps and run as one batch.
+    Training never unrolls longer than a chunk, and the authors' recurrence feeds the attention's
+    value projection back as the state, which nothing keeps bounded: over a whole recording one
+    model's state grew without limit. Returns hidden (M, S, V, H), kl and edge (M, S), attention
+    (M, S, A) and, with a head, logits (M, S, C); step t depends on graphs ≤ t only."""
     model.eval()
+    cfg = model.cfg
     s = int(seq.steps[worm])
     m = model.phi_x.weight.shape[0]
-    x = seq.x[worm, :s].expand(m, 1, s, *seq.x.shape[2:])                 # (M, 1, S, V, F)
-    adj = seq.adj[worm, :s].expand(m, 1, s, *seq.adj.shape[2:])
-    return {k: v[:, 0] for k, v in model(x, adj, sample=False).items()}
+    hop = cfg.chunk - cfg.burn_in
+    t = torch.arange(s)
+    block = ((t - cfg.burn_in).div(hop, rounding_mode="floor")).clamp_min(0)   # (S,) the block that gives step t
+    starts = torch.arange(int(block[-1]) + 1) * hop                            # (K,)
+    idx = (starts[:, None] + torch.arange(cfg.chunk)).clamp_max(s - 1)         # (K, L) steps, repeated past the end
+    x = seq.x[worm, idx].expand(m, *idx.shape, *seq.x.shape[2:])               # (M, K, L, V, F)
+    adj = seq.adj[worm, idx].expand(m, *idx.shape, *seq.adj.shape[2:])
+    out = model(x, adj, sample=False)
+    return {k: v[:, block, t - starts[block]] for k, v in out.items()}         # (M, K, L, …) → (M, S, …)
 
 
 def frames_from_steps(values: torch.Tensor, n_frames: int, stride: int) -> torch.Tensor:
