@@ -596,6 +596,12 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   training worms; no hyperparameter was tuned, but two design choices (concatenation
 #   aggregation in the GNN, the per-frame graph of the trajectory GNN) were made after seeing
 #   results on test worms (chapters 2 and 4 say where).
+# - **TAVRNN is a port, not the authors' run.** Its windows are causal and never cut at label
+#   changes (the authors' notebook cuts them there); it is trained on 16-step chunks and a
+#   recording is read the same way, in 16-step blocks from a zero state; a replicate whose
+#   gradient is not finite skips that update. Without the last two, one label-free replicate's
+#   state grew without limit on the 2-core AMD machine (chapter 3). A replicate that skipped
+#   many updates stays in the seed averages, so the verdicts on TAVRNN include it.
 # ```
 #
 # What would settle the open questions: more worms per condition (every interval in this book
