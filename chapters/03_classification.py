@@ -33,9 +33,13 @@
 # ```
 
 # %% tags=["hide-input"]
+import ast
+import re
+import warnings
+
 import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from wormlib import (
     evaluate,
@@ -63,6 +67,14 @@ print(cfg.describe())
 plotting.use_style()
 train_cfg = cfg.train_config()
 results = Results("classification", cfg.profile)
+tavrnn_skips = []  # each TAVRNN stack's skipped updates (tavrnn.fit warns): "Time context"
+show_warning = warnings.showwarning
+warnings.filterwarnings("always", message="TAVRNN: non-finite")
+warnings.showwarning = lambda message, *rest, **kw: (
+    tavrnn_skips.append(str(message))
+    if str(message).startswith("TAVRNN: non-finite")
+    else show_warning(message, *rest, **kw)
+)
 
 # %% [markdown]
 # ## Data and protocols
@@ -1133,6 +1145,27 @@ plotting.figure(
     f"nearest-neighbour state agreement: {a_t['agreement']:.2f} (null {a_t['null_mean']:.2f}, "
     f"95th percentile {a_t['null_q95']:.2f}); with the raw features of the frame: "
     f"{a_r['agreement']:.2f} (null {a_r['null_mean']:.2f}).",
+)
+
+# %% tags=["remove-input"]
+per_stack = [
+    ast.literal_eval(re.search(r"\[[\d, ]*\]", m).group()) for m in tavrnn_skips
+]
+skipping = sorted((n for stack in per_stack for n in stack if n), reverse=True)
+display(
+    Markdown(
+        "**Training stability.** "
+        + (
+            f"In this run, {len(skipping)} TAVRNN replicates (in {len(per_stack)} of this "
+            "section's stacks) skipped updates whose gradient was not finite: "
+            f"{', '.join(map(str, skipping))} of their {train_cfg.steps} steps. They stay in "
+            "every seed average and in the verdicts; a replicate that skipped many updates "
+            "trained on fewer, which the seed spread in the captions above includes."
+            if skipping
+            else "In this run, every TAVRNN replicate's gradient stayed finite: none skipped "
+            "an update."
+        )
+    )
 )
 
 # %% tags=["remove-cell"]
