@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -165,7 +166,6 @@ def section_times(notebook) -> dict[str, float]:
 def write_status() -> None:
     """book/status.md: environment and, per chapter, the profile, device and run time that
     produced the page the book shows."""
-    import platform
 
     import numpy
     import torch
@@ -191,8 +191,20 @@ def write_status() -> None:
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
         "the 2-core machine (`--jobs 2`), each on one core.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
-        f"numpy {numpy.__version__}, on {platform.machine()} ({platform.system()}).\n\n"
+        f"numpy {numpy.__version__}, on {cpu_name()}, {os.cpu_count()} cores ({platform.system()}).\n\n"
         + time_by_section() + other_machines())
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the architecture: results differ
+    across CPUs in their last bits, so the status page says which one produced them."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def time_by_section() -> str:
