@@ -152,11 +152,14 @@ def test_run_worm_reads_each_step_from_a_training_length_block_and_is_causal():
     assert out["hidden"].shape == (2, s, 5, CFG.hidden) and out["logits"].shape == (2, s, 2)
     for t in (0, CFG.burn_in, CFG.chunk - 1, CFG.chunk, s - 1):            # each step as a fresh block gives it
         start = 0 if t < CFG.chunk else (t - CFG.burn_in) // hop * hop
-        assert start == 0 or CFG.burn_in <= t - start < CFG.chunk
         steps = torch.arange(start, min(start + CFG.chunk, s))
         ref = model(seq.x[1, steps][None, None].expand(2, 1, -1, -1, -1),   # (M, 1, L, V, F)
                     seq.adj[1, steps][None, None].expand(2, 1, -1, -1, -1), sample=False)
         torch.testing.assert_close(out["logits"][:, t], ref["logits"][:, 0, t - start])
+    whole = model(seq.x[1, :s][None, None].expand(2, 1, -1, -1, -1),        # one pass over the recording
+                  seq.adj[1, :s][None, None].expand(2, 1, -1, -1, -1), sample=False)
+    torch.testing.assert_close(out["logits"][:, :CFG.chunk], whole["logits"][:, 0, :CFG.chunk])   # the first block
+    assert not torch.allclose(out["logits"][:, CFG.chunk:], whole["logits"][:, 0, CFG.chunk:])   # later ones restart
     later = tavrnn.Sequences(seq.x.clone(), seq.adj.clone(), seq.y, seq.steps, seq.stride)
     later.x[1, 20:] += 1.0
     later.adj[1, 20:] = 1.0

@@ -166,7 +166,6 @@ def section_times(notebook) -> dict[str, float]:
 def write_status() -> None:
     """book/status.md: environment and, per chapter, the profile, device and run time that
     produced the page the book shows."""
-
     import numpy
     import torch
 
