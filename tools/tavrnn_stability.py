@@ -8,6 +8,11 @@ the profile) and prints, per replicate, how many optimiser steps had a non-finit
 (``wormlib.tavrnn.fit`` zeroes them: the replicate skips that update) beside its probe's accuracy
 and balanced accuracy on its test worm. On the 2-core AMD EPYC machine some replicates meet such
 steps; on the Intel machine none did. Nothing here enters the book; the README quotes its output.
+
+``--whole-pass`` trains the same stack once more (as ``experiments.fit_predict_tavrnn`` does)
+and reads each worm both ways: in one pass over the whole recording, as the port did before, and
+in ``tavrnn.run_worm``'s 16-step blocks. It prints each reading's largest |hidden state|, the
+first step at which a replicate's state is not finite, and the seconds each reading took.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="full", choices=("quick", "full"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--whole-pass", action="store_true", help="also compare the two readings of a recording")
     args = parser.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):   # as the chapters run
         os.environ[var] = str(args.threads)
@@ -61,6 +67,44 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.profile} profile: {cfg.n_seeds} seeds × {len(table) // cfg.n_seeds} splits, "
           f"{cfg.train_config().steps} optimiser steps each; {sum(s > 0 for s in skipped)} replicates skipped "
           f"at least one step (most: {max(skipped)}); {seconds:.0f} s")
+    if args.whole_pass:
+        whole_pass(cfg)
+
+
+def whole_pass(cfg) -> None:
+    """The label-free stack of ``main`` read in one pass and in blocks, per worm."""
+    import time
+
+    import torch
+
+    from wormlib import experiments, tavrnn
+    from wormlib.data import load_kato2015
+    from wormlib.preprocess import PAPER_NEURONS
+    from wormlib.train import TaskData
+
+    data = TaskData.build(load_kato2015(), "7-state", PAPER_NEURONS, derivative_kind="causal")
+    train_mask = experiments.replicate(experiments.unseen_splits(data, 4, cfg.max_subsets), cfg.n_seeds)[0]
+    seq, train_cfg = tavrnn.Sequences.build(data, tavrnn.TAVRNNConfig()), cfg.train_config()
+    torch.manual_seed(train_cfg.seed)                                     # as experiments.fit_predict_tavrnn
+    model = tavrnn.TAVRNN(train_mask.shape[0], data.x.shape[-1], 0)
+    tavrnn.fit(model, seq, train_mask.any(-1), train_cfg.steps, train_cfg.seed, supervised=False).eval()
+    for w, worm in enumerate(data.worms):
+        s = int(seq.steps[w])
+        start = time.perf_counter()
+        with torch.no_grad():
+            one = model(seq.x[w, :s][None, None].expand(model.phi_x.weight.shape[0], 1, -1, -1, -1),
+                        seq.adj[w, :s][None, None].expand(model.phi_x.weight.shape[0], 1, -1, -1, -1),
+                        sample=False)["hidden"][:, 0]                     # (M, S, V, H)
+        t_one = time.perf_counter() - start
+        start = time.perf_counter()
+        blocks = tavrnn.run_worm(model, seq, w)["hidden"]
+        t_blocks = time.perf_counter() - start
+        bad = ~torch.isfinite(one).flatten(2).all(-1)                     # (M, S) a non-finite state
+        first = [int(torch.nonzero(b)[0]) if b.any() else None for b in bad]
+        grown = [f"replicate {m}: first non-finite at step {f}" for m, f in enumerate(first) if f is not None]
+        print(f"worm {worm} ({s} steps): one pass max |h| {one[torch.isfinite(one)].abs().max():.3g} "
+              f"({t_one:.2f} s){'; ' + ', '.join(grown) if grown else ''}; blocks max |h| "
+              f"{blocks.abs().max():.3g}, all finite: {bool(torch.isfinite(blocks).all())} ({t_blocks:.2f} s)")
 
 
 if __name__ == "__main__":
