@@ -599,7 +599,8 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 # - **TAVRNN is a port, not the authors' run.** Its windows are causal and never cut at label
 #   changes (the authors' notebook cuts them there); it is trained on 16-step chunks and a
 #   recording is read the same way, in 16-step blocks from a zero state; a replicate whose
-#   gradient is not finite skips that update. Without the last two, one label-free replicate's
+#   gradient is not finite skips that update (its parameters, Adam moments and step count left
+#   as they were). Without the last two, one label-free replicate's
 #   state grew without limit on the 2-core AMD machine (chapter 3). A replicate that skipped
 #   many updates stays in the seed averages, so the verdicts on TAVRNN include it.
 # ```

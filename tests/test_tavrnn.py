@@ -2,6 +2,7 @@
 equivariance, the KL term by hand, a tiny model that overfits, determinism."""
 
 import numpy as np
+import pytest
 import torch
 
 from wormlib import experiments, tavrnn
@@ -101,8 +102,9 @@ def test_training_is_deterministic_and_predictions_are_probabilities():
     train = torch.zeros(1, 3, 60, dtype=torch.bool)
     train[0, :2] = True
     cfg = experiments.TrainConfig(steps=4)
-    a = experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), cfg)
-    b = experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), cfg)
+    a, skipped = experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), cfg)
+    b, _ = experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), cfg)
+    assert skipped.tolist() == [0]
     torch.testing.assert_close(a, b, atol=0, rtol=0)
     torch.testing.assert_close(a[0, 2].sum(-1), torch.ones(60))
 
@@ -140,6 +142,52 @@ def test_clipping_zeroes_only_the_models_whose_gradient_is_not_finite():
     norms = tavrnn.clip_grad_norm_per_model([p], 1.0)
     assert torch.isfinite(norms).tolist() == [True, False, False]
     torch.testing.assert_close(p.grad, torch.tensor([[0.6, 0.8], [0.0, 0.0], [0.0, 0.0]]))
+
+
+def test_stacked_adam_matches_torch_adam_and_a_skipped_model_stays_exactly_as_it_was():
+    torch.manual_seed(0)
+    start = torch.randn(3, 4)
+    stacked, plain = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    ours, theirs = tavrnn.StackedAdam([stacked], lr=0.1), torch.optim.Adam([plain], lr=0.1)
+    grads = torch.randn(5, 3, 4)
+    for step, g in enumerate(grads):
+        active = torch.tensor([True, step not in (1, 2), True])           # model 1 skips steps 1 and 2
+        if step == 1:
+            before = (stacked[1].clone(), *(ours.state[stacked][k][1].clone() for k in ("exp_avg", "exp_avg_sq")))
+        stacked.grad, plain.grad = g.clone(), g.clone()
+        ours.step(active)
+        theirs.step()
+        if step == 2:                                                      # two skipped steps changed nothing
+            after = (stacked[1], *(ours.state[stacked][k][1] for k in ("exp_avg", "exp_avg_sq")))
+            for a, b in zip(before, after):
+                torch.testing.assert_close(a, b, atol=0, rtol=0)
+    torch.testing.assert_close(stacked[[0, 2]], plain[[0, 2]], atol=1e-6, rtol=0)   # the others: plain Adam
+    assert ours.state[stacked]["step"].tolist() == [5, 3, 5]
+    alone = torch.nn.Parameter(start[1:2].clone())                         # model 1: Adam on its 3 steps
+    adam = torch.optim.Adam([alone], lr=0.1)
+    for g in grads[[0, 3, 4]]:
+        alone.grad = g[1:2].clone()
+        adam.step()
+    torch.testing.assert_close(stacked[1:2], alone, atol=1e-6, rtol=0)
+
+
+def test_fit_skips_and_reports_only_the_models_whose_gradient_is_not_finite():
+    data = _tiny_data()
+    seq = tavrnn.Sequences.build(data, CFG)
+    train = torch.zeros(2, 3, dtype=torch.bool)
+    train[:, :2] = True
+    torch.manual_seed(0)
+    model = tavrnn.TAVRNN(2, 2, 2, CFG)
+    with torch.no_grad():
+        model.phi_x.weight[1, 0, 0] = float("nan")                       # model 1's loss is NaN at every step
+    start = [p.detach().clone() for p in model.parameters()]
+    with pytest.warns(tavrnn.NonFiniteGradientWarning) as caught:
+        tavrnn.fit(model, seq, train, steps=4, seed=0)
+    assert caught[0].message.skipped == [0, 4] and caught[0].message.steps == 4
+    assert model.skipped_steps.tolist() == [0, 4]
+    for p, p0 in zip(model.parameters(), start):
+        torch.testing.assert_close(p.detach()[1], p0[1], atol=0, rtol=0, equal_nan=True)   # never moved
+        assert torch.isfinite(p.detach()[0]).all() and not torch.equal(p.detach()[0], p0[0])
 
 
 def test_run_worm_reads_each_step_from_a_training_length_block_and_is_causal():
@@ -186,3 +234,17 @@ def test_cross_worm_agreement_separates_aligned_from_unaligned_embeddings():
     bad = tavrnn.cross_worm_agreement(scrambled, states, n_shuffles=20)
     assert good["agreement"] > 0.95 and good["agreement"] > good["null_q95"]
     assert bad["agreement"] < 0.4
+
+
+def test_tavrnn_replicates_gives_one_row_per_trained_model():
+    import pandas as pd
+    scores = pd.DataFrame({
+        "model": ["tavrnn"] * 4 + ["mlp-concat"],
+        "train": ["a", "a", "b", "b", "a"],
+        "seed": [0, 0, 0, 1, 0],
+        "test": ["c", "d", "c", "c", "c"],                                  # two test worms per model
+        "skipped_updates": [3, 3, 0, 7, float("nan")],                     # NaN: not a TAVRNN
+    })
+    out = experiments.tavrnn_replicates(scores)
+    assert out[["train", "seed", "skipped_updates"]].values.tolist() == [["a", 0, 3], ["b", 0, 0], ["b", 1, 7]]
+    assert experiments.tavrnn_replicates(scores.drop(columns="skipped_updates")).empty

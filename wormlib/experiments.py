@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -203,11 +204,13 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
 
 
 def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
-                       train_cfg: TrainConfig) -> torch.Tensor:
+                       train_cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """TAVRNN (``wormlib.tavrnn``) per leave-worms-out split: ``tavrnn`` trains the behaviour head
     jointly; ``tavrnn-probe`` trains without labels and fits a logistic-regression probe on the
-    training worms' embeddings (the authors' protocol). (M, W, T, C) probabilities; a frame's
-    prediction uses graphs of frames ≤ t only."""
+    training worms' embeddings (the authors' protocol). Returns (M, W, T, C) probabilities (a
+    frame's prediction uses graphs of frames ≤ t only) and (M,) the optimiser steps each model
+    skipped because its gradient was not finite (``tavrnn.NonFiniteGradientWarning``, which is
+    not raised again: the count goes with the scores)."""
     cfg = tavrnn.TAVRNNConfig()
     seq = tavrnn.Sequences.build(data, cfg)
     train_worms = train_mask.any(-1)                                         # (M, W)
@@ -215,7 +218,9 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
     supervised = name == "tavrnn"
     torch.manual_seed(train_cfg.seed)
     model = tavrnn.TAVRNN(n_models, data.x.shape[-1], n_classes if supervised else 0, cfg)
-    tavrnn.fit(model, seq, train_worms, train_cfg.steps, train_cfg.seed, supervised)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tavrnn.NonFiniteGradientWarning)
+        tavrnn.fit(model, seq, train_worms, train_cfg.steps, train_cfg.seed, supervised)
     runs = {w: tavrnn.run_worm(model, seq, w) for w in range(len(data.worms))
             if not supervised or needed[:, w].any()}                         # the probe needs every worm
     out = torch.zeros(n_models, *data.y.shape, n_classes)
@@ -236,7 +241,7 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
                 p = np.zeros((len(emb[w][m]), n_classes), np.float32)
                 p[:, probe.classes_] = probe.predict_proba(emb[w][m])
                 out[m, w, :n] = tavrnn.frames_from_steps(torch.from_numpy(p)[None], n, cfg.stride)[0]
-    return out
+    return out, model.skipped_steps
 
 
 def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
@@ -280,19 +285,22 @@ def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Te
         splits: list[dict], hidden: int, train_cfg: TrainConfig, lags=LAGS) -> tuple[pd.DataFrame, torch.Tensor]:
     """Train and score one model on every split at once: (scores per model × test worm,
     probabilities (M, W, T, C)). The time-context models read the frames ``lags`` back (L lags,
-    or (W, L): each worm's own, e.g. the same seconds at another frame rate)."""
+    or (W, L): each worm's own, e.g. the same seconds at another frame rate). TAVRNN's rows also
+    have ``skipped_updates``: the optimiser steps its model skipped (a non-finite gradient)."""
     needed = test_mask.any(-1)                                               # (M, W)
+    info = [dict(s, model=name) for s in splits]
     if name in BASELINES:
         probs = fit_predict_baseline(name, data, train_mask, needed, train_cfg.seed, lags)
     elif name in TEMPORAL_MODELS:
-        probs = fit_predict_tavrnn(name, data, train_mask, needed, train_cfg)
+        probs, skipped = fit_predict_tavrnn(name, data, train_mask, needed, train_cfg)
+        info = [dict(i, skipped_updates=int(n)) for i, n in zip(info, skipped)]
     else:
         seen = data.with_lags(lags) if name.endswith(WINDOW) else data
         torch.manual_seed(train_cfg.seed)
         model = build_model(name.removesuffix(WINDOW), train_mask.shape[0], seen, hidden)
         fit(model, seen, train_mask, train_cfg, desc=name)
         probs = predict(model, seen, needed, train_cfg.device)
-    scores = score_table(probs, data.y, test_mask, [dict(s, model=name) for s in splits])
+    scores = score_table(probs, data.y, test_mask, info)
     scores["test"] = [data.worms[i] for i in scores.pop("test_index")]
     return scores, probs
 
@@ -350,6 +358,17 @@ def time_context(recordings: list, settings: list[tuple], hidden: int, train_cfg
         scores = run_replicated(models, many, data, unseen_splits(data, k, max_subsets), n_seeds, hidden, train_cfg)
         rows.append(scores.assign(derivative=kind, task=task))
     return pd.concat(rows, ignore_index=True)
+
+
+def tavrnn_replicates(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per TAVRNN model trained for a score table (``run``'s rows, with any setting
+    columns such as ``derivative`` and ``task``): its setting, training worms, seed and
+    ``skipped_updates``, the optimiser steps it skipped because its gradient was not finite."""
+    keys = [c for c in ("derivative", "task", "model", "n_train_worms", "train", "fold", "seed") if c in scores]
+    if "skipped_updates" not in scores:
+        return pd.DataFrame(columns=[*keys, "skipped_updates"])
+    rows = scores.dropna(subset=["skipped_updates"])
+    return rows.drop_duplicates(keys)[keys + ["skipped_updates"]].astype({"skipped_updates": int})
 
 
 def summarise(scores: pd.DataFrame, by: list[str], metric: str = "accuracy") -> pd.DataFrame:

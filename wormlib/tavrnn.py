@@ -23,7 +23,9 @@ mechanism"). A port of the method in the authors' public notebook (``TAVRNN/TAVR
 * **readouts**: ``tavrnn`` — the head trained jointly; ``tavrnn-probe`` — the authors' protocol,
   the model trained without labels and a logistic-regression probe on its embeddings;
 * **stability** (not in the notebook, which trains on a few long sequences): a stacked model
-  whose gradient is not finite skips that update, and a recording is read in training-length
+  whose gradient is not finite skips that update (:class:`StackedAdam`: its parameters, Adam
+  moments and step count stay as they were; warned with :class:`NonFiniteGradientWarning`, which carries
+  the counts), and a recording is read in training-length
   blocks from a zero state (:func:`run_worm`), because the authors' recurrence — the attention's
   weighted sum of value projections becomes the next state — need not stay bounded over a
   whole recording when training unrolls 16 steps.
@@ -218,14 +220,24 @@ GRAD_CLIP = 10.0
 labels diverges within a few hundred steps at this learning rate."""
 
 
+class NonFiniteGradientWarning(RuntimeWarning):
+    """Some stacked TAVRNNs met non-finite gradients in :func:`fit` and skipped those updates.
+    ``skipped``: per stacked model, the number of its ``steps`` optimiser steps it skipped."""
+
+    def __init__(self, skipped: list[int], steps: int):
+        self.skipped, self.steps = list(skipped), steps
+        super().__init__(f"TAVRNN: {sum(n > 0 for n in skipped)} of {len(skipped)} stacked models skipped "
+                         f"updates whose gradient was not finite ({self.skipped} of {steps} steps)")
+
+
 @torch.no_grad()
 def clip_grad_norm_per_model(parameters, max_norm: float) -> torch.Tensor:
     """``torch.nn.utils.clip_grad_norm_`` for each of M stacked models on its own (every
     parameter's first axis is the model): a model's gradient is scaled down to norm
     ``max_norm`` when it is larger, whatever the other models' gradients, so that stacked models
     (and seed replicates) train as they would alone. A model whose gradient is not finite gets a
-    zero gradient (it skips the step's update, as with ``error_if_nonfinite`` skipping the step
-    for one model instead of stopping the run). Returns the M norms before clipping."""
+    zero gradient (and :class:`StackedAdam` skips its step). Returns the M norms before
+    clipping."""
     grads = [p.grad for p in parameters if p.grad is not None]
     norms = torch.stack([g.reshape(g.shape[0], -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (M,)
     finite = torch.isfinite(norms)
@@ -234,6 +246,37 @@ def clip_grad_norm_per_model(parameters, max_norm: float) -> torch.Tensor:
         g.mul_(scale.reshape(-1, *[1] * (g.dim() - 1)))
         g[~finite] = 0.0
     return norms
+
+
+class StackedAdam(torch.optim.Optimizer):
+    """Adam (Kingma & Ba 2015, ``torch.optim.Adam``'s defaults) for M stacked models (every
+    parameter's first axis is the model) with a step count per model: ``step(active)`` updates
+    the models in ``active`` ((M,) bool) only, and every other model's parameters, moments and
+    step count stay as they were, so a model that skips a step (its gradient was not finite)
+    goes on exactly as it would alone."""
+
+    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor) -> None:
+        for group in self.param_groups:
+            (beta1, beta2), lr, eps = group["betas"], group["lr"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state.update(step=torch.zeros(p.shape[0], dtype=torch.float64), exp_avg=torch.zeros_like(p),
+                                 exp_avg_sq=torch.zeros_like(p))
+                on = active.reshape(-1, *[1] * (p.dim() - 1))                  # (M, 1, …)
+                state["step"] += active
+                t = state["step"].clamp_min(1).reshape(on.shape)                # bias corrections in float64
+                step_size, root = (lr / (1 - beta1 ** t)).to(p.dtype), (1 - beta2 ** t).sqrt().to(p.dtype)
+                m = torch.where(on, state["exp_avg"].lerp(p.grad, 1 - beta1), state["exp_avg"])
+                v = torch.where(on, state["exp_avg_sq"] * beta2 + (1 - beta2) * p.grad * p.grad, state["exp_avg_sq"])
+                state["exp_avg"], state["exp_avg_sq"] = m, v
+                p.sub_(torch.where(on, step_size * m / (v.sqrt() / root + eps), 0.0))
 
 
 @dataclass
@@ -268,16 +311,17 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     """Truncated back-propagation through time: each optimiser step, every stacked model draws
     ``cfg.batch`` chunks of ``cfg.chunk`` graph steps from one of its training worms (epochs visit
     each once, as ``wormlib.train``), starts from a zero state, and is scored after a burn-in of
-    ``cfg.burn_in`` steps; each model's gradient clipped to norm ``GRAD_CLIP`` (zeroed when not
-    finite: the model skips that update, counted in ``model.skipped_steps`` (M,) and warned) and
-    its behaviour loss averaged over its own labelled steps, so that stacked models never
+    ``cfg.burn_in`` steps; each model's gradient clipped to norm ``GRAD_CLIP`` (when it is not
+    finite, the model skips that update: :class:`StackedAdam`, counted in
+    ``model.skipped_steps`` (M,) and warned with :class:`NonFiniteGradientWarning`) and its
+    behaviour loss averaged over its own labelled steps, so that stacked models never
     interact. train_worms: (M, W) bool."""
     cfg = model.cfg
     gen = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimiser = StackedAdam(model.parameters(), lr=cfg.lr)
     model.train()
     m = train_worms.shape[0]
-    skipped = torch.zeros(m, dtype=torch.long)                              # (M,) steps with a zeroed gradient
+    skipped = torch.zeros(m, dtype=torch.long)                              # (M,) skipped updates
     for worm in worm_schedule(train_worms, steps, gen):
         room = (seq.steps[worm] - cfg.chunk).clamp_min(1)                    # (M,)
         start = (torch.rand(m, cfg.batch, generator=gen) * room[:, None]).long()   # (M, B)
@@ -295,11 +339,11 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
             loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        skipped += ~torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP))
-        optimiser.step()
+        finite = torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP))   # (M,)
+        skipped += ~finite
+        optimiser.step(finite)
     if skipped.any():
-        warnings.warn(f"TAVRNN: non-finite gradients zeroed in {skipped.tolist()} steps of the stacked models "
-                      f"(of {steps} each)", RuntimeWarning, stacklevel=2)
+        warnings.warn(NonFiniteGradientWarning(skipped.tolist(), steps), stacklevel=2)
     model.skipped_steps = skipped
     return model
 
@@ -339,15 +383,19 @@ def frames_from_steps(values: torch.Tensor, n_frames: int, stride: int) -> torch
 # Shared structure across worms
 # ------------------------------------------------------------------------------------------
 
-def embeddings_of_every_worm(data, steps: int, seed: int = 0, cfg: TAVRNNConfig = TAVRNNConfig()) -> list[np.ndarray]:
+def embeddings_of_every_worm(data, steps: int, seed: int = 0,
+                             cfg: TAVRNNConfig = TAVRNNConfig()) -> tuple[list[np.ndarray], int]:
     """One TAVRNN trained without labels on every worm of ``data`` (no label enters, so no worm
     is a test worm), then each worm's step embeddings (S_w, 2H) — the authors' picture of shared
-    structure."""
+    structure — and the optimiser steps it skipped (a non-finite gradient; not warned again)."""
     seq = Sequences.build(data, cfg)
     torch.manual_seed(seed)
     model = TAVRNN(1, data.x.shape[-1], 0, cfg)
-    fit(model, seq, torch.ones(1, len(data.worms), dtype=torch.bool), steps, seed, supervised=False)
-    return [embedding(run_worm(model, seq, w)["hidden"][0]).numpy() for w in range(len(data.worms))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteGradientWarning)
+        fit(model, seq, torch.ones(1, len(data.worms), dtype=torch.bool), steps, seed, supervised=False)
+    return ([embedding(run_worm(model, seq, w)["hidden"][0]).numpy() for w in range(len(data.worms))],
+            int(model.skipped_steps[0]))
 
 
 def cross_worm_agreement(points: list[np.ndarray], states: list[np.ndarray], n_shuffles: int = 100,
