@@ -1,0 +1,62 @@
+"""Benchmark: what a protocol of chapter 3 costs with the windowed networks and with their GRU versions.
+
+    python tools/benchmark_window_networks.py [--profile full] [--threads 1] [--task 4-state] [--train 1]
+
+Trains, scores and times each pair of time-context networks (``experiments.WINDOW_MODELS``, then
+``experiments.GRU_WINDOW_MODELS``) on one unseen-worm protocol exactly as chapter 3's "windowed
+networks on the paper's other protocols" does (paper's centred features, every training subset
+of the profile in ``n_seeds`` stacked seed replicates, ``experiments.run_replicated``), and
+prints each pair's seconds and mean balanced accuracy. Chapter 3 runs the GRU versions on
+three of those protocols only, because of the ratio this prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="full", choices=("quick", "full"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--task", default="4-state")
+    parser.add_argument("--train", type=int, default=1, help="training worms per split")
+    args = parser.parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):   # as the chapters run
+        os.environ[var] = str(args.threads)
+
+    import torch
+
+    from wormlib import experiments, provenance
+    from wormlib.data import load_kato2015
+    from wormlib.preprocess import PAPER_NEURONS
+    from wormlib.train import TaskData
+
+    torch.set_num_threads(args.threads)
+    cfg = provenance.chapter_config("03_classification", args.profile, "cpu", 0)
+    data = TaskData.build(load_kato2015(), args.task, PAPER_NEURONS)
+    splits = experiments.unseen_splits(data, args.train, cfg.max_subsets)
+    seconds = {}
+    for models in (experiments.WINDOW_MODELS, experiments.GRU_WINDOW_MODELS):
+        start = time.perf_counter()
+        scores = experiments.run_replicated(models, models, data, splits, cfg.n_seeds, cfg.hidden,
+                                            cfg.train_config())
+        seconds[models] = time.perf_counter() - start
+        means = scores.groupby("model").balanced_accuracy.mean()
+        print(f"{' and '.join(models)}: {len(splits[2])} splits × {cfg.n_seeds} seeds, "
+              f"{seconds[models]:.1f} s; balanced accuracy "
+              + ", ".join(f"{m} {v:.3f}" for m, v in means.items()), flush=True)
+    window, gru = seconds.values()
+    print(f"{args.task}, {args.train} training worm(s), {args.profile} profile, {args.threads} thread(s): "
+          f"the GRU versions took {gru / window:.1f}× as long")
+
+
+if __name__ == "__main__":
+    main()
