@@ -248,3 +248,17 @@ def test_tavrnn_replicates_gives_one_row_per_trained_model():
     out = experiments.tavrnn_replicates(scores)
     assert out[["train", "seed", "skipped_updates"]].values.tolist() == [["a", 0, 3], ["b", 0, 0], ["b", 1, 7]]
     assert experiments.tavrnn_replicates(scores.drop(columns="skipped_updates")).empty
+
+
+def test_run_puts_each_models_skipped_updates_in_its_score_rows(monkeypatch):
+    data = _tiny_data()
+    train_mask, test_mask, splits = experiments.unseen_splits(data, 1)     # 3 models, 2 test worms each
+
+    def fit_predict(name, data, train_mask, needed, cfg):                 # model m skipped 10·m updates
+        m = train_mask.shape[0]
+        return torch.full((m, *data.y.shape, 2), 0.5), torch.arange(m) * 10
+
+    monkeypatch.setattr(experiments, "fit_predict_tavrnn", fit_predict)
+    scores, _ = experiments.run("tavrnn", data, train_mask, test_mask, splits, 8, experiments.TrainConfig(steps=1))
+    assert len(scores) == 6
+    assert experiments.tavrnn_replicates(scores).skipped_updates.tolist() == [0, 10, 20]
