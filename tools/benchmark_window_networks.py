@@ -12,25 +12,21 @@ three of those protocols only, because of the ratio this prints.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from toolargs import chapter_parser, pin_threads  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="full", choices=("quick", "full"))
-    parser.add_argument("--threads", type=int, default=1)
+    parser = chapter_parser(__doc__)
     parser.add_argument("--task", default="4-state")
     parser.add_argument("--train", type=int, default=1, help="training worms per split")
     args = parser.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):   # as the chapters run
-        os.environ[var] = str(args.threads)
+    pin_threads(args.threads)
 
     import torch
 
