@@ -2,6 +2,7 @@
 equivariance, the KL term by hand, a tiny model that overfits, determinism."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -237,7 +238,6 @@ def test_cross_worm_agreement_separates_aligned_from_unaligned_embeddings():
 
 
 def test_tavrnn_replicates_gives_one_row_per_trained_model():
-    import pandas as pd
     scores = pd.DataFrame({
         "model": ["tavrnn"] * 4 + ["mlp-concat"],
         "train": ["a", "a", "b", "b", "a"],

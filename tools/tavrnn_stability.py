@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     cfg = provenance.chapter_config("03_classification", args.profile, "cpu", 0)
+    worms = load_kato2015()
     start = time.perf_counter()
-    scores = experiments.time_context(load_kato2015(), [("causal", "7-state", 4, ("tavrnn-probe",), ("tavrnn-probe",))],
+    scores = experiments.time_context(worms, [("causal", "7-state", 4, ("tavrnn-probe",), ("tavrnn-probe",))],
                                       cfg.hidden, cfg.train_config(), cfg.max_subsets, cfg.n_seeds)
     seconds = time.perf_counter() - start
     table = scores[["seed", "test", "accuracy", "balanced_accuracy", "skipped_updates"]]
@@ -53,25 +54,24 @@ def main(argv: list[str] | None = None) -> None:
           f"{cfg.train_config().steps} optimiser steps each; {int((skipped > 0).sum())} replicates skipped "
           f"at least one update (most: {int(skipped.max())}); {seconds:.0f} s")
     if args.whole_pass:
-        whole_pass(cfg)
+        whole_pass(worms, cfg)
 
 
-def whole_pass(cfg) -> None:
-    """The label-free stack of ``main`` read in one pass and in blocks, per worm."""
-    import time
-
+def whole_pass(worms: list, cfg) -> None:
+    """The label-free stack of ``main`` (trained once more, to the same weights) read in one pass
+    and in blocks, per worm."""
     import torch
 
     from wormlib import experiments, tavrnn
-    from wormlib.data import load_kato2015
     from wormlib.preprocess import PAPER_NEURONS
     from wormlib.train import TaskData
 
-    data = TaskData.build(load_kato2015(), "7-state", PAPER_NEURONS, derivative_kind="causal")
+    data = TaskData.build(worms, "7-state", PAPER_NEURONS, derivative_kind="causal")
     train_mask = experiments.replicate(experiments.unseen_splits(data, 4, cfg.max_subsets), cfg.n_seeds)[0]
     seq, train_cfg = tavrnn.Sequences.build(data, tavrnn.TAVRNNConfig()), cfg.train_config()
     torch.manual_seed(train_cfg.seed)                                     # as experiments.fit_predict_tavrnn
-    model = tavrnn.TAVRNN(train_mask.shape[0], data.x.shape[-1], 0)
+    m = train_mask.shape[0]
+    model = tavrnn.TAVRNN(m, data.x.shape[-1], 0)
     with warnings.catch_warnings():                                      # main has printed the skipped updates
         warnings.simplefilter("ignore", tavrnn.NonFiniteGradientWarning)
         tavrnn.fit(model, seq, train_mask.any(-1), train_cfg.steps, train_cfg.seed, supervised=False).eval()
@@ -79,8 +79,8 @@ def whole_pass(cfg) -> None:
         s = int(seq.steps[w])
         start = time.perf_counter()
         with torch.no_grad():
-            one = model(seq.x[w, :s][None, None].expand(model.phi_x.weight.shape[0], 1, -1, -1, -1),
-                        seq.adj[w, :s][None, None].expand(model.phi_x.weight.shape[0], 1, -1, -1, -1),
+            one = model(seq.x[w, :s][None, None].expand(m, 1, -1, -1, -1),           # (M, 1, S, V, F)
+                        seq.adj[w, :s][None, None].expand(m, 1, -1, -1, -1),
                         sample=False)["hidden"][:, 0]                     # (M, S, V, H)
         t_one = time.perf_counter() - start
         start = time.perf_counter()
@@ -88,7 +88,7 @@ def whole_pass(cfg) -> None:
         t_blocks = time.perf_counter() - start
         bad = ~torch.isfinite(one).flatten(2).all(-1)                     # (M, S) a non-finite state
         first = [int(torch.nonzero(b)[0]) if b.any() else None for b in bad]
-        grown = [f"replicate {m}: first non-finite at step {f}" for m, f in enumerate(first) if f is not None]
+        grown = [f"replicate {r}: first non-finite at step {f}" for r, f in enumerate(first) if f is not None]
         print(f"worm {worm} ({s} steps): one pass max |h| {one[torch.isfinite(one)].abs().max():.3g} "
               f"({t_one:.2f} s){'; ' + ', '.join(grown) if grown else ''}; blocks max |h| "
               f"{blocks.abs().max():.3g}, all finite: {bool(torch.isfinite(blocks).all())} ({t_blocks:.2f} s)")
