@@ -137,12 +137,27 @@ def test_clipping_per_model_scales_each_models_gradient_to_the_bound():
     torch.testing.assert_close(p.grad.norm(dim=1), torch.tensor([1.0, 0.5, 0.0]), atol=1e-5, rtol=0)
 
 
-def test_clipping_zeroes_only_the_models_whose_gradient_is_not_finite():
+def test_clipping_flags_the_models_whose_gradient_is_not_finite_and_clips_the_others():
     p = torch.nn.Parameter(torch.zeros(3, 2))
     p.grad = torch.tensor([[3.0, 4.0], [float("nan"), 1.0], [0.3, float("inf")]])
     norms = tavrnn.clip_grad_norm_per_model([p], 1.0)
     assert torch.isfinite(norms).tolist() == [True, False, False]
-    torch.testing.assert_close(p.grad, torch.tensor([[0.6, 0.8], [0.0, 0.0], [0.0, 0.0]]))
+    torch.testing.assert_close(p.grad[0], torch.tensor([0.6, 0.8]))
+
+
+def test_stacked_adam_ignores_a_non_finite_gradient_of_a_skipped_model():
+    torch.manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(2, 3))
+    before = p.detach().clone()
+    optimiser = tavrnn.StackedAdam([p], lr=0.1)
+    p.grad = torch.tensor([[1.0, -2.0, 0.5], [float("nan"), float("inf"), 1.0]])
+    optimiser.step(torch.tensor([True, False]))
+    assert torch.isfinite(p).all()
+    torch.testing.assert_close(p[1], before[1], atol=0, rtol=0)
+    state = optimiser.state[p]
+    assert torch.isfinite(state["exp_avg"]).all() and torch.isfinite(state["exp_avg_sq"]).all()
+    assert state["step"].tolist() == [1.0, 0.0]
+    assert not torch.equal(p[0], before[0])
 
 
 def test_stacked_adam_matches_torch_adam_and_a_skipped_model_stays_exactly_as_it_was():

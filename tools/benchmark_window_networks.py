@@ -6,8 +6,8 @@ Trains, scores and times each pair of time-context networks (``experiments.WINDO
 ``experiments.GRU_WINDOW_MODELS``) on one unseen-worm protocol exactly as chapter 3's "windowed
 networks on the paper's other protocols" does (paper's centred features, every training subset
 of the profile in ``n_seeds`` stacked seed replicates, ``experiments.run_replicated``), and
-prints each pair's seconds and mean balanced accuracy. Chapter 3 runs the GRU versions on
-three of those protocols only, because of the ratio this prints.
+prints each pair's seconds and mean balanced accuracy. Chapter 3 runs the GRU versions on the
+unseen-worm protocols only (not on Fig. 4A's seen-worm folds), because of the ratio this prints.
 """
 
 from __future__ import annotations

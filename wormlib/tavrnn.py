@@ -24,11 +24,11 @@ mechanism"). A port of the method in the authors' public notebook (``TAVRNN/TAVR
   the model trained without labels and a logistic-regression probe on its embeddings;
 * **stability** (not in the notebook, which trains on a few long sequences): a stacked model
   whose gradient is not finite skips that update (:class:`StackedAdam`: its parameters, Adam
-  moments and step count stay as they were; warned with :class:`NonFiniteGradientWarning`, which carries
-  the counts), and a recording is read in training-length
-  blocks from a zero state (:func:`run_worm`), because the authors' recurrence — the attention's
-  weighted sum of value projections becomes the next state — need not stay bounded over a
-  whole recording when training unrolls 16 steps.
+  moments and step count stay as they were; warned with :class:`NonFiniteGradientWarning`,
+  which carries the counts), and a recording is read in training-length blocks from a zero
+  state (:func:`run_worm`), because the authors' recurrence — the attention's weighted sum of
+  value projections becomes the next state — need not stay bounded over a whole recording when
+  training unrolls 16 steps.
 
 Node features are the book's per-neuron [trace, derivative] at the window's last frame; the
 history node's are their mean over the identified neurons. Shapes: M stacked models (one per
@@ -235,16 +235,13 @@ def clip_grad_norm_per_model(parameters, max_norm: float) -> torch.Tensor:
     """``torch.nn.utils.clip_grad_norm_`` for each of M stacked models on its own (every
     parameter's first axis is the model): a model's gradient is scaled down to norm
     ``max_norm`` when it is larger, whatever the other models' gradients, so that stacked models
-    (and seed replicates) train as they would alone. A model whose gradient is not finite gets a
-    zero gradient (and :class:`StackedAdam` skips its step). Returns the M norms before
-    clipping."""
+    (and seed replicates) train as they would alone. Returns the M norms before clipping; a
+    model whose norm is not finite has a gradient to ignore (:class:`StackedAdam` skips it)."""
     grads = [p.grad for p in parameters if p.grad is not None]
     norms = torch.stack([g.reshape(g.shape[0], -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (M,)
-    finite = torch.isfinite(norms)
     scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
     for g in grads:
         g.mul_(scale.reshape(-1, *[1] * (g.dim() - 1)))
-        g[~finite] = 0.0
     return norms
 
 
