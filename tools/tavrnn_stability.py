@@ -7,7 +7,7 @@ past-only features, leave-one-worm-out with 4 training worms, ``n_seeds`` stacke
 the profile) and prints, per replicate, how many optimiser steps had a non-finite gradient
 (``wormlib.tavrnn.StackedAdam`` skips that update for the replicate alone) beside its probe's accuracy
 and balanced accuracy on its test worm. On the 2-core AMD EPYC machine some replicates meet such
-steps; on the Intel machine none did. Nothing here enters the book; the README quotes its output.
+steps; on the Intel machine none did. Nothing here enters the book; HISTORY.md quotes its output.
 
 ``--whole-pass`` trains the same stack once more (as ``experiments.fit_predict_tavrnn`` does)
 and reads each worm both ways: in one pass over the whole recording, as the port did before, and
