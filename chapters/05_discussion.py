@@ -583,8 +583,8 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 #   GNN vs MLP, SVM, ADMM, the connectome and more training worms), the past-only trajectory
 #   networks, the forecasting networks, TAVRNN with its behaviour head in the three time-context
 #   settings (the scorecard's tests of it) and its probe, the windowed networks there and on
-#   the paper's other protocols, with TAVRNN on Table 1's and Fig. 4B's splits
-#   ({numref}`tbl-window-protocols`), the GNN and MLP on the seen-worm folds of Table 1 and
+#   the paper's other protocols, with the GRU-window networks and TAVRNN on Table 1's split and
+#   at every point of Fig. 4B ({numref}`tbl-window-protocols`), the GNN and MLP on the seen-worm folds of Table 1 and
 #   Fig. 4A, shuffled windows and contiguous blocks ({numref}`tbl-seen-seeds`), and every network
 #   of Fig. 5 (1 and 4 training worms; {numref}`tbl-paired-mse-seeds`), which the trajectory rows
 #   use. One seed: the runs that Table 1 and Figs. 4A–B show as the paper's replicas (the
