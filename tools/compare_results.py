@@ -5,9 +5,10 @@
 
 A record is identified by every field but ``value`` (``wormlib.results.FIELDS``); records are
 matched on that key. For each file it prints how many records match exactly, how many differ by
-at most ``--atol``, and per metric the largest and the median absolute difference, with the
-records that exist on one side only. Exit status 1 when any record is missing or differs by more
-than ``--atol`` (default: report only, exit 0).
+at most ``--atol``, and per metric the largest and the median absolute difference; records that
+exist on one side only are counted per experiment, task, model and number of training worms
+(e.g. a new network on a new protocol). With ``--strict``, exit status 1 when any record is
+missing or differs by more than ``--atol`` (default: report only, exit 0).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import math
 import statistics
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from wormlib.results import FIELDS  # noqa: E402
 
 KEY = tuple(f for f in FIELDS if f != "value")
+GROUP = ("experiment", "task", "model", "n_train_worms")  # how one-sided records are counted
 
 
 def load(path: Path) -> dict[tuple, float]:
@@ -70,20 +72,21 @@ def compare(a: dict, b: dict, atol: float) -> tuple[list[str], bool, dict]:
             lines.append(f"    {metric:<28} n={len(ds):<5} max |Δ| {max(finite):.3g}   median |Δ| "
                          f"{statistics.median(finite):.3g}")
     for label, keys in (("only in the first", only_a), ("only in the second", only_b)):
-        for k in keys[:5]:
-            lines.append(f"    {label}: {dict(zip(KEY, k))}")
+        groups = Counter(tuple(k[KEY.index(f)] for f in GROUP) for k in keys)
+        for group, n in sorted(groups.items(), key=str):
+            lines.append(f"    {label}: {n} records of " + ", ".join(f"{f}={v}" for f, v in zip(GROUP, group)))
     ok = not only_a and not only_b and within == len(shared)
     return lines, ok, summary
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
     parser.add_argument("--atol", type=float, default=0.0)
     parser.add_argument("--strict", action="store_true", help="exit 1 on any difference beyond --atol")
     parser.add_argument("--json", type=Path, help="also write the per-file summary here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     first, second = find(args.first), find(args.second)
     all_ok, summaries = True, {}
     for name in sorted(set(first) & set(second)):
