@@ -12,9 +12,10 @@ The issue's target: ≤ 20 s per four-worm manifold on 2 cores.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
+
+from toolargs import pin_threads
 
 
 def main() -> None:
@@ -22,8 +23,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    pin_threads(args.threads)
 
     import numpy as np
 
