@@ -416,10 +416,11 @@ gnn_vs_mlp = comparisons[
     (comparisons.a == "gnn-inferred-static") & (comparisons.b == "mlp-concat")
 ]
 plotting.numbered_table(
-    plotting.paired_table(comparisons, ["comparison", "metric", "a", "b"]),
+    plotting.paired_metrics_table(comparisons, ["comparison", "a", "b"], p_values=True),
     "tbl-paired",
     "Paired differences on unseen worms, accuracy and balanced accuracy (a − b; mean "
-    "over test worms, 95% t-interval, paired t-test p, uncorrected: chapter 5's scorecard applies "
+    "over test worms, 95% t-interval, bold where it excludes 0; paired t-test p; uncorrected: "
+    "chapter 5's scorecard applies "
     "Holm's correction per claim). The paper's claim that the GNN generalises better than the MLP: "
     + "; ".join(
         f"{r.comparison}, {r.metric}: {evaluate.interval_text(r._asdict())} → {r.verdict}"
@@ -696,7 +697,7 @@ admm_pairs = evaluate.paired_comparisons(
     },
     [(m, "admm") for m in ("gnn-inferred-static", "mlp-concat", "logistic-regression")],
 )
-admm_pairs_table = plotting.paired_table(admm_pairs, ["comparison", "metric", "a", "b"])
+admm_pairs_table = plotting.paired_metrics_table(admm_pairs, ["comparison", "a", "b"])
 
 # %% tags=["remove-input"]
 a7 = experiments.summarise(admm7, ["model"]).set_index("model")["mean"]
@@ -709,7 +710,8 @@ plotting.numbered_table(
     admm_pairs_table,
     "tbl-admm-pairs",
     "The paper's models and logistic regression against ADMM on unseen worms, paired "
-    "by test worm (a − ADMM; 95% t-interval over the five test worms; networks of the 7-state task "
+    "by test worm (a − ADMM; 95% t-interval over the five test worms, bold where it excludes 0; "
+    "networks of the 7-state task "
     f"averaged over {cfg.n_seeds} seeds, with the paper's centred derivative). ADMM on 7 states, "
     f"4 training worms: accuracy {a7['admm']:.1%}, balanced accuracy {b7['admm']:.1%}. Against "
     "logistic regression: "
@@ -835,7 +837,7 @@ time_pairs = evaluate.paired_comparisons(
         ("logistic-regression-lagged", "gnn-inferred-static"),
     ],
 )
-time_pairs_table = plotting.paired_table(time_pairs, ["comparison", "metric", "a", "b"])
+time_pairs_table = plotting.paired_metrics_table(time_pairs, ["comparison", "a", "b"])
 
 # %% tags=["remove-input"]
 tc = {
@@ -861,7 +863,8 @@ plotting.numbered_table(
     time_pairs_table,
     "tbl-time-context",
     "Time-context models against single-frame ones on unseen worms, paired by test "
-    "worm (a − b; 95% t-interval over the test worms). Seven states, 4 training worms, past-only "
+    "worm (a − b; 95% t-interval over the test worms, bold where it excludes 0). Seven states, 4 "
+    "training worms, past-only "
     f"features: TAVRNN accuracy {tc['causal', 'accuracy']['tavrnn']:.3f}, balanced accuracy "
     f"{tc['causal', 'balanced-accuracy']['tavrnn']:.3f}; its probe {tc['causal', 'accuracy']['tavrnn-probe']:.3f} / "
     f"{tc['causal', 'balanced-accuracy']['tavrnn-probe']:.3f}; lagged logistic regression "
@@ -968,12 +971,12 @@ nested_gnn = nested_pairs[
     & (nested_pairs.metric == "balanced-accuracy")
 ].set_index("comparison")
 plotting.numbered_table(
-    plotting.paired_table(nested_pairs, ["comparison", "metric", "a", "b"]),
+    plotting.paired_metrics_table(nested_pairs, ["comparison", "a", "b"]),
     "tbl-window-nested",
     "The networks with the window chosen on the training worms (`-nested`) against the "
     "single-frame networks and against the fixed six-frame windows, unseen worms, paired by "
     f"test worm, networks averaged over {cfg.n_seeds} seeds (a − b, 95% t-interval over the "
-    "test worms). The nested GNN against the single-frame GNN, balanced accuracy: "
+    "test worms, bold where it excludes 0). The nested GNN against the single-frame GNN, balanced accuracy: "
     + "; ".join(f"{s} {evaluate.interval_text(r)}" for s, r in nested_gnn.iterrows())
     + ".",
 )
@@ -1076,14 +1079,14 @@ counts = {  # a's balanced accuracy detectably above / below b's, of the protoco
     for a, p in balanced.groupby("a")
 }
 plotting.numbered_table(
-    plotting.paired_table(window_pairs, ["comparison", "metric", "a", "b"]),
+    plotting.paired_metrics_table(window_pairs, ["comparison", "a", "b"]),
     "tbl-window-protocols",
     "Windowed − single-frame networks on the protocols of Table 1 and Fig. 4B (unseen worms) "
     "and Fig. 4A (seen worms; per worm the mean over its folds), and GRU-window − single-frame "
     "networks and TAVRNN − GNN on the unseen-worm protocols, "
     f"every network averaged over {cfg.n_seeds} "
-    "seeds (paper's centred features; a − b, 95% t-interval over test worms, "
-    "uncorrected). Balanced accuracy detectably higher / lower than the single-frame "
+    "seeds (paper's centred features; a − b, 95% t-interval over test worms, bold where it "
+    "excludes 0, uncorrected). Balanced accuracy detectably higher / lower than the single-frame "
     "network's, of the protocols run: "
     + "; ".join(
         f"{label} {counts[a][0]} / {counts[a][1]} of {counts[a][2]}"

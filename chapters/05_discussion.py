@@ -422,14 +422,15 @@ gnn_pairs = window_vs_frame[
 ].set_index(["train", "lag_s"])
 looks_back = gnn_pairs.loc[("other-dag-recordings", crosslab.SENSITIVITY_LAG_S)]
 plotting.numbered_table(
-    plotting.paired_table(
+    plotting.paired_metrics_table(
         window_vs_frame,
-        ["train", "lag_s", "metric", "a", "b"],
+        ["train", "lag_s", "a", "b"],
         headers={"lag_s": "lag (s)"},
     ),
     "tbl-crosslab-window",
     "Time-context − single-frame decoder on the Dag 2023 recordings, paired by recording "
-    f"({len(dag)} recordings; 95% t-interval, uncorrected), trained on the Kato worms or on the "
+    f"({len(dag)} recordings; 95% t-interval, bold where it excludes 0, uncorrected), trained on "
+    "the Kato worms or on the "
     "other Dag recordings, at each pre-set lag. Windowed − single-frame GNN, ROC AUC: trained "
     f"on Kato, lag 0: {evaluate.interval_text(gnn_pairs.loc[('kato2015', crosslab.LAG_S)])}; "
     "trained within Dag, lag "

@@ -67,16 +67,21 @@ def test_inputs_hash_covers_every_library_module_the_chapter_loads(chapter):
     assert files and files <= closure, sorted(str(f.relative_to(ROOT)) for f in files - closure)
 
 
+def _copy_inputs(copy: Path) -> None:
+    """The files a chapter's inputs hash reads (wormlib, chapter sources, profile sizes), into ``copy``."""
+    inputs = [*(ROOT / "wormlib").rglob("*.py"), *(ROOT / "chapters").glob("*.py"), ROOT / "chapters" / "profiles.toml"]
+    for f in inputs:
+        (copy / f.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        (copy / f.relative_to(ROOT)).write_bytes(f.read_bytes())
+
+
 def test_inputs_hash_ignores_a_module_the_chapter_cannot_load(tmp_path, monkeypatch):
     # chapter 3 never imports the scorecard: editing it must not make chapter 3 stale, while a
     # module it does load (train.py) must
     from wormlib import provenance
 
     copy = tmp_path / "repo"
-    for sub in ("wormlib", "chapters"):
-        for f in (ROOT / sub).rglob("*.py"):
-            (copy / f.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
-            (copy / f.relative_to(ROOT)).write_bytes(f.read_bytes())
+    _copy_inputs(copy)
     monkeypatch.setattr(provenance, "REPO_ROOT", copy)
     before, before5 = (provenance.inputs_hash(c, "quick", "cpu", 0) for c in ("03_classification", "05_discussion"))
     with open(copy / "wormlib" / "scorecard.py", "a") as f:
@@ -86,6 +91,25 @@ def test_inputs_hash_ignores_a_module_the_chapter_cannot_load(tmp_path, monkeypa
     with open(copy / "wormlib" / "train.py", "a") as f:
         f.write("\n# an edit\n")
     assert provenance.inputs_hash("03_classification", "quick", "cpu", 0) != before
+
+
+def test_inputs_hash_reads_only_its_own_profiles_sizes(tmp_path, monkeypatch):
+    # the quick profile's sizes are not an input of a book page: editing them re-executes only
+    # the quick notebooks
+    from wormlib import provenance
+
+    copy = tmp_path / "repo"
+    _copy_inputs(copy)
+    monkeypatch.setattr(provenance, "REPO_ROOT", copy)
+    before = {p: provenance.inputs_hash("02_models", p, "cpu", 0) for p in ("quick", "full")}
+    toml = copy / "chapters" / "profiles.toml"
+    toml.write_text(toml.read_text().replace("[quick]", "[quick]\nsteps = 7", 1).replace("steps = 60\n", "", 1))
+    assert provenance.load_profiles()["quick"]["steps"] == 7
+    assert provenance.inputs_hash("02_models", "full", "cpu", 0) == before["full"]
+    assert provenance.inputs_hash("02_models", "quick", "cpu", 0) != before["quick"]
+    toml.write_text(toml.read_text() + "\n[other]\nsteps = 1\n")  # a profile missing sizes is refused
+    with pytest.raises(provenance.ParameterError, match=r"\[other\].*missing"):
+        provenance.load_profiles()
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

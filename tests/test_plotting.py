@@ -119,6 +119,26 @@ def test_keys_show_as_keys_and_index_names_get_their_headers():
     assert row.startswith("| 0 | gnn | mlp | 0.100 |")  # the key column: 0, not 0.000
 
 
+def test_paired_metrics_table_puts_the_metrics_side_by_side_and_marks_intervals_off_zero():
+    rows = [dict(comparison=c, metric=m, a="gnn", b=b, mean_difference=d, ci_low=d - h, ci_high=d + h,
+                 p_value=p, verdict="-")
+            for m in ("accuracy", "balanced-accuracy")  # metric-major, as paired_comparisons gives them
+            for c, b, d, h, p in [("4-state", "mlp", 0.02, 0.01, 0.01), ("2-state", "mlp", -0.001, 0.004, 0.6),
+                                  ("4-state", "log. reg.", -0.05, 0.02, 0.003)]]
+    rows[4]["mean_difference"], rows[4]["ci_high"] = 0.0, 0.004  # balanced accuracy, 2-state: still 0 inside
+    shown = plotting.paired_metrics_table(pd.DataFrame(rows), ["comparison", "a", "b"])
+    lines = shown.to_myst("tbl-w", "c").splitlines()
+    assert lines[3] == ("| comparison | model a | model b | accuracy · a − b [95% CI] "
+                        "| balanced accuracy · a − b [95% CI] |")
+    assert lines[4] == "|:---|:---|:---|---:|---:|"
+    assert lines[5:8] == ["| 4-state | gnn | mlp | **+0.020** [+0.010, +0.030] | **+0.020** [+0.010, +0.030] |",
+                          "| 2-state | gnn | mlp | -0.001 [-0.005, +0.003] | +0.000 [-0.005, +0.004] |",
+                          "| 4-state | gnn | log. reg. | **-0.050** [-0.070, -0.030] | **-0.050** [-0.070, -0.030] |"]
+    with_p = plotting.paired_metrics_table(pd.DataFrame(rows), ["comparison", "a", "b"], p_values=True)
+    assert with_p.text["columns"][3:5] == ["accuracy · a − b [95% CI]", "accuracy · p (paired t)"]
+    assert [r[4] for r in with_p.text["rows"]] == ["0.010", "0.600", "0.003"]
+
+
 def test_crosslab_figure_names_each_model_once_under_its_lags_at_9_pt(monkeypatch):
     monkeypatch.setattr(plotting.plt, "close", lambda fig=None: None)
     rows = [dict(train=t, model=m, lag_s=lag, roc_auc=0.7, null_auc_95=0.6, test=str(r))

@@ -24,7 +24,7 @@ from wormlib import experiments  # noqa: E402
 from wormlib import trajectories as tj  # noqa: E402
 from wormlib.data import load_kato2015  # noqa: E402
 from wormlib.preprocess import PAPER_NEURONS  # noqa: E402
-from wormlib.provenance import PROFILES  # noqa: E402
+from wormlib.provenance import load_profiles  # noqa: E402
 from wormlib.train import TaskData, TrainConfig  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = TaskData.build(load_kato2015(), "2-state", PAPER_NEURONS)
     train, test, _ = experiments.replicate(experiments.unseen_splits(data, 4), args.seeds)
-    full_steps = PROFILES["full"]["steps"]
+    full_steps = load_profiles()["full"]["steps"]
     runs = 2 if args.seeds == 1 else 1  # Fig. 5 trains every model at k = 1 and 4; a seed run is one setting
     print(f"{'model':<12} {'train s/100 steps':>18} {'evaluate s':>11} {f'full profile, {runs} run(s) (s)':>30}")
     for name in args.models.split(","):

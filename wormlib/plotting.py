@@ -660,6 +660,34 @@ def paired_table(comparisons: pd.DataFrame, keys: list[str], digits: int = 3,
                  headers={**PAIRED_HEADERS, **(headers or {})}, labels=tuple(keys))
 
 
+def paired_metrics_table(comparisons: pd.DataFrame, keys: list[str], digits: int = 3, p_values: bool = False,
+                         headers: dict[str, str] | None = None):
+    """:func:`paired_table` with the metrics side by side: one row per ``keys`` group (what was
+    compared, without ``metric``), and per metric a − b with its 95% interval, bold where the
+    interval excludes 0 (and the paired t-test p if ``p_values``). Rows keep their first order in
+    ``comparisons``."""
+    from .evaluate import interval_text
+
+    def cell(row) -> str:
+        text = interval_text(row, digits)
+        difference, interval = text.split(" ", 1)
+        return f"**{difference}** {interval}" if row.ci_low > 0 or row.ci_high < 0 else text
+
+    metrics = list(dict.fromkeys(comparisons.metric))
+    cells = comparisons.assign(difference=comparisons.apply(cell, axis=1))
+    wide = cells.pivot(index=keys, columns="metric", values=["difference", "p_value"])  # (groups, 2·metrics)
+    wide = wide.reindex(pd.MultiIndex.from_frame(comparisons[keys].drop_duplicates()))
+    wide.columns = wide.columns.swaplevel()  # (metric, statistic)
+    statistics = ("difference", "p_value") if p_values else ("difference",)
+    wide = wide[[(m, s) for m in metrics for s in statistics]].reset_index()
+    wide.columns = [c if c[0] not in keys else c[0] for c in wide.columns]
+    names = {**PAIRED_HEADERS, "difference": "a − b [95% CI]", "balanced-accuracy": "balanced accuracy",
+             **(headers or {})}
+    shown = table(wide, digits=digits, headers=names, labels=tuple(keys))
+    shown.text["numeric"] = [c not in keys for c in wide.columns]  # intervals align right, like numbers
+    return shown
+
+
 class BookTable:
     """A formatted table for a notebook: HTML from the Styler, and a plain-text form without
     the object's memory address (so that a rerun writes the same notebook)."""

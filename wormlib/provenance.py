@@ -1,9 +1,10 @@
-"""Chapter configuration from the papermill parameters, and provenance of executed chapters.
+"""Chapter configuration from the papermill parameters and `chapters/profiles.toml`, and provenance
+of executed chapters.
 
-A chapter is identified by the hash of its inputs: its source (``chapters/<name>.py``), every
-file of ``wormlib`` and its parameters. ``tools/execute_chapters.py`` stores the hash in the
-executed notebook's metadata and re-executes only when it changed; a test fails when a
-committed notebook's hash is stale.
+A chapter is identified by the hash of its inputs: its source (``chapters/<name>.py``), the
+``wormlib`` files it can load, its parameters and its profile's sizes. ``tools/execute_chapters.py``
+stores the hash in the executed notebook's metadata and re-executes only when it changed; a test
+fails when a committed notebook's hash is stale.
 """
 
 from __future__ import annotations
@@ -24,19 +25,27 @@ import wormlib
 
 from .data.locate import REPO_ROOT
 
-PROFILES = {
-    # quick: what nbval runs (about a minute a chapter on 2 CPU cores); full: what the book shows.
-    # n_folds: same-worm cross-validation folds; steps: optimiser steps per model;
-    # max_subsets: leave-worms-out training subsets per size (None: every subset).
-    # n_seeds: independently initialised replicates of the networks behind the scorecard's verdicts.
-    "quick": dict(n_folds=3, steps=60, max_subsets=2, hidden=32, n_seeds=2),
-    "full": dict(n_folds=10, steps=600, max_subsets=None, hidden=32, n_seeds=5),
-}
+SIZES = ("n_folds", "steps", "max_subsets", "hidden", "n_seeds")
+
+
+def load_profiles() -> dict[str, dict]:
+    """Each profile's sizes from ``chapters/profiles.toml`` (``max_subsets`` absent → None). A
+    data file, not a module: the inputs hash of a chapter reads only its own profile's entry."""
+    import tomllib
+
+    path = REPO_ROOT / "chapters" / "profiles.toml"
+    profiles = tomllib.loads(path.read_text())
+    for name, sizes in profiles.items():
+        unknown, missing = set(sizes) - set(SIZES), set(SIZES) - set(sizes) - {"max_subsets"}
+        if unknown or missing:
+            raise ParameterError(f"{path.name} [{name}]: unknown sizes {sorted(unknown)}, missing "
+                                 f"{sorted(missing)}; each profile sets {', '.join(SIZES)}")
+    return {name: {k: sizes.get(k) for k in SIZES} for name, sizes in profiles.items()}
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a chapter's sizes depend on. ``quick`` and ``full`` differ in sizes only."""
+    """Everything a chapter's sizes depend on (``chapters/profiles.toml``)."""
 
     chapter: str
     profile: str
@@ -119,13 +128,14 @@ def seed_everything(seed: int) -> None:
 
 def chapter_config(chapter: str, profile: str, device: str, seed: int) -> Config:
     """The chapter's Config from its papermill parameters; seeds everything, starts the clock."""
-    if not isinstance(profile, str) or profile not in PROFILES:
-        raise ParameterError(f"profile must be one of {sorted(PROFILES)}, not {profile!r}")
+    profiles = load_profiles()
+    if not isinstance(profile, str) or profile not in profiles:
+        raise ParameterError(f"profile must be one of {sorted(profiles)}, not {profile!r}")
     seed = check_seed(seed)
     resolved = resolve_device(device)
     seed_everything(seed)
     _CLOCK[chapter] = time.perf_counter()
-    return Config(chapter, profile, resolved, seed, **PROFILES[profile])
+    return Config(chapter, profile, resolved, seed, **profiles[profile])
 
 
 _CLOCK: dict[str, float] = {}
@@ -136,7 +146,8 @@ def git_commit() -> str:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                              capture_output=True, text=True, check=True).stdout.strip()
         # executed notebooks (chapters/*.ipynb) are outputs, not inputs: they never make it dirty
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "wormlib", "chapters/*.py"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "wormlib", "chapters/*.py",
+                                "chapters/profiles.toml"],
                                cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
         return out + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -217,7 +228,8 @@ def results_read(chapter: str, profile: str) -> list[Path]:
 def inputs_hash(chapter: str, profile: str, device: str, seed: int) -> str:
     """SHA-256 over the chapter source, the wormlib files it can load (``library_closure``: a
     change to a module no import of the chapter reaches, e.g. the scorecard for chapter 3, does not
-    re-execute it), the results files it reads and the parameters."""
+    re-execute it), the results files it reads, the parameters and the sizes of ``profile`` (the
+    other profiles' sizes are not inputs)."""
     digest = hashlib.sha256()
     for path in [chapter_source(chapter), *library_closure(chapter_source(chapter))]:
         digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
@@ -226,5 +238,6 @@ def inputs_hash(chapter: str, profile: str, device: str, seed: int) -> str:
         for path in results_read(chapter, profile):
             digest.update(path.name.encode())
             digest.update(path.read_bytes() if path.exists() else b"<absent>")
-    digest.update(json.dumps(dict(profile=profile, device=device, seed=seed), sort_keys=True).encode())
+    sizes = load_profiles().get(profile)
+    digest.update(json.dumps(dict(profile=profile, device=device, seed=seed, sizes=sizes), sort_keys=True).encode())
     return digest.hexdigest()
