@@ -9,6 +9,14 @@ Python running pytest, so the notebooks use the same environment and the same wo
 
 
 import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+from toolargs import chapter_environment  # noqa: E402
+
+# the notebooks' kernels and the xdist workers (started after this) inherit it: toolargs.CHAPTER_ENV
+chapter_environment()
 
 
 def pytest_configure(config):

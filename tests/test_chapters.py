@@ -1,6 +1,7 @@
 """The book never shows numbers from code that has since changed."""
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_inputs_hash_reads_only_its_own_profiles_sizes(tmp_path, monkeypatch):
     monkeypatch.setattr(provenance, "REPO_ROOT", copy)
     before = {p: provenance.inputs_hash("02_models", p, "cpu", 0) for p in ("quick", "full")}
     toml = copy / "chapters" / "profiles.toml"
-    toml.write_text(toml.read_text().replace("[quick]", "[quick]\nsteps = 7", 1).replace("steps = 60\n", "", 1))
+    toml.write_text(re.sub(r"(\[quick\][^\[]*?)steps = \d+", r"\g<1>steps = 7", toml.read_text()))
     assert provenance.load_profiles()["quick"]["steps"] == 7
     assert provenance.inputs_hash("02_models", "full", "cpu", 0) == before["full"]
     assert provenance.inputs_hash("02_models", "quick", "cpu", 0) != before["quick"]
@@ -143,3 +144,16 @@ def test_results_files_follow_the_record_format():
             assert tuple(record) == FIELDS, path
             for field, allowed in VOCABULARY.items():
                 assert record[field] in allowed, (path, field, record[field])
+
+
+def test_chapter_code_runs_without_numpys_huge_page_advice(monkeypatch):
+    # conftest.py, the runner and the tools give every process that runs chapter code
+    # toolargs.CHAPTER_ENV (set before NumPy is imported): this process and its kernels too
+    import numpy as np
+    from toolargs import CHAPTER_ENV, chapter_environment
+
+    assert CHAPTER_ENV == {"NUMPY_MADVISE_HUGEPAGE": "0"}
+    if os.environ.get("NUMPY_MADVISE_HUGEPAGE") == "0":  # unless whoever ran pytest chose otherwise
+        assert not np._core.multiarray._get_madvise_hugepage()
+    assert chapter_environment({}) == CHAPTER_ENV
+    assert chapter_environment({"NUMPY_MADVISE_HUGEPAGE": "1"}) == {"NUMPY_MADVISE_HUGEPAGE": "1"}  # caller's wins

@@ -1,17 +1,19 @@
 """Benchmark: building one ADMM manifold (wormlib.admm) on four Kato worms, and placing the fifth.
 
-    python tools/benchmark_admm.py [--threads 2] [--repeats 3]
+    python tools/benchmark_admm.py [--threads 2] [--repeats 3] [--numpy-hugepages]
 
 Prints, for each candidate embedding of ``wormlib.admm.EMBEDDINGS``: frames (nodes), embedding
 dimension, seconds to build the manifold (median of ``--repeats``; kernel neighbours in blocks
 of dense distance products + sparse eigensolver), seconds to place the held-out worm, and the
 size of the distance products (GFLOP) beside the machine's float64 matmul peak, measured in the same run.
-The issue's target: ≤ 20 s per four-worm manifold on 2 cores.
+The issue's target: ≤ 20 s per four-worm manifold on 2 cores. ``--numpy-hugepages`` runs with
+NumPy's huge-page advice on (its default; the chapters run with it off, ``toolargs.CHAPTER_ENV``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -22,7 +24,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--numpy-hugepages", action="store_true",
+                        help="NumPy's default madvise(MADV_HUGEPAGE) on large arrays")
     args = parser.parse_args()
+    if args.numpy_hugepages:
+        os.environ["NUMPY_MADVISE_HUGEPAGE"] = "1"
     pin_threads(args.threads)
 
     import numpy as np
@@ -38,7 +44,8 @@ def main() -> None:
     start = time.perf_counter()
     a @ a
     peak = 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
-    print(f"float64 matmul peak, {args.threads} threads: {peak:.1f} GFLOP/s")
+    print(f"float64 matmul peak, {args.threads} threads: {peak:.1f} GFLOP/s; NumPy huge-page advice "
+          f"{'on' if np._core.multiarray._get_madvise_hugepage() else 'off'}")
     for emb in admm.EMBEDDINGS:
         build, place = [], []
         for _ in range(args.repeats):

@@ -35,6 +35,8 @@ from wormlib.provenance import (DEVICES, ParameterError, check_seed, inputs_hash
                                 results_read)
 from wormlib.results import RESULTS_DIR, STAGE_ENV, promote, sha256_file  # noqa: E402
 
+from toolargs import chapter_environment  # noqa: E402  (tools/ is this script's folder)
+
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -108,6 +110,7 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
             print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
             start = time.perf_counter()
             os.environ[STAGE_ENV] = str(stage)  # the kernel inherits it: results go to the stage
+            chapter_environment()  # the kernel inherits it too (toolargs.CHAPTER_ENV)
             # float reductions depend on the thread count: a fixed count keeps reruns bit-identical
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ[var] = str(threads)

@@ -27,6 +27,8 @@ import traceback
 import types
 from pathlib import Path
 
+from toolargs import chapter_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 CELL = re.compile(r"^# %%(.*)$", re.MULTILINE)
 
@@ -139,6 +141,7 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
            "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
     env.setdefault("WORMLIB_DATA", str(ROOT.parent / "shared" / "data"))
+    chapter_environment(env)
     base = [sys.executable, str(Path(__file__).resolve()), "--profile", args.profile, "--device", args.device,
             "--seed", str(args.seed), "--out", str(out), "--threads", str(args.threads)]
     if args.stub_jupyter:

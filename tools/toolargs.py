@@ -8,6 +8,22 @@ import os
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
+CHAPTER_ENV = {"NUMPY_MADVISE_HUGEPAGE": "0"}
+"""The environment every process that runs chapter code gets (unless the caller set a variable).
+NumPy madvises each large array for transparent huge pages; where the kernel's THP defrag setting
+is ``madvise`` (as on the development machine), faulting such an array in can stall on synchronous
+memory compaction (numpy issue 31590): a fresh 200 MB distance block of the ADMM kernel took
+≈ 1 s to fill, 0.1 s with the advice off. Where memory comes from changes, not a single number."""
+
+
+def chapter_environment(env: dict | None = None) -> dict:
+    """``env`` (default: this process's ``os.environ``, changed in place) with ``CHAPTER_ENV``'s
+    variables set where it has none; call before NumPy is imported for this process to feel it."""
+    env = os.environ if env is None else env
+    for var, value in CHAPTER_ENV.items():
+        env.setdefault(var, value)
+    return env
+
 
 def chapter_parser(doc: str) -> argparse.ArgumentParser:
     """A parser described by the first line of ``doc``, with ``--profile`` and ``--threads``."""
@@ -18,6 +34,8 @@ def chapter_parser(doc: str) -> argparse.ArgumentParser:
 
 
 def pin_threads(n: int) -> None:
-    """Set the BLAS/OpenMP thread counts of this process to ``n`` (call before importing torch)."""
+    """Set the BLAS/OpenMP thread counts of this process to ``n`` and the rest of a chapter's
+    environment (``CHAPTER_ENV``), as the chapters run (call before importing NumPy or torch)."""
     for var in THREAD_VARS:
         os.environ[var] = str(n)
+    chapter_environment()
