@@ -5,7 +5,8 @@
 Prints, for each candidate embedding of ``wormlib.admm.EMBEDDINGS``: frames (nodes), embedding
 dimension, seconds to build the manifold (median of ``--repeats``; kernel neighbours in blocks
 of dense distance products + sparse eigensolver), seconds to place the held-out worm, and the
-size of the distance products (GFLOP) beside the machine's float64 matmul peak, measured in the same run.
+size of the distance products (GFLOP) beside the machine's float64 matmul peak, measured in the same run,
+and one block of those products computed into fresh arrays (as ``wormlib.admm`` does) and into one reused block.
 The issue's target: ≤ 20 s per four-worm manifold on 2 cores. ``--numpy-hugepages`` runs with
 NumPy's huge-page advice on (its default; the chapters run with it off, ``toolargs.CHAPTER_ENV``).
 """
@@ -46,6 +47,21 @@ def main() -> None:
     peak = 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
     print(f"float64 matmul peak, {args.threads} threads: {peak:.1f} GFLOP/s; NumPy huge-page advice "
           f"{'on' if np._core.multiarray._get_madvise_hugepage() else 'off'}")
+    nodes = sum(len(a) for a in activity[:4]) - 4
+    for width in (84, 336):  # one block of the kernel's distances (admm.transition_matrix): 3·D columns
+        left, right = (np.random.default_rng(1).standard_normal((n, width)) for n in (2048, nodes))
+        block = np.empty((2048, nodes))
+        times = {}
+        for how in ("fresh", "reused") * (args.repeats + 1):  # the first round warms up
+            t0 = time.perf_counter()
+            if how == "fresh":  # as admm._scaled_sq_distances computes it
+                np.maximum(left @ right.T, 0.0)
+            else:
+                np.maximum(np.matmul(left, right.T, out=block), 0.0, out=block)
+            times.setdefault(how, []).append(time.perf_counter() - t0)
+        print(f"one (2048 × {nodes}) distance block, 3D = {width}: fresh arrays "
+              f"{statistics.median(times['fresh'][1:]):.3f} s, one block reused "
+              f"{statistics.median(times['reused'][1:]):.3f} s")
     for emb in admm.EMBEDDINGS:
         build, place = [], []
         for _ in range(args.repeats):
