@@ -12,8 +12,9 @@ CHAPTER_ENV = {"NUMPY_MADVISE_HUGEPAGE": "0"}
 """The environment every process that runs chapter code gets (unless the caller set a variable).
 NumPy madvises each large array for transparent huge pages; where the kernel's THP defrag setting
 is ``madvise`` (as on the development machine), faulting such an array in can stall on synchronous
-memory compaction (numpy issue 31590): a fresh 200 MB distance block of the ADMM kernel took
-≈ 1 s to fill, 0.1 s with the advice off. Where memory comes from changes, not a single number."""
+memory compaction (numpy issue 31590). Chapter 1's quick profile, mostly ADMM's large distance
+blocks, took 81–84 s with the advice and 55–58 s without, on the 2-core development machine
+(HISTORY.md). Where memory comes from changes, not a single number."""
 
 
 def chapter_environment(env: dict | None = None) -> dict:
