@@ -146,14 +146,15 @@ def test_results_files_follow_the_record_format():
                 assert record[field] in allowed, (path, field, record[field])
 
 
-def test_chapter_code_runs_without_numpys_huge_page_advice(monkeypatch):
+def test_chapter_code_runs_without_numpys_huge_page_advice():
     # conftest.py, the runner and the tools give every process that runs chapter code
     # toolargs.CHAPTER_ENV (set before NumPy is imported): this process and its kernels too
     import numpy as np
     from toolargs import CHAPTER_ENV, chapter_environment
 
     assert CHAPTER_ENV == {"NUMPY_MADVISE_HUGEPAGE": "0"}
-    if os.environ.get("NUMPY_MADVISE_HUGEPAGE") == "0":  # unless whoever ran pytest chose otherwise
-        assert not np._core.multiarray._get_madvise_hugepage()
+    chosen = os.environ.get("NUMPY_MADVISE_HUGEPAGE")  # conftest's "0", or what whoever ran pytest chose
+    assert chosen is not None, "conftest.py did not apply toolargs.CHAPTER_ENV"
+    assert np._core.multiarray._get_madvise_hugepage() == (chosen != "0")  # set before NumPy's import
     assert chapter_environment({}) == CHAPTER_ENV
     assert chapter_environment({"NUMPY_MADVISE_HUGEPAGE": "1"}) == {"NUMPY_MADVISE_HUGEPAGE": "1"}  # caller's wins
