@@ -78,8 +78,10 @@ summary.insert(0, "neurons", [r.n_neurons for r in worms])
 summary.insert(0, "frames", [r.n_frames for r in worms])
 summary.loc["total"] = summary.sum(numeric_only=True)
 summary.loc["total", "fps"] = np.nan
-recordings_table = plotting.table(
-    summary.rename(columns=plotting.STATE_LABELS), digits=2
+recordings_table = plotting.transposed_table(
+    summary.rename(columns=plotting.STATE_LABELS),
+    digits=2,
+    headers={"fps": "frame rate (Hz)", "identified": "identified neurons"},
 )
 
 # %% tags=["remove-input"]
@@ -87,7 +89,7 @@ plotting.numbered_table(
     recordings_table,
     "tbl-recordings",
     "Frames, neurons (ROIs), identified neurons, frame rate and frames per "
-    "behavioural state for each worm. The paper describes about 100 neurons over about 18 min "
+    "behavioural state for each worm (one column per worm). The paper describes about 100 neurons over about 18 min "
     "and 3,000–4,000 time steps per worm (Sections 4.1, 4.2); the totals match those reported by "
     "an independent re-analysis of `WT_NoStim.mat` (forward 1448, slowing 5200, sustained reversal 5323, no state 176).",
 )

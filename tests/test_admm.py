@@ -99,6 +99,27 @@ def test_same_input_same_manifold():
     np.testing.assert_array_equal(a.p.toarray(), b.p.toarray())
 
 
+def test_row_blocks_and_the_reused_buffer_do_not_change_the_kernel():
+    """The distances are computed in row blocks into one reused buffer; the last block is short.
+    Any block size (one that does not divide the nodes, one row, all rows at once) gives the same
+    links and out-of-sample neighbours, and weights equal up to the matrix product's rounding
+    (BLAS may pick another kernel for another row count; at most 2e-13 here)."""
+    segments = [two_loops(n_frames=400, seed=s)[0] for s in (1, 2)]
+    cfg = admm.KernelConfig(n_neighbors=5)
+    whole, _ = admm.transition_matrix(segments, cfg, block=10_000)
+    for block in (1, 37, 256):
+        p, _ = admm.transition_matrix(segments, cfg, block=block)
+        np.testing.assert_array_equal(p.indices, whole.indices)
+        np.testing.assert_allclose(p.toarray(), whole.toarray(), rtol=1e-10, atol=1e-12)
+    m = admm.Manifold.build(segments, cfg)
+    new = two_loops(n_frames=300, seed=3)[0]
+    ref = m.neighbours(new, block=10_000)
+    for block in (1, 37):
+        idx, dist = m.neighbours(new, block=block)
+        np.testing.assert_array_equal(idx, ref[0])
+        np.testing.assert_allclose(dist, ref[1], rtol=1e-10)
+
+
 def _worms(n=3, seed=0):
     acts, targets = [], []
     for w in range(n):

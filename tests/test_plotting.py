@@ -119,6 +119,24 @@ def test_keys_show_as_keys_and_index_names_get_their_headers():
     assert row.startswith("| 0 | gnn | mlp | 0.100 |")  # the key column: 0, not 0.000
 
 
+def test_transposed_table_formats_each_quantity_as_its_column_would_be():
+    frame = pd.DataFrame({"frames": [3137, 2980], "fps": [2.853, np.nan], "no state": [0, 12_000]},
+                         index=["worm 1", "total"])
+    shown = plotting.transposed_table(frame, digits=2)
+    assert shown.text["columns"] == ["", "worm 1", "total"]
+    assert shown.text["rows"] == [["frames", "3,137", "2,980"], ["fps", "2.85", "—"],
+                                  ["no state", "0", "12,000"]]
+    assert shown.text["numeric"] == [False, True, True]
+    assert "| fps | 2.85 | — |" in shown.to_myst("tbl-x", "caption")
+
+
+def test_numbers_formatted_as_text_align_right_and_words_left():
+    frame = pd.DataFrame({"model": ["GNN", "MLP"], "accuracy": ["0.925", "—"],
+                          "GNN − MLP": ["**+0.028** [+0.008, +0.047]", "-0.001 [-0.002, +0.001]"],
+                          "note": ["0.9 of it", "fine"]})
+    assert plotting.table(frame).text["numeric"] == [False, True, True, False]
+
+
 def test_paired_metrics_table_puts_the_metrics_side_by_side_and_marks_intervals_off_zero():
     rows = [dict(comparison=c, metric=m, a="gnn", b=b, mean_difference=d, ci_low=d - h, ci_high=d + h,
                  p_value=p, verdict="-")

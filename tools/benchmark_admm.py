@@ -6,7 +6,7 @@ Prints, for each candidate embedding of ``wormlib.admm.EMBEDDINGS``: frames (nod
 dimension, seconds to build the manifold (median of ``--repeats``; kernel neighbours in blocks
 of dense distance products + sparse eigensolver), seconds to place the held-out worm, and the
 size of the distance products (GFLOP) beside the machine's float64 matmul peak, measured in the same run,
-and one block of those products computed into fresh arrays (as ``wormlib.admm`` does) and into one reused block.
+and those products alone, in row blocks reused (as ``wormlib.admm`` computes them) and fresh (as before 2026-12-03).
 The issue's target: ≤ 20 s per four-worm manifold on 2 cores. ``--numpy-hugepages`` runs with
 NumPy's huge-page advice on (its default; the chapters run with it off, ``toolargs.CHAPTER_ENV``).
 """
@@ -47,21 +47,29 @@ def main() -> None:
     peak = 2 * 2048 ** 3 / (time.perf_counter() - start) / 1e9
     print(f"float64 matmul peak, {args.threads} threads: {peak:.1f} GFLOP/s; NumPy huge-page advice "
           f"{'on' if np._core.multiarray._get_madvise_hugepage() else 'off'}")
+    # The kernel's distances of one four-worm build (admm.transition_matrix), timed alone: rows in
+    # blocks of 256 into one reused buffer (wormlib.admm) and, as before 2026-12-03, in blocks
+    # of 2048 into fresh arrays.
     nodes = sum(len(a) for a in activity[:4]) - 4
-    for width in (84, 336):  # one block of the kernel's distances (admm.transition_matrix): 3·D columns
-        left, right = (np.random.default_rng(1).standard_normal((n, width)) for n in (2048, nodes))
-        block = np.empty((2048, nodes))
+    for dim in (28, 112):  # D of the two embeddings: 3·D columns in the expanded product
+        rng = np.random.default_rng(1)
+        points, noise = rng.standard_normal((nodes, dim)), rng.uniform(0.5, 1.5, (nodes, dim))
+        distances = admm._ScaledDistances(points, noise)
+        flops = 2 * nodes * nodes * 3 * dim
         times = {}
-        for how in ("fresh", "reused") * (args.repeats + 1):  # the first round warms up
+        for how in ("fresh, 2048 rows", "reused, 256 rows") * (args.repeats + 1):  # round 1 warms up
             t0 = time.perf_counter()
-            if how == "fresh":  # as admm._scaled_sq_distances computes it
-                np.maximum(left @ right.T, 0.0)
+            if how.startswith("fresh"):
+                for s in range(0, nodes, 2048):
+                    distances(points[s:s + 2048], noise[s:s + 2048])
             else:
-                np.maximum(np.matmul(left, right.T, out=block), 0.0, out=block)
+                buffer = np.empty((256, nodes))
+                for s in range(0, nodes, 256):
+                    distances(points[s:s + 256], noise[s:s + 256], out=buffer)
             times.setdefault(how, []).append(time.perf_counter() - t0)
-        print(f"one (2048 × {nodes}) distance block, 3D = {width}: fresh arrays "
-              f"{statistics.median(times['fresh'][1:]):.3f} s, one block reused "
-              f"{statistics.median(times['reused'][1:]):.3f} s")
+        print(f"kernel distances of one build, D = {dim} ({flops / 1e9:.1f} GFLOP): " + "; ".join(
+            f"{how} {statistics.median(t[1:]):.2f} s ({flops / statistics.median(t[1:]) / 1e9 / peak:.0%} of peak)"
+            for how, t in times.items()))
     for emb in admm.EMBEDDINGS:
         build, place = [], []
         for _ in range(args.repeats):

@@ -136,14 +136,22 @@ def local_noise(points: np.ndarray, local: int) -> np.ndarray:
     return np.where(noise > 1e-12, noise, floor)
 
 
-def _scaled_sq_distances(centres: np.ndarray, centre_noise: np.ndarray, points: np.ndarray,
-                         point_noise: np.ndarray) -> np.ndarray:
-    """d[a, j] = Σ_d ((x_j − c_a) / (σ_j σ_a))², expanded into one matrix product:
-    (c, σ_c): (A, D); (x, σ_x): (J, D) → (A, J)."""
-    ic, ip = centre_noise ** -2, point_noise ** -2                          # 1/σ²
-    left = np.concatenate([ic, centres * ic, centres ** 2 * ic], 1)         # (A, 3D)
-    right = np.concatenate([points ** 2 * ip, -2 * points * ip, ip], 1)     # (J, 3D)
-    return np.maximum(left @ right.T, 0.0)
+class _ScaledDistances:
+    """d[a, j] = Σ_d ((x_j − c_a) / (σ_j σ_a))² from blocks of centres (c, σ_c): (B, D) to fixed
+    points (x, σ_x): (J, D), expanded into one matrix product against a (3D, J) operand built once
+    → (B, J). ``out``: a (≥ B, J) buffer reused across blocks (a fresh block of this size costs
+    more in page faults than its product; ``tools/benchmark_admm.py``)."""
+
+    def __init__(self, points: np.ndarray, point_noise: np.ndarray):
+        ip = point_noise ** -2                                                  # 1/σ²
+        self.right = np.ascontiguousarray(
+            np.concatenate([points ** 2 * ip, -2 * points * ip, ip], 1).T)     # (3D, J)
+
+    def __call__(self, centres: np.ndarray, centre_noise: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        ic = centre_noise ** -2
+        left = np.concatenate([ic, centres * ic, centres ** 2 * ic], 1)         # (B, 3D)
+        d = np.matmul(left, self.right, out=None if out is None else out[:len(left)])
+        return np.maximum(d, 0.0, out=d)
 
 
 def _pick_neighbours(order: np.ndarray, stamp: np.ndarray, k: int, min_time: int) -> np.ndarray:
@@ -185,7 +193,7 @@ def _candidates_then_pick(d: np.ndarray, stamp: np.ndarray, cfg: KernelConfig, n
 
 
 def transition_matrix(segments: list[np.ndarray], cfg: KernelConfig = KernelConfig(),
-                      block: int = 2048) -> tuple[sparse.csr_matrix, dict]:
+                      block: int = 256) -> tuple[sparse.csr_matrix, dict]:
     """Asymmetric diffusion map of one or more trajectories (e.g. one per worm).
 
     segments: list of (T_s, D) embedded trajectories. Nodes are the frames that have a successor
@@ -216,9 +224,10 @@ def transition_matrix(segments: list[np.ndarray], cfg: KernelConfig = KernelConf
     n_nodes = len(x_all)
     n_cand = min(n_nodes, 4 * (cfg.n_neighbors + 1) * cfg.min_time)
     rows, cols, dists = [], [], []
+    distances, buffer = _ScaledDistances(x_all, sd_all), np.empty((min(block, n_nodes), n_nodes))
     for start in range(0, n_nodes, block):
         stop = min(start + block, n_nodes)
-        d = _scaled_sq_distances(nexts[start:stop], next_noise[start:stop], x_all, sd_all)   # (B, nodes)
+        d = distances(nexts[start:stop], next_noise[start:stop], out=buffer)  # (B, nodes)
         own = succ[start:stop]
         rows_b = np.arange(stop - start)
         d[rows_b[own >= 0], own[own >= 0]] = np.inf                          # the observed next is linked anyway
@@ -298,7 +307,7 @@ class Manifold:
         vals, coords = spectral_coordinates(p, n_coords)
         return cls(p, vals, coords, cfg=cfg, **info)
 
-    def neighbours(self, x: np.ndarray, k: int | None = None, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    def neighbours(self, x: np.ndarray, k: int | None = None, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` (default: the kernel's neighbour count) training nodes nearest to each new
         point, in the kernel's metric with the new trajectory's own noise estimated from its past
         window only (the authors' window is centred). x: (T, D) one embedded trajectory →
@@ -306,8 +315,9 @@ class Manifold:
         k = k or self.cfg.n_neighbors
         noise = _past_noise(x, self.cfg.local, fallback=np.median(self.noise, 0))
         idx, dist = [], []
+        distances, buffer = _ScaledDistances(self.points, self.noise), np.empty((min(block, len(x)), len(self.points)))
         for s in range(0, len(x), block):
-            d = _scaled_sq_distances(x[s:s + block], noise[s:s + block], self.points, self.noise)
+            d = distances(x[s:s + block], noise[s:s + block], out=buffer)      # (B, nodes)
             nn = np.argpartition(d, k - 1, axis=1)[:, :k]                      # (B, k)
             # the expanded product loses digits for near points: recompute the k exactly
             diff = (self.points[nn] - x[s:s + block, None]) / (self.noise[nn] * noise[s:s + block, None])

@@ -3,6 +3,8 @@ figure it reproduces."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -637,7 +639,8 @@ def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p
     # the same cells as text, for the numbered (Sphinx) form of the table: see ``numbered_table``
     columns = [" · ".join(map(header, c)) if isinstance(c, tuple) else header(c) for c in shown.columns]
     cells = [[fmt_for(c)(v) for v in shown[c]] for c in shown.columns]
-    numeric = [pd.api.types.is_numeric_dtype(shown[c]) and c not in labels for c in shown.columns]
+    numeric = [(pd.api.types.is_numeric_dtype(shown[c]) or _number_text(shown[c])) and c not in labels
+               for c in shown.columns]
     if index:
         levels = [shown.index.get_level_values(i) for i in range(shown.index.nlevels)]
         columns = [str(n or "") for n in shown.index.names] + columns
@@ -645,6 +648,26 @@ def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p
         numeric = [False] * len(levels) + numeric
     text = dict(columns=columns, rows=[list(row) for row in zip(*cells)], numeric=numeric)
     return BookTable(styler.set_table_attributes('class="dataframe book-table"'), shown, index, text)
+
+
+_NUMBER = re.compile(r"\**[−+-]?\d[\d,]*(\.\d+)?\**( \[[^\]]*\])?")  # 0.925, 1,448, **+0.028** [+0.008, +0.047]
+
+
+def _number_text(column: pd.Series) -> bool:
+    """A text column of numbers, e.g. means or differences with their intervals, formatted before
+    the table (``wormlib.evaluate.paired_table``): right-aligned like numbers."""
+    cells = [v for v in column.dropna() if v != "—"]
+    return bool(cells) and all(isinstance(v, str) and _NUMBER.fullmatch(v) for v in cells)
+
+
+def transposed_table(frame: pd.DataFrame, digits: int = 3, headers: dict[str, str] | None = None):
+    """``frame`` (one row per unit, e.g. a worm; one column per quantity) shown with the quantities
+    as rows and the units as columns, each quantity formatted as :func:`table` formats its column
+    (counts as integers, a frame rate to ``digits``): a table of few units and many quantities,
+    too wide the other way round at page width. Numbers stay right-aligned."""
+    formatted = table(frame, digits=digits, headers=headers, index=False).text
+    cells = pd.DataFrame(formatted["rows"], index=frame.index, columns=formatted["columns"]).T  # (quantities, units)
+    return table(cells.rename_axis(None), index=True)
 
 
 PAIRED_HEADERS = {"a": "model a", "b": "model b", "mean_difference": "a − b", "ci_low": "95% CI low",
@@ -683,9 +706,7 @@ def paired_metrics_table(comparisons: pd.DataFrame, keys: list[str], digits: int
     wide.columns = [c if c[0] not in keys else c[0] for c in wide.columns]
     names = {**PAIRED_HEADERS, "difference": "a − b [95% CI]", "balanced-accuracy": "balanced accuracy",
              **(headers or {})}
-    shown = table(wide, digits=digits, headers=names, labels=tuple(keys))
-    shown.text["numeric"] = [c not in keys for c in wide.columns]  # intervals align right, like numbers
-    return shown
+    return table(wide, digits=digits, headers=names, labels=tuple(keys))
 
 
 class BookTable:

@@ -16,7 +16,7 @@ import platform
 import random
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -24,23 +24,6 @@ import numpy as np
 import wormlib
 
 from .data.locate import REPO_ROOT
-
-SIZES = ("n_folds", "steps", "max_subsets", "hidden", "n_seeds")
-
-
-def load_profiles() -> dict[str, dict]:
-    """Each profile's sizes from ``chapters/profiles.toml`` (``max_subsets`` absent → None). A
-    data file, not a module: the inputs hash of a chapter reads only its own profile's entry."""
-    import tomllib
-
-    path = REPO_ROOT / "chapters" / "profiles.toml"
-    profiles = tomllib.loads(path.read_text())
-    for name, sizes in profiles.items():
-        unknown, missing = set(sizes) - set(SIZES), set(SIZES) - set(sizes) - {"max_subsets"}
-        if unknown or missing:
-            raise ParameterError(f"{path.name} [{name}]: unknown sizes {sorted(unknown)}, missing "
-                                 f"{sorted(missing)}; each profile sets {', '.join(SIZES)}")
-    return {name: {k: sizes.get(k) for k in SIZES} for name, sizes in profiles.items()}
 
 
 @dataclass(frozen=True)
@@ -67,6 +50,25 @@ class Config:
         from .train import TrainConfig
 
         return TrainConfig(**{**dict(steps=self.steps, seed=self.seed, device=self.device), **overrides})
+
+
+SIZES = tuple(f.name for f in fields(Config))[4:]
+"""The sizes a profile sets: every field of :class:`Config` after chapter, profile, device and seed."""
+
+
+def load_profiles() -> dict[str, dict]:
+    """Each profile's sizes from ``chapters/profiles.toml`` (``max_subsets`` absent → None). A
+    data file, not a module: the inputs hash of a chapter reads only its own profile's entry."""
+    import tomllib
+
+    path = REPO_ROOT / "chapters" / "profiles.toml"
+    profiles = tomllib.loads(path.read_text())
+    for name, sizes in profiles.items():
+        unknown, missing = set(sizes) - set(SIZES), set(SIZES) - set(sizes) - {"max_subsets"}
+        if unknown or missing:
+            raise ParameterError(f"{path.name} [{name}]: unknown sizes {sorted(unknown)}, missing "
+                                 f"{sorted(missing)}; each profile sets {', '.join(SIZES)}")
+    return {name: {k: sizes.get(k) for k in SIZES} for name, sizes in profiles.items()}
 
 
 class ParameterError(ValueError):
