@@ -39,7 +39,7 @@ site: env              ## render the executed chapters (no execution)
 book: chapters site
 
 test: env              ## the tests, one pytest-xdist worker per core (TEST_WORKERS=0: none)
-	$(BIN)/python -m pytest --nbval -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest --nbval -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf book/_build

@@ -158,3 +158,24 @@ def test_chapter_code_runs_without_numpys_huge_page_advice():
     assert np._core.multiarray._get_madvise_hugepage() == (chosen != "0")  # set before NumPy's import
     assert chapter_environment({}) == CHAPTER_ENV
     assert chapter_environment({"NUMPY_MADVISE_HUGEPAGE": "1"}) == {"NUMPY_MADVISE_HUGEPAGE": "1"}  # caller's wins
+
+
+def test_the_suite_runs_the_longest_files_first_and_keeps_each_files_order(tmp_path):
+    # conftest.py orders the collection for pytest-xdist's --dist loadfile --no-loadscope-reorder:
+    # notebooks by their recorded quick run time, longest first, then test files, most tests first
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    paths = {}
+    for name, runtime in (("short.ipynb", 5.0), ("long.ipynb", 120.0)):
+        paths[name] = tmp_path / name
+        paths[name].write_text(json.dumps({"metadata": {"wormlib": {"runtime_s": runtime}}}))
+    paths["test_few.py"], paths["test_many.py"] = tmp_path / "test_few.py", tmp_path / "test_many.py"
+    items = [SimpleNamespace(fspath=paths[f], name=f"{f}:{i}") for f, n in
+             (("test_few.py", 1), ("short.ipynb", 2), ("test_many.py", 3), ("long.ipynb", 2)) for i in range(n)]
+    root_conftest.pytest_collection_modifyitems(None, items)
+    assert [item.name for item in items] == ["long.ipynb:0", "long.ipynb:1", "short.ipynb:0", "short.ipynb:1",
+                                             "test_many.py:0", "test_many.py:1", "test_many.py:2", "test_few.py:0"]
