@@ -46,16 +46,11 @@ def pytest_collection_modifyitems(config, items):
     out whole files in collection order (``--dist loadfile --no-loadscope-reorder``). The chapter
     notebooks come first, longest first by the run time their last quick execution recorded
     (chapter 3's ≈ 2 min is a third of the suite), then the test files, most tests first."""
-    import json
     from collections import Counter
 
+    from execute_chapters import recorded
+
     files = Counter(str(item.fspath) for item in items)
-
-    def recorded_runtime(path: str) -> float:
-        if not path.endswith(".ipynb"):
-            return 0.0
-        meta = json.loads(Path(path).read_text()).get("metadata", {}).get("wormlib", {})
-        return float(meta.get("runtime_s", 0.0))
-
-    runtime = {path: recorded_runtime(path) for path in files}
+    runtime = {path: recorded(Path(path)).get("runtime_s", 0.0) if path.endswith(".ipynb") else 0.0
+               for path in files}
     items.sort(key=lambda item: (-runtime[str(item.fspath)], -files[str(item.fspath)], str(item.fspath)))

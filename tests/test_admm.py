@@ -103,7 +103,7 @@ def test_row_blocks_and_the_reused_buffer_do_not_change_the_kernel():
     """The distances are computed in row blocks into one reused buffer; the last block is short.
     Any block size (one that does not divide the nodes, one row, all rows at once) gives the same
     links and out-of-sample neighbours, and weights equal up to the matrix product's rounding
-    (BLAS may pick another kernel for another row count; at most 2e-13 here)."""
+    (BLAS may pick another kernel for another row count, so bit equality is not guaranteed)."""
     segments = [two_loops(n_frames=400, seed=s)[0] for s in (1, 2)]
     cfg = admm.KernelConfig(n_neighbors=5)
     whole, _ = admm.transition_matrix(segments, cfg, block=10_000)

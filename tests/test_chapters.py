@@ -166,13 +166,15 @@ def test_the_suite_runs_the_longest_files_first_and_keeps_each_files_order(tmp_p
     import importlib.util
     from types import SimpleNamespace
 
+    import nbformat
+
     spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
     root_conftest = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(root_conftest)
     paths = {}
     for name, runtime in (("short.ipynb", 5.0), ("long.ipynb", 120.0)):
         paths[name] = tmp_path / name
-        paths[name].write_text(json.dumps({"metadata": {"wormlib": {"runtime_s": runtime}}}))
+        nbformat.write(nbformat.v4.new_notebook(metadata={"wormlib": {"runtime_s": runtime}}), paths[name])
     paths["test_few.py"], paths["test_many.py"] = tmp_path / "test_few.py", tmp_path / "test_many.py"
     items = [SimpleNamespace(fspath=paths[f], name=f"{f}:{i}") for f, n in
              (("test_few.py", 1), ("short.ipynb", 2), ("test_many.py", 3), ("long.ipynb", 2)) for i in range(n)]

@@ -204,10 +204,12 @@ def test_every_table_of_a_chapter_is_numbered_and_labelled(site):
 def test_an_edited_stylesheet_reaches_the_site_without_a_rebuilt_page(tmp_path):
     """book/_ext/static_files.py: the book's own static files are copied when they changed (Sphinx
     copies them only with a rebuilt page); unchanged ones and other folders' files are left alone."""
+    import importlib.util
     from types import SimpleNamespace
 
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    from static_files import copy_changed_static_files
+    spec = importlib.util.spec_from_file_location("static_files", ROOT / "book" / "_ext" / "static_files.py")
+    static_files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(static_files)
 
     book, site, theme = tmp_path / "book", tmp_path / "html", tmp_path / "theme"
     for folder, name, text in ((book / "_static", "tables.css", "new"), (book / "_static", "code.css", "same"),
@@ -217,13 +219,14 @@ def test_an_edited_stylesheet_reaches_the_site_without_a_rebuilt_page(tmp_path):
     (site / "_static").mkdir(parents=True)
     (site / "_static" / "tables.css").write_text("old")
     (site / "_static" / "code.css").write_text("same")
-    unchanged = (site / "_static" / "code.css").stat().st_mtime_ns
+    unchanged = 10**9  # an old time stamp, which a rewrite would replace
+    os.utime(site / "_static" / "code.css", ns=(unchanged, unchanged))
     app = SimpleNamespace(builder=SimpleNamespace(format="html"), confdir=str(book), outdir=str(site),
                           config=SimpleNamespace(html_static_path=["_static", str(theme)]))
-    copy_changed_static_files(app, None)
+    static_files.copy_changed_static_files(app, None)
     assert (site / "_static" / "tables.css").read_text() == "new"
     assert (site / "_static" / "code.css").stat().st_mtime_ns == unchanged
     assert not (site / "_static" / "theme.css").exists()
     (book / "_static" / "tables.css").write_text("newer")
-    copy_changed_static_files(app, RuntimeError("the build failed"))
+    static_files.copy_changed_static_files(app, RuntimeError("the build failed"))
     assert (site / "_static" / "tables.css").read_text() == "new"

@@ -6,7 +6,8 @@ Prints, for each candidate embedding of ``wormlib.admm.EMBEDDINGS``: frames (nod
 dimension, seconds to build the manifold (median of ``--repeats``; kernel neighbours in blocks
 of dense distance products + sparse eigensolver), seconds to place the held-out worm, and the
 size of the distance products (GFLOP) beside the machine's float64 matmul peak, measured in the same run,
-and those products alone, in row blocks reused (as ``wormlib.admm`` computes them) and fresh (as before 2026-12-03).
+and those products alone, in row blocks reused (as ``wormlib.admm`` computes them) and fresh (the
+blocks of before 2026-12-03).
 The issue's target: ≤ 20 s per four-worm manifold on 2 cores. ``--numpy-hugepages`` runs with
 NumPy's huge-page advice on (its default; the chapters run with it off, ``toolargs.CHAPTER_ENV``).
 """
@@ -48,8 +49,8 @@ def main() -> None:
     print(f"float64 matmul peak, {args.threads} threads: {peak:.1f} GFLOP/s; NumPy huge-page advice "
           f"{'on' if np._core.multiarray._get_madvise_hugepage() else 'off'}")
     # The kernel's distances of one four-worm build (admm.transition_matrix), timed alone: rows in
-    # blocks of 256 into one reused buffer (wormlib.admm) and, as before 2026-12-03, in blocks
-    # of 2048 into fresh arrays.
+    # blocks of 256 into one reused buffer (wormlib.admm) and in blocks of 2048 into fresh arrays
+    # (the blocks before 2026-12-03, which also rebuilt the right operand for every block).
     nodes = sum(len(a) for a in activity[:4]) - 4
     for dim in (28, 112):  # D of the two embeddings: 3·D columns in the expanded product
         rng = np.random.default_rng(1)
