@@ -397,10 +397,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="an integer in [0, 2**32 - 1]")
     parser.add_argument("--force", action="store_true", help="execute even when up to date")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="chapters executed at once (default: 2 on a CPU with 2 or more cores, "
-                             "1 on a GPU; a chapter that reads another's results waits for it); "
-                             "jobs × threads cores are shared among the chapters running, so one "
-                             "chapter alone trains on all of them")
+                        help="chapters executed at once, each on --threads threads (default: 2 "
+                             "on a CPU with 2 or more cores, 1 on a GPU; a chapter that reads "
+                             "another's results waits for it)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads per chapter (default 1: chapters run in parallel instead; "
                              "with --jobs > 1 the run's jobs × threads cores are shared among the "
@@ -429,7 +428,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        if args.jobs > 1:  # one chapter too: its training loops get every core
+        if args.jobs > 1 and len(args.chapters) > 1:
             return 1 if run_parallel(args.chapters, args) else 0
         for chapter in args.chapters:
             execute(chapter, args.profile, args.device, args.seed, args.force, args.threads)
