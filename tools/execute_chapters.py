@@ -191,8 +191,7 @@ def write_status() -> None:
         "| chapter | executed on (UTC) | profile | device | seed | run time (s) | inputs hash | state |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
-        "the 2-core machine (`--jobs 2`), each on one core, and a chapter left running alone trains on "
-        "both (torch's threads; the same bits on either count).\n\n"
+        "the 2-core machine (`--jobs 2`), each on one core.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, on {cpu_name()}, {os.cpu_count()} cores ({platform.system()}).\n\n"
         + time_by_section() + other_machines())
@@ -330,62 +329,39 @@ def producers() -> dict[str, str]:
     return out
 
 
-def thread_shares(running: list[str], cores: int) -> dict[str, int]:
-    """Torch threads per running chapter: the run's ``cores`` split evenly among the chapters
-    running now (``running`` in the order they started; the first ones get the remainder), at
-    least one each."""
-    base, extra = divmod(cores, max(len(running), 1))
-    return {chapter: max(1, base + (i < extra)) for i, chapter in enumerate(running)}
-
-
 def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
-    """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, a chapter starting
-    only after the chapters whose results it reads (provenance.RESULTS_READ) have finished.
-    The run's ``args.jobs × args.threads`` cores are shared among the chapters running at each
-    moment (:func:`thread_shares`, granted through ``wormlib.runtime.THREAD_BUDGET_ENV``), so
-    the longest chapter, once it runs alone, trains on every core. Returns the number of
-    failed chapters."""
+    """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, each on
+    ``args.threads`` threads, a chapter starting only after the chapters whose results it
+    reads (provenance.RESULTS_READ) have finished. Returns the number of failed chapters."""
     import subprocess
 
     from wormlib.provenance import RESULTS_READ
-    from wormlib.runtime import THREAD_BUDGET_ENV
 
     made_by = producers()
     needs = {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
+    env = dict(os.environ)
     # longest first (run times recorded by the last execution), so the short ones fill in
     pending = sorted(chapters, key=lambda c: -recorded(output_path(c, args.profile)).get("runtime_s", 0))
     running, done, failed = {}, set(), set()
-    budgets = Path(tempfile.mkdtemp(prefix="thread-budget-"))
-
-    def share() -> None:  # after every start and every end
-        for chapter, threads in thread_shares(list(running), args.jobs * args.threads).items():
-            write_text_atomic(budgets / chapter, str(threads))
-
-    try:
-        while pending or running:
-            for chapter in list(pending):
-                if len(running) >= args.jobs:
-                    break
-                if needs[chapter] & failed:
-                    print(f"{chapter} [{args.profile}]: skipped, it reads the results of a failed chapter", flush=True)
-                    pending.remove(chapter)
-                    failed.add(chapter)
-                elif needs[chapter] <= done:
-                    pending.remove(chapter)
-                    cmd = [sys.executable, __file__, chapter, "--jobs", "1", "--profile", args.profile,
-                           "--device", args.device, "--seed", str(args.seed), "--threads", str(args.threads),
-                           "--no-status"]
-                    env = dict(os.environ, **{THREAD_BUDGET_ENV: str(budgets / chapter)})
-                    running[chapter] = subprocess.Popen(cmd + (["--force"] if args.force else []), env=env)
-                    share()
-            time.sleep(0.2)
-            for chapter, proc in list(running.items()):
-                if proc.poll() is not None:
-                    del running[chapter]
-                    (done if proc.returncode == 0 else failed).add(chapter)
-                    share()
-    finally:
-        shutil.rmtree(budgets, ignore_errors=True)
+    while pending or running:
+        for chapter in list(pending):
+            if len(running) >= args.jobs:
+                break
+            if needs[chapter] & failed:
+                print(f"{chapter} [{args.profile}]: skipped, it reads the results of a failed chapter", flush=True)
+                pending.remove(chapter)
+                failed.add(chapter)
+            elif needs[chapter] <= done:
+                pending.remove(chapter)
+                cmd = [sys.executable, __file__, chapter, "--jobs", "1", "--profile", args.profile,
+                       "--device", args.device, "--seed", str(args.seed), "--threads", str(args.threads),
+                       "--no-status"]
+                running[chapter] = subprocess.Popen(cmd + (["--force"] if args.force else []), env=env)
+        time.sleep(0.2)
+        for chapter, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[chapter]
+                (done if proc.returncode == 0 else failed).add(chapter)
     return len(failed)
 
 
@@ -402,10 +378,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "another's results waits for it)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads per chapter (default 1: chapters run in parallel instead; "
-                             "with --jobs > 1 the run's jobs × threads cores are shared among the "
-                             "chapters still running, for torch; results are bit-identical between "
-                             "runs: torch's training gives the same bits on any count, NumPy's "
-                             "threads stay at this value)")
+                             "results are bit-identical between runs with the same value)")
     parser.add_argument("--no-status", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:

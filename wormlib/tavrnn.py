@@ -46,7 +46,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import StackedLinear
-from .runtime import budgeted
 from .train import worm_schedule
 
 
@@ -320,7 +319,7 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     model.train()
     m = train_worms.shape[0]
     skipped = torch.zeros(m, dtype=torch.long)                              # (M,) skipped updates
-    for worm in budgeted(worm_schedule(train_worms, steps, gen)):
+    for worm in worm_schedule(train_worms, steps, gen):
         room = (seq.steps[worm] - cfg.chunk).clamp_min(1)                    # (M,)
         start = (torch.rand(m, cfg.batch, generator=gen) * room[:, None]).long()   # (M, B)
         idx = start[..., None] + torch.arange(cfg.chunk)                     # (M, B, L)

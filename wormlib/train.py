@@ -24,7 +24,7 @@ from torch.func import functional_call
 from tqdm import tqdm
 
 from .data import Recording
-from .runtime import budgeted, keep_freed_memory
+from .runtime import keep_freed_memory
 from .preprocess import CLASSES, neuron_features, task_labels
 
 
@@ -127,7 +127,7 @@ def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainCo
     rows = torch.arange(train_mask.shape[0])
     schedule = worm_schedule(train_mask.any(-1), cfg.steps, gen)
     # progress bars only in terminals (disable=None)
-    for worm in budgeted(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None)):
+    for worm in tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None):
         idx = torch.multinomial(weights[rows, worm], cfg.batch_size, replacement=True,
                                 generator=gen)                              # (M, B)
         w_dev, idx_dev = worm.to(device), idx.to(device)

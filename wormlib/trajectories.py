@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from .experiments import replicate
 from .models import GNN, MLP, StackedGRUCell, StackedLinear
-from .runtime import budgeted, keep_freed_memory
+from .runtime import keep_freed_memory
 from .train import TaskData, TrainConfig, make_optimiser, worm_schedule
 
 BURN_IN = 4       # true frames a recurrent model sees before it predicts (Section 5.2)
@@ -357,8 +357,7 @@ def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainC
     length = BURN_IN + n_steps
     optimiser = make_optimiser(model, cfg)
     schedule = worm_schedule(train_worms, cfg.steps, gen)
-    for step, worm in enumerate(budgeted(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2,
-                                               disable=None))):
+    for step, worm in enumerate(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None)):
         starts = (torch.rand(len(worm), cfg.batch_size, generator=gen)
                   * (lengths[worm] - length + 1)[:, None]).long()           # (M, B)
         w_dev = worm.to(device)
