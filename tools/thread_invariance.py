@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def train(n_models: int, steps: int, threads: int, record: bool = False):
     """Parameters after ``steps`` steps of an M-model stack on ``threads`` threads, and (with
-    ``record``) every op of every step, in order: (name, argument shapes, outputs)."""
+    ``record``) every op of every step, in order: (name, argument shapes, outputs). The loop is
+    ``wormlib.train.fit``'s, written out so that the forward and backward passes can be recorded."""
     import torch
     import torch.nn.functional as F
     from torch.utils._python_dispatch import TorchDispatchMode
