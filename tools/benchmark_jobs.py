@@ -57,8 +57,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     one_thread()
-    import pandas as pd
-
     start = time.perf_counter()
     serial = [run_job(job, args.steps) for job in JOBS]
     serial_s = time.perf_counter() - start
@@ -73,8 +71,7 @@ def main() -> None:
     print(f"one after another, one thread:      {serial_s:7.1f} s")
     print(f"{args.workers} worker processes, one thread each: {parallel_s:7.1f} s  ({serial_s / parallel_s:.2f}x)")
     print(f"scores ({n_scores} rows): " + ("bit-identical" if same else "DIFFER"))
-    if not same:
-        pd.testing.assert_frame_equal(serial[0], parallel[0], check_exact=True)
+    sys.exit(0 if same else 1)
 
 
 if __name__ == "__main__":
