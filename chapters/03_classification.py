@@ -42,6 +42,7 @@ from IPython.display import Markdown, display
 from wormlib import (
     evaluate,
     experiments,
+    jobs,
     manifold,
     plotting,
     provenance,
@@ -64,6 +65,8 @@ print(provenance.banner(cfg))
 print(cfg.describe())
 plotting.use_style()
 train_cfg = cfg.train_config()
+workers = jobs.worker_count(cfg.device)  # cannot change a result (wormlib.jobs)
+print(f"models trained on {workers} one-thread worker process(es)")
 results = Results("classification", cfg.profile)
 
 # %% [markdown]
@@ -459,6 +462,7 @@ robust = experiments.derivative_comparison(
     cfg.hidden,
     train_cfg,
     cfg.max_subsets,
+    workers,
 )
 results.add_scores_by_derivative(robust, "robustness")
 results.save()
@@ -523,16 +527,21 @@ plotting.numbered_table(
 # %%
 fig4b_nets = ("gnn-inferred-static", "mlp-concat", "gnn-connectome")
 fig4b_seeds = pd.concat(
-    experiments.run_replicated(
-        fig4b_nets,
-        fig4b_nets,
-        d4,
-        experiments.unseen_splits(d4, k, cfg.max_subsets),
-        cfg.n_seeds,
-        cfg.hidden,
-        train_cfg,
+    experiments.run_settings(
+        [
+            experiments.replicated_jobs(
+                fig4b_nets,
+                fig4b_nets,
+                d4,
+                experiments.unseen_splits(d4, k, cfg.max_subsets),
+                cfg.n_seeds,
+                cfg.hidden,
+                train_cfg,
+            )
+            for k in (1, 2, 4)
+        ],
+        workers,
     )
-    for k in (1, 2, 4)
 )
 results.add_scores(fig4b_seeds, "fig4b-four-states-unseen-seeds", "4-state")
 results.save()
@@ -581,21 +590,28 @@ plotting.numbered_table(
 
 # %%
 seen_nets = ("gnn-inferred-static", "mlp-concat")
-for protocol in ("shuffled-windows", "contiguous-blocks"):
-    for task in ("2-state", "7-state"):
-        results.add_scores(
-            experiments.run_replicated(
-                seen_nets,
-                seen_nets,
-                data[task],
-                experiments.seen_splits(data[task], protocol, cfg.n_folds, cfg.seed),
-                cfg.n_seeds,
-                cfg.hidden,
-                train_cfg,
-            ),
-            f"seen-{protocol}-seeds",
-            task,
+seen_settings = [
+    (protocol, task)
+    for protocol in ("shuffled-windows", "contiguous-blocks")
+    for task in ("2-state", "7-state")
+]
+seen_tables = experiments.run_settings(
+    [
+        experiments.replicated_jobs(
+            seen_nets,
+            seen_nets,
+            data[task],
+            experiments.seen_splits(data[task], protocol, cfg.n_folds, cfg.seed),
+            cfg.n_seeds,
+            cfg.hidden,
+            train_cfg,
         )
+        for protocol, task in seen_settings
+    ],
+    workers,
+)
+for (protocol, task), table in zip(seen_settings, seen_tables):
+    results.add_scores(table, f"seen-{protocol}-seeds", task)
 results.save()
 saved = load_results("classification", cfg.profile)
 
@@ -810,6 +826,7 @@ temporal = experiments.time_context(
     train_cfg,
     cfg.max_subsets,
     cfg.n_seeds,
+    workers,
 )
 results.add_scores_by_derivative(temporal, "time-context")
 results.save()
@@ -905,7 +922,7 @@ plotting.numbered_table(
 # %%
 nested_settings = [("7-state", 4), ("4-state", 3)]
 nested_runs = selection.run(
-    worms, nested_settings, cfg.n_seeds, cfg.hidden, train_cfg, cfg.max_subsets
+    worms, nested_settings, cfg.n_seeds, cfg.hidden, train_cfg, cfg.max_subsets, workers
 )
 for (task, k), run in nested_runs.items():
     results.add_scores(run["inner"], "window-selection-inner", task)
@@ -1009,9 +1026,10 @@ plotting.numbered_table(
 # (chapter 5), with their lags converted to the same seconds.
 
 # %%
-window_runs = pd.concat(  # every network in seed replicates
+unseen_settings = [("2-state", 4)] + [("4-state", k) for k in (1, 2, 3, 4)]
+window_tables = experiments.run_settings(  # every network in seed replicates
     [
-        experiments.run_replicated(
+        experiments.replicated_jobs(
             window_nets + ("tavrnn",),
             window_nets + ("tavrnn",),
             data[task],
@@ -1019,11 +1037,11 @@ window_runs = pd.concat(  # every network in seed replicates
             cfg.n_seeds,
             cfg.hidden,
             train_cfg,
-        ).assign(task=task)
-        for task, k in [("2-state", 4)] + [("4-state", k) for k in (1, 2, 3, 4)]
+        )
+        for task, k in unseen_settings
     ]
     + [
-        experiments.run_replicated(
+        experiments.replicated_jobs(
             experiments.WINDOW_MODELS,
             experiments.WINDOW_MODELS,
             d7,
@@ -1031,9 +1049,16 @@ window_runs = pd.concat(  # every network in seed replicates
             cfg.n_seeds,
             cfg.hidden,
             train_cfg,
-        ).assign(task="7-state")
+        )
         for protocol in ("shuffled-windows", "contiguous-blocks")
-    ]
+    ],
+    workers,
+)
+window_runs = pd.concat(
+    table.assign(task=task)
+    for table, task in zip(
+        window_tables, [task for task, _ in unseen_settings] + ["7-state"] * 2
+    )
 )
 for task, scores in window_runs.groupby("task", sort=False):
     results.add_scores(scores, "time-context-protocols", task)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sklearn.svm import SVC
 
 from . import admm, connectome, tavrnn
 from .evaluate import score_table
+from .jobs import run_jobs
 from .models import GNN, GRUWindow, MLPClassifier
 from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
                          shuffled_window_folds)
@@ -316,48 +318,96 @@ def run_models(models: tuple[str, ...], data: TaskData, splits, hidden: int,
     return pd.concat(scores, ignore_index=True), probs
 
 
-def run_replicated(models: tuple[str, ...], replicated: tuple[str, ...], data: TaskData, splits, n_seeds: int,
-                   hidden: int, train_cfg: TrainConfig) -> pd.DataFrame:
-    """``run_models`` with the models in ``replicated`` trained in ``n_seeds`` seed replicates
-    (``replicate``) and the others once (``seed`` 0): the scores of all, column ``seed``."""
-    once = tuple(m for m in models if m not in replicated)
+def scores_of(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Tensor, splits: list[dict],
+              hidden: int, train_cfg: TrainConfig, lags=LAGS) -> pd.DataFrame:
+    """``run``'s scores alone: one job for ``wormlib.jobs.run_jobs`` (the probabilities stay behind)."""
+    return run(name, data, train_mask, test_mask, splits, hidden, train_cfg, lags)[0]
+
+
+JOB_ORDER = (*TEMPORAL_MODELS, *GRU_WINDOW_MODELS, *WINDOW_MODELS)
+"""The models whose jobs start first, longest first (``tools/benchmark_step.py``), so that no
+worker is left with a long job at the end; the order cannot change a result."""
+
+
+def replicated_jobs(models: tuple[str, ...], replicated: tuple[str, ...], data: TaskData, splits, n_seeds: int,
+                    hidden: int, train_cfg: TrainConfig) -> tuple[list[tuple], Callable]:
+    """``run_replicated``'s work as jobs for ``scores_of``, one per model (the models in
+    ``replicated`` on ``n_seeds`` replicates of the splits), and the function that assembles
+    their scores, in the jobs' order, into ``run_replicated``'s table."""
     many = tuple(m for m in models if m in replicated)
-    parts = [run_models(many, data, replicate(splits, n_seeds), hidden, train_cfg)[0]] if many else []
-    parts += [run_models(once, data, splits, hidden, train_cfg)[0].assign(seed=0)] if once else []
-    return pd.concat(parts, ignore_index=True)
+    once = tuple(m for m in models if m not in replicated)
+    copies = replicate(splits, n_seeds)
+    jobs = [(m, data, *copies, hidden, train_cfg) for m in many] + [(m, data, *splits, hidden, train_cfg) for m in once]
+
+    def assemble(scores: list[pd.DataFrame]) -> pd.DataFrame:
+        parts = [pd.concat(scores[: len(many)], ignore_index=True)] if many else []
+        parts += [pd.concat(scores[len(many):], ignore_index=True).assign(seed=0)] if once else []
+        return pd.concat(parts, ignore_index=True)
+
+    return jobs, assemble
+
+
+def run_settings(settings: list[tuple[list[tuple], Callable]], workers: int = 1, desc: str = "models") -> list:
+    """The jobs of several settings (each a ``replicated_jobs`` pair) on ``workers`` one-thread
+    processes at once (``wormlib.jobs``; the longest first): each setting's assembled table.
+    Every job seeds itself, so the tables are those of ``workers=1`` to the bit."""
+    flat = [job for jobs, _ in settings for job in jobs]
+    rank = {m: i for i, m in enumerate(JOB_ORDER)}
+    order = sorted(range(len(flat)), key=lambda i: rank.get(flat[i][0], len(rank)))
+    done = dict(zip(order, run_jobs(scores_of, [flat[i] for i in order], workers, desc)))
+    tables, start = [], 0
+    for jobs, assemble in settings:
+        tables.append(assemble([done[i] for i in range(start, start + len(jobs))]))
+        start += len(jobs)
+    return tables
+
+
+def run_replicated(models: tuple[str, ...], replicated: tuple[str, ...], data: TaskData, splits, n_seeds: int,
+                   hidden: int, train_cfg: TrainConfig, workers: int = 1) -> pd.DataFrame:
+    """``run_models`` with the models in ``replicated`` trained in ``n_seeds`` seed replicates
+    (``replicate``) and the others once (``seed`` 0): the scores of all, column ``seed``; the
+    models on ``workers`` processes (``run_settings``)."""
+    return run_settings([replicated_jobs(models, replicated, data, splits, n_seeds, hidden, train_cfg)], workers)[0]
 
 
 def derivative_comparison(recordings: list, settings: list[tuple[str, int]], models: tuple[str, ...],
                           n_seeds: int, hidden: int, train_cfg: TrainConfig,
-                          max_subsets: int | None = None) -> pd.DataFrame:
+                          max_subsets: int | None = None, workers: int = 1) -> pd.DataFrame:
     """Unseen-worm scores with the paper's centred derivative and with the past-only one, for
     each (task, number of training worms) of ``settings``; networks in ``n_seeds`` replicates
-    (column ``seed``), baselines once. Columns ``derivative`` and ``task`` say which."""
+    (column ``seed``), baselines once. Columns ``derivative`` and ``task`` say which. The models
+    of every setting train on ``workers`` processes (``run_settings``)."""
     nets = tuple(m for m in models if m not in BASELINES)
-    rows = []
+    keys, jobs = [], []
     for kind in DERIVATIVES:
         for task, k in settings:
             data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
-            scores = run_replicated(models, nets, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
-                                    train_cfg)
-            rows.append(scores.assign(derivative=kind, task=task))
-    return pd.concat(rows, ignore_index=True)
+            jobs.append(replicated_jobs(models, nets, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
+                                        train_cfg))
+            keys.append((kind, task))
+    tables = run_settings(jobs, workers, "derivatives")
+    return pd.concat([t.assign(derivative=kind, task=task) for t, (kind, task) in zip(tables, keys)],
+                     ignore_index=True)
 
 
 def time_context(recordings: list, settings: list[tuple], hidden: int, train_cfg: TrainConfig,
-                 max_subsets: int | None = None, n_seeds: int = 1) -> pd.DataFrame:
+                 max_subsets: int | None = None, n_seeds: int = 1, workers: int = 1) -> pd.DataFrame:
     """Unseen-worm scores of models that see a window of past frames (TAVRNN, lagged logistic
     regression, the windowed MLP and GNN) for each (derivative kind, task, number of training
     worms, models[, replicated]) of ``settings``. The models in ``replicated`` (by default the
     windowed networks, like the single-frame networks they are compared with) in ``n_seeds``
-    replicates (column ``seed``), the others once. Columns ``derivative`` and ``task`` say which."""
-    rows = []
+    replicates (column ``seed``), the others once. Columns ``derivative`` and ``task`` say which.
+    The models of every setting train on ``workers`` processes (``run_settings``)."""
+    keys, jobs = [], []
     for kind, task, k, models, *replicated in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
         many = replicated[0] if replicated else WINDOW_MODELS
-        scores = run_replicated(models, many, data, unseen_splits(data, k, max_subsets), n_seeds, hidden, train_cfg)
-        rows.append(scores.assign(derivative=kind, task=task))
-    return pd.concat(rows, ignore_index=True)
+        jobs.append(replicated_jobs(models, many, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
+                                    train_cfg))
+        keys.append((kind, task))
+    tables = run_settings(jobs, workers, "time context")
+    return pd.concat([t.assign(derivative=kind, task=task) for t, (kind, task) in zip(tables, keys)],
+                     ignore_index=True)
 
 
 def tavrnn_replicates(scores: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, run_models, summarise, unseen_splits
+from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, scores_of, summarise, unseen_splits
+from .jobs import run_jobs
 from .preprocess import PAPER_NEURONS
 from .train import TaskData, TrainConfig
 
@@ -55,27 +56,35 @@ def inner_splits(data: TaskData, outer) -> tuple[torch.Tensor, torch.Tensor, lis
     return torch.stack(train), torch.stack(test), info
 
 
-def inner_scores(models: tuple[str, ...], data: TaskData, outer, hidden: int,
-                 train_cfg: TrainConfig, windows: dict[int, tuple[int, ...]] = WINDOWS) -> pd.DataFrame:
+def inner_scores(models: tuple[str, ...], data: TaskData, outer, hidden: int, train_cfg: TrainConfig,
+                 windows: dict[int, tuple[int, ...]] = WINDOWS, workers: int = 1) -> pd.DataFrame:
     """Every candidate window of every ``WINDOW_MODELS`` network on the inner splits of ``outer``
     (one seed: ``train_cfg.seed``): scores per inner split × held-out worm, model names from
-    ``windowed``, columns ``network`` (the ``WINDOW_MODELS`` name), ``outer`` and ``window``."""
+    ``windowed``, columns ``network`` (the ``WINDOW_MODELS`` name), ``outer`` and ``window``.
+    The models train on ``workers`` one-thread processes (``wormlib.jobs``), the widest first."""
     inner = inner_splits(data, outer)
+    jobs = {(n, m): (m, data, *inner, hidden, train_cfg, lags)
+            for n, lags in sorted(windows.items(), reverse=True) for m in models}
+    done = dict(zip(jobs, run_jobs(scores_of, list(jobs.values()), workers, "inner windows")))
     parts = []
-    for n, lags in windows.items():
-        scores, _ = run_models(models, data, inner, hidden, train_cfg, lags=lags)
+    for n in windows:
+        scores = pd.concat([done[n, m] for m in models], ignore_index=True)
         parts.append(scores.assign(network=scores.model, window=n,
                                    model=[windowed(m, n) for m in scores.model]))
     return pd.concat(parts, ignore_index=True)
 
 
 def outer_scores(models: tuple[str, ...], data: TaskData, outer, n_seeds: int, hidden: int,
-                 train_cfg: TrainConfig, windows: tuple[int, ...]) -> pd.DataFrame:
+                 train_cfg: TrainConfig, windows: tuple[int, ...], workers: int = 1) -> pd.DataFrame:
     """The outer models of the given candidate windows (``WINDOWS`` keys) in ``n_seeds`` seed
-    replicates, on the outer test worms, named by ``windowed``."""
+    replicates, on the outer test worms, named by ``windowed``; on ``workers`` processes."""
+    copies = replicate(outer, n_seeds)
+    jobs = {(n, m): (m, data, *copies, hidden, train_cfg, WINDOWS[n]) for n in sorted(windows, reverse=True)
+            for m in models}
+    done = dict(zip(jobs, run_jobs(scores_of, list(jobs.values()), workers, "outer windows")))
     parts = []
     for n in windows:
-        scores, _ = run_models(models, data, replicate(outer, n_seeds), hidden, train_cfg, lags=WINDOWS[n])
+        scores = pd.concat([done[n, m] for m in models], ignore_index=True)
         parts.append(scores.assign(model=[windowed(m, n) for m in scores.model]))
     return pd.concat(parts, ignore_index=True)
 
@@ -124,19 +133,20 @@ def summary(inner: pd.DataFrame, chosen: pd.DataFrame, outer: pd.DataFrame) -> p
 
 
 def run(recordings: list, settings: list[tuple[str, int]], n_seeds: int, hidden: int, train_cfg: TrainConfig,
-        max_subsets: int | None = None) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
+        max_subsets: int | None = None, workers: int = 1) -> dict[tuple[str, int], dict[str, pd.DataFrame]]:
     """The nested choice for the ``WINDOW_MODELS`` networks on past-only features, per (task,
     number of training worms) of ``settings``: ``inner`` (``inner_scores``), ``outer`` (the 3- and
     10-frame outer models, ``outer_scores``; the 1- and 6-frame ones are the single-frame and
     windowed networks run elsewhere on the same splits) and ``chosen`` (``choose``, columns
-    renamed to the record fields: ``model`` the network, ``train`` the outer subset)."""
+    renamed to the record fields: ``model`` the network, ``train`` the outer subset). The models
+    train on ``workers`` one-thread processes (``wormlib.jobs``)."""
     runs = {}
     for task, k in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind="causal")
         outer = unseen_splits(data, k, max_subsets)
-        inner = inner_scores(WINDOW_MODELS, data, outer, hidden, train_cfg)
-        runs[task, k] = dict(inner=inner,
-                             outer=outer_scores(WINDOW_MODELS, data, outer, n_seeds, hidden, train_cfg, (3, 10)),
+        inner = inner_scores(WINDOW_MODELS, data, outer, hidden, train_cfg, workers=workers)
+        wide = outer_scores(WINDOW_MODELS, data, outer, n_seeds, hidden, train_cfg, (3, 10), workers)
+        runs[task, k] = dict(inner=inner, outer=wide,
                              chosen=choose(inner).rename(columns={"network": "model", "outer": "train"}))
     return runs
 

@@ -1,0 +1,53 @@
+"""Training jobs on worker processes (wormlib.jobs): the same bits as one after another."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from wormlib import experiments, jobs
+from wormlib.train import TaskData, TrainConfig
+
+MODELS = ("logistic-regression-lagged", "mlp-concat-window", "gnn-inferred-static-gru-window", "tavrnn")
+REPLICATED = ("gnn-inferred-static-gru-window", "tavrnn")                   # the others once, seed 0
+
+
+def test_time_context_on_two_workers_gives_the_bits_of_one_process(kato):
+    settings = [("causal", "4-state", 3, MODELS, REPLICATED), ("centred", "2-state", 4, MODELS[:2])]
+    args = (kato, settings, 8, TrainConfig(steps=3), 1, 2)                  # hidden 8, one subset, 2 seeds
+    alone = experiments.time_context(*args, workers=1)
+    pooled = experiments.time_context(*args, workers=2)
+    pd.testing.assert_frame_equal(pooled, alone, check_exact=True)
+    assert alone.groupby("derivative").model.unique().map(len).to_dict() == {"causal": 4, "centred": 2}
+    lagged = alone[alone.model == "logistic-regression-lagged"]
+    assert set(lagged.seed) == {0} and set(alone[alone.model == "tavrnn"].seed) == {0, 1}
+
+
+def test_jobs_assemble_the_table_run_models_gives(kato):
+    data = TaskData.build(kato, "2-state", experiments.PAPER_NEURONS)
+    splits = experiments.unseen_splits(data, 4, 2)
+    cfg = TrainConfig(steps=3)
+    models, nets = ("mlp-concat", "logistic-regression", "gnn-inferred-static"), ("mlp-concat", "gnn-inferred-static")
+    expected = pd.concat([
+        experiments.run_models(nets, data, experiments.replicate(splits, 2), 8, cfg)[0],
+        experiments.run_models(("logistic-regression",), data, splits, 8, cfg)[0].assign(seed=0),
+    ], ignore_index=True)
+    got = experiments.run_replicated(models, nets, data, splits, 2, 8, cfg)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_a_failing_job_raises_in_the_caller():
+    with pytest.raises(ValueError, match="math domain error"):
+        jobs.run_jobs(math.sqrt, [(4.0,), (-1.0,), (9.0,)], workers=2)
+
+
+def test_worker_count_from_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.setenv(jobs.WORKERS_ENV, "3")
+    assert jobs.worker_count("cuda") == 3
+    monkeypatch.delenv(jobs.WORKERS_ENV)
+    assert jobs.worker_count("cuda") == 1                                    # one accelerator: no workers
+    assert jobs.worker_count("cpu") >= 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(jobs.WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match=jobs.WORKERS_ENV):
+            jobs.worker_count("cpu")

@@ -1,0 +1,70 @@
+"""Independent training jobs on one-thread worker processes, with the bits of one after another.
+
+More threads per op change the last bits of large element-wise ops (HISTORY.md, "Tried and
+reverted: idle cores for the last chapter"; ``tools/thread_invariance.py``); more *jobs* do not.
+A job here is one model trained on its splits (``wormlib.experiments.run``), which seeds itself,
+so its scores are the same whether it runs in this process after other jobs or alone in a worker
+process, whatever the schedule: each worker has one thread, as every chapter has, and the
+settings ``provenance.seed_everything`` gives the chapter's process. ``tools/benchmark_jobs.py``
+measures the speed-up and checks the bits; a test checks them on a tiny setting.
+
+The number of workers is not a chapter parameter (it cannot change a result): ``WORMLIB_WORKERS``,
+or by default every core this process may use on the CPU, and 1 (no workers: models on one
+accelerator would compete for its memory) on a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+
+from tqdm.auto import tqdm
+
+WORKERS_ENV = "WORMLIB_WORKERS"
+
+
+def worker_count(device: str = "cpu") -> int:
+    """How many one-thread worker processes to train jobs on: ``WORMLIB_WORKERS`` if set, else
+    the cores this process may use (``device`` ``"cpu"``) or 1 (an accelerator)."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number ≥ 1, not {value!r}")
+        return int(value)
+    if device != "cpu":
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _start_worker() -> None:
+    """A worker's set-up: one thread, deterministic algorithms, freed memory kept (as a chapter's
+    process)."""
+    import torch
+
+    from .runtime import keep_freed_memory
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    keep_freed_memory()
+
+
+def run_jobs(fn: Callable, jobs: Sequence[tuple], workers: int = 1, desc: str = "jobs") -> list:
+    """``[fn(*job) for job in jobs]``, on ``workers`` one-thread processes when more than one
+    (``fn`` must be importable: a module-level function). Jobs start in the order given (put the
+    longest first), results come back in that order."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [fn(*job) for job in tqdm(jobs, desc=desc, disable=None)]
+    results = [None] * len(jobs)
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
+                             initializer=_start_worker) as pool:
+        futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
+        try:
+            for future in tqdm(as_completed(futures), total=len(jobs), desc=desc, disable=None):
+                results[futures[future]] = future.result()
+        except BaseException:  # a job failed (or an interrupt): start no other
+            for future in futures:
+                future.cancel()
+            raise
+    return results
