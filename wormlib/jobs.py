@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 WORKERS_ENV = "WORMLIB_WORKERS"
 
