@@ -23,9 +23,11 @@ def pytest_configure(config):
     if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
         # ``make test`` runs one pytest-xdist worker per core (``-n auto --dist loadfile``: a test
         # file, e.g. one chapter notebook, stays on one worker): one thread each, inherited by the
-        # notebooks' kernels, so that the workers do not fight over the cores.
+        # notebooks' kernels, so that the workers do not fight over the cores; for the same reason
+        # chapter 3 trains its jobs in its own process (wormlib.jobs: the same bits either way).
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+        os.environ.setdefault("WORMLIB_WORKERS", "1")
     if getattr(config.option, "nbval", False):
         config.option.nbval_lax = True
         config.option.nbval_current_env = True

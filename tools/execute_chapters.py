@@ -191,7 +191,9 @@ def write_status() -> None:
         "| chapter | executed on (UTC) | profile | device | seed | run time (s) | inputs hash | state |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
-        "the 2-core machine (`--jobs 2`), each on one core.\n\n"
+        "the 2-core machine (`--jobs 2`), each on one thread, and chapter 3 trains its independent "
+        "model stacks on one-thread worker processes, one per core (`wormlib.jobs`; "
+        "`WORMLIB_WORKERS`): every job seeds itself, so neither can change a result.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, on {cpu_name()}, {os.cpu_count()} cores ({platform.system()}).\n\n"
         + time_by_section() + other_machines())
