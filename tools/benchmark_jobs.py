@@ -9,8 +9,9 @@ chapter 3's "Time context" section trains for one model and one setting — a GR
 in 5 seed replicates on every leave-worms-out split of 7 states with 4 training worms or 4 states
 with 3, past-only features, hidden 32 — with ``--steps`` optimiser steps instead of the full
 profile's 600. The jobs run once in this process (one thread) and once on ``--workers`` worker
-processes of one thread each; the tool prints both wall times and whether every score is
-bit-identical (each job seeds itself, so the schedule cannot matter).
+processes of one thread each (``wormlib.jobs.run_jobs``, as chapter 3 runs them); the tool prints
+both wall times and whether every score is bit-identical (each job seeds itself, so the schedule
+cannot matter).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,22 +28,13 @@ JOBS = [(model, kind, task, k) for kind, task, k in (("causal", "7-state", 4), (
         for model in ("mlp-concat-gru-window", "gnn-inferred-static-gru-window")]
 
 
-def one_thread() -> None:
-    """A worker's set-up: one thread, as every chapter runs (before torch is imported)."""
-    pin_threads(1)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
 def run_job(job: tuple, steps: int):
     """The scores of one job (a DataFrame, as ``experiments.run_replicated`` returns them)."""
-    import torch
-
     from wormlib import experiments
     from wormlib.data import load_kato2015
     from wormlib.preprocess import PAPER_NEURONS
     from wormlib.train import TaskData, TrainConfig
 
-    torch.set_num_threads(1)
     model, kind, task, k = job
     data = TaskData.build(load_kato2015(), task, PAPER_NEURONS, derivative_kind=kind)
     splits = experiments.unseen_splits(data, k)
@@ -56,13 +46,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    one_thread()
+    pin_threads(1)
+    from wormlib.jobs import run_jobs
+
     start = time.perf_counter()
     serial = [run_job(job, args.steps) for job in JOBS]
     serial_s = time.perf_counter() - start
     start = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"), initializer=one_thread) as pool:
-        parallel = list(pool.map(run_job, JOBS, [args.steps] * len(JOBS)))
+    parallel = run_jobs(run_job, [(job, args.steps) for job in JOBS], args.workers)
     parallel_s = time.perf_counter() - start
     same = all(a.equals(b) for a, b in zip(serial, parallel))
     n_scores = sum(len(s) for s in serial)
