@@ -298,7 +298,8 @@ def test_time_context_rows_follow_the_windowed_minus_single_frame_difference(gai
                                scorecard.METRICS, **common))
     records = {"classification": pd.concat(frames)}
     evidence, decided = scorecard.claim_time_context_gnn(records)
-    assert decided == verdict and evidence.count("windowed − single-frame GNN") == 4  # 2 settings × 2 metrics
+    assert decided == verdict and evidence.count("windowed − single-frame GNN") == 2  # named once per setting
+    assert evidence.count("balanced-accuracy") == 2 and evidence.count("past-only") == 2
     opposite = {"holds": "contradicted", "contradicted": "holds"}.get(verdict, verdict)
     assert scorecard.claim_recurrent_attention(records)[1] == opposite
     assert scorecard.claim_time_context(records)[1] == "not detectable"
@@ -318,7 +319,7 @@ def test_recurrent_attention_row_says_where_tavrnn_is_seed_averaged():
     notes = [scorecard.claim_recurrent_attention({"classification": pd.concat(frames + sd[:n])})[0]
              for n in (0, 1, len(sd))]
     assert "(TAVRNN 1 seed;" in notes[0]
-    assert "TAVRNN averaged over seeds at 7-state, train 4, causal; 1 seed elsewhere" in notes[1]
+    assert "TAVRNN averaged over seeds at 7-state, train 4, past-only; 1 seed elsewhere" in notes[1]
     assert "TAVRNN averaged over seeds in every setting" in notes[2] and "1 seed" not in notes[2]
 
 

@@ -192,7 +192,14 @@ def _fig5(r: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str]:
 
 
 def _tests_text(tests: list[Test], prefix: str = "", digits: int = 3) -> str:
-    return "; ".join(f"{prefix}{t.comparison}, {t.metric}: {t.text(digits)}" for t in tests)
+    """Each comparison named once, then its metrics: "a − b, setting: accuracy +d [lo, hi] (Holm p
+    = …), balanced-accuracy …; the next comparison: …"."""
+    groups: dict[str, list[Test]] = {}
+    for t in tests:
+        groups.setdefault(t.comparison, []).append(t)
+    return "; ".join(f"{prefix}{comparison}: " + ", ".join(
+        f"{t.metric} {interval_text(t.diff, digits)}" + (f" (Holm {p_text(t.p_holm)})" if np.isfinite(t.p_holm) else "")
+        for t in group) for comparison, group in groups.items())
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,9 +257,9 @@ def claim_connectome_worse(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
         settings.append(("4-state", int(k)))
     verdict = decide(tests)
     both = [f"{t} k={k}" for t, k in settings if _has_seeds(c, t, k) and _has_seeds(c, t, k, CONNECTOME)]
-    note = (f"both GNNs averaged over seeds: {', '.join(both)}" if len(both) == len(settings)
+    note = ("both GNNs averaged over seeds in every setting" if len(both) == len(settings)
             else f"both GNNs averaged over seeds at {', '.join(both) or 'none'}, 1 seed elsewhere")
-    return "inferred − connectome: " + _tests_text(tests) + f" ({note})", verdict
+    return "inferred − connectome — " + _tests_text(tests) + f" ({note})", verdict
 
 
 def claim_svm_matches_seen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -385,6 +392,11 @@ def claim_admm_forecast(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
             f"regression {means[LR]:.3f}, MLP {means[MLP]:.3f}, GNN {means[GNN]:.3f})", verdict)
 
 
+def _setting(kind: str, task: str, k: int) -> str:
+    """A time-context setting as the book names it: features "past-only" (``causal``) or "centred"."""
+    return f"{task}, train {k}, " + ("past-only" if kind == "causal" else kind)
+
+
 def _time_tests(c: pd.DataFrame, a: str, b: str, settings: tuple[tuple[str, str, int], ...]) -> list[Test]:
     """a − b on the time-context settings (derivative kind, task, training worms), both metrics:
     a from chapter 3's time-context records, b from its single-frame (robustness) records."""
@@ -392,7 +404,7 @@ def _time_tests(c: pd.DataFrame, a: str, b: str, settings: tuple[tuple[str, str,
     for kind, task, k in settings:
         rows = c[c.experiment.isin([f"time-context-{kind}-derivative", f"robustness-{kind}-derivative"])
                  & (c.task == task) & (c.n_train_worms == k)]
-        tests += [Test(f"{task}, train {k}, {kind}", m, _paired(rows[rows.metric == m], a, b, m)) for m in METRICS]
+        tests += [Test(_setting(kind, task, k), m, _paired(rows[rows.metric == m], a, b, m)) for m in METRICS]
     return tests
 
 
@@ -403,7 +415,7 @@ def claim_recurrent_attention(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     c = r["classification"]
     tests = _time_tests(c, "tavrnn", GNN, TIME_SETTINGS)
     verdict = decide(tests)
-    seeded = [f"{task}, train {k}, {kind}" for kind, task, k in TIME_SETTINGS
+    seeded = [_setting(kind, task, k) for kind, task, k in TIME_SETTINGS
               if ((c.experiment == f"time-context-{kind}-derivative") & (c.task == task) & (c.n_train_worms == k)
                   & (c.model == "tavrnn") & (c.metric == "balanced-accuracy-sd-over-seeds")).any()]
     note = ("TAVRNN averaged over seeds in every setting" if len(seeded) == len(TIME_SETTINGS)
