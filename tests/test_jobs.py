@@ -4,6 +4,7 @@ import math
 
 import pandas as pd
 import pytest
+import torch
 
 from wormlib import experiments, jobs
 from wormlib.train import TaskData, TrainConfig
@@ -12,7 +13,23 @@ MODELS = ("logistic-regression-lagged", "mlp-concat-window", "gnn-inferred-stati
 REPLICATED = ("gnn-inferred-static-gru-window", "tavrnn")                   # the others once, seed 0
 
 
-def test_time_context_on_two_workers_gives_the_bits_of_one_process(kato):
+@pytest.fixture
+def one_thread(monkeypatch):
+    """This process on one thread (torch and the BLAS/OpenMP pools already loaded) and one for the
+    workers it spawns (they read the environment), as ``tools/execute_chapters.py`` runs a chapter:
+    the lagged logistic regression's solver, on NumPy's BLAS, gives other last bits on two threads."""
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(threads)
+
+
+def test_time_context_on_two_workers_gives_the_bits_of_one_process(kato, one_thread):
     settings = [("causal", "4-state", 3, MODELS, REPLICATED), ("centred", "2-state", 4, MODELS[:2])]
     args = (kato, settings, 8, TrainConfig(steps=3), 1, 2)                  # hidden 8, one subset, 2 seeds
     alone = experiments.time_context(*args, workers=1)
