@@ -57,7 +57,7 @@ class Test:
 
     def text(self, digits: int = 3) -> str:
         return (interval_text(self.diff, digits)
-                + (f", Holm {p_text(self.p_holm)}" if np.isfinite(self.p_holm) else ""))
+                + (f" (Holm {p_text(self.p_holm)})" if np.isfinite(self.p_holm) else ""))
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -197,9 +197,8 @@ def _tests_text(tests: list[Test], prefix: str = "", digits: int = 3) -> str:
     groups: dict[str, list[Test]] = {}
     for t in tests:
         groups.setdefault(t.comparison, []).append(t)
-    return "; ".join(f"{prefix}{comparison}: " + ", ".join(
-        f"{t.metric} {interval_text(t.diff, digits)}" + (f" (Holm {p_text(t.p_holm)})" if np.isfinite(t.p_holm) else "")
-        for t in group) for comparison, group in groups.items())
+    return "; ".join(f"{prefix}{comparison}: " + ", ".join(f"{t.metric} {t.text(digits)}" for t in group)
+                     for comparison, group in groups.items())
 
 
 # --------------------------------------------------------------------------------------------
