@@ -66,7 +66,11 @@ print(cfg.describe())
 plotting.use_style()
 train_cfg = cfg.train_config()
 workers = jobs.worker_count(cfg.device)  # cannot change a result (wormlib.jobs)
-print(f"models trained on {workers} one-thread worker process(es)")
+print(
+    f"independent models trained on {workers} one-thread worker processes"
+    if workers > 1
+    else "models trained one after another in this process"
+)
 results = Results("classification", cfg.profile)
 
 # %% [markdown]
@@ -468,7 +472,7 @@ results.add_scores_by_derivative(robust, "robustness")
 results.save()
 saved = load_results("classification", cfg.profile)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 net_labels = {
     "GNN": "gnn-inferred-static",
     "MLP": "mlp-concat",
@@ -483,14 +487,16 @@ table33 = (
             net_labels,
             {"GNN − MLP": ("gnn-inferred-static", "mlp-concat")},
         ).assign(derivative=label)
-        for kind, label in (("centred", "centred (paper)"), ("causal", "past-only"))
+        for kind, label in (("centred", "centred"), ("causal", "past-only"))
     )
-    .astype({"n_train_worms": int})
-    .rename(columns={"n_train_worms": "training worms"})
-    .replace({"metric": {"balanced-accuracy": "balanced accuracy"}})
-    # one row per derivative, centred first (a column group each was too wide for the page)
-    .sort_values(["task", "training worms", "metric"], kind="stable")
-    .set_index(["task", "training worms", "metric", "derivative"])
+    # short cells that do not break (no-break spaces), so that every row fits one line
+    .replace({"metric": {"accuracy": "acc.", "balanced-accuracy": "bal.\u00a0acc."}})
+    .assign(**{"GNN − MLP": lambda t: t["GNN − MLP"].str.replace(", ", ",\u00a0")})
+    .sort_values(["task", "metric"], kind="stable")  # centred first within a metric
+    .set_index(["task", "metric", "derivative"])
+    .rename(
+        columns={"connectome GNN": "GNN (conn.)", "logistic regression": "log. reg."}
+    )
 )
 lr = {
     kind: metric_table(saved, f"robustness-{kind}-derivative", "accuracy")
@@ -506,13 +512,21 @@ sd_seeds = saved[
     saved.experiment.str.startswith("robustness-")
     & (saved.metric == "balanced-accuracy-sd-over-seeds")
 ]
+trained_on = ", ".join(
+    f"{task} with {int(k)} training worms"
+    for task, k in table33.reset_index()[["task", "n_train_worms"]]
+    .drop_duplicates()
+    .values
+)
 plotting.numbered_table(
-    plotting.table(table33),
+    plotting.table(table33.drop(columns="n_train_worms")),
     "tbl-seeds-causal",
     f"Unseen worms, networks averaged over {cfg.n_seeds} seed replicates: mean over test "
-    "worms of accuracy and balanced accuracy with the paper's centred derivative and with the "
-    "past-only one, and the paired GNN − MLP difference (95% t-interval over test worms, seeds "
-    f"averaged first). Past-only features lower logistic regression's 4-state accuracy on "
+    "worms of accuracy (acc.) and balanced accuracy (bal. acc.) with the paper's centred "
+    "derivative and with the past-only one, and the paired GNN − MLP difference (95% "
+    f"t-interval over test worms, seeds averaged first); {trained_on}. GNN (conn.): the "
+    "connectome GNN; log. reg.: logistic regression. "
+    f"Past-only features lower logistic regression's 4-state accuracy on "
     f"{int((lr['causal'] < lr['centred']).sum())} of {len(lr['centred'])} test worms "
     f"({lr['centred'].mean():.3f} → {lr['causal'].mean():.3f}, 3 training worms). The sd across "
     f"seeds of a network's balanced accuracy on one test worm is {sd_seeds.value.median():.3f} "

@@ -1,6 +1,7 @@
 """Training jobs on worker processes (wormlib.jobs): the same bits as one after another."""
 
 import math
+import os
 
 import pandas as pd
 import pytest
@@ -14,14 +15,12 @@ REPLICATED = ("gnn-inferred-static-gru-window", "tavrnn")                   # th
 
 
 @pytest.fixture
-def one_thread(monkeypatch):
-    """This process on one thread (torch and the BLAS/OpenMP pools already loaded) and one for the
-    workers it spawns (they read the environment), as ``tools/execute_chapters.py`` runs a chapter:
-    the lagged logistic regression's solver, on NumPy's BLAS, gives other last bits on two threads."""
+def one_thread():
+    """This process on one thread (torch and the BLAS/OpenMP pools already loaded), as its workers
+    and as ``tools/execute_chapters.py`` runs a chapter: the lagged logistic regression's solver, on
+    NumPy's BLAS, gives other last bits on two threads."""
     from threadpoolctl import threadpool_limits
 
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        monkeypatch.setenv(var, "1")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with threadpool_limits(1):
@@ -51,6 +50,14 @@ def test_jobs_assemble_the_table_run_models_gives(kato):
     ], ignore_index=True)
     got = experiments.run_replicated(models, nets, data, splits, 2, 8, cfg)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_a_worker_has_one_thread_whatever_its_parent_has(monkeypatch):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, "2")
+    counts = jobs.run_jobs(jobs.thread_counts, [(), ()], workers=2)
+    assert counts == [dict(torch=1, blas=1)] * 2
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"                          # the parent's, as it was
 
 
 def test_a_failing_job_raises_in_the_caller():

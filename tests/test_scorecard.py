@@ -34,7 +34,8 @@ def _fig4b(gain_acc: float, gain_bal: float, wobble: float = 0.004) -> dict[str,
 def test_gnn_beats_mlp_follows_the_four_outcome_rule(gain_acc, gain_bal, verdict):
     evidence, got = scorecard.claim_gnn_beats_mlp(_fig4b(gain_acc, gain_bal))
     assert got == verdict
-    assert "balanced-accuracy" in evidence and "accuracy" in evidence and "Holm" in evidence
+    assert "balanced accuracy" in evidence and "accuracy" in evidence and "Holm" in evidence
+    assert "balanced-accuracy" not in evidence                              # record names stay out of prose
 
 
 def test_holm_matches_a_hand_computed_case():
@@ -299,7 +300,7 @@ def test_time_context_rows_follow_the_windowed_minus_single_frame_difference(gai
     records = {"classification": pd.concat(frames)}
     evidence, decided = scorecard.claim_time_context_gnn(records)
     assert decided == verdict and evidence.count("windowed − single-frame GNN") == 2  # named once per setting
-    assert evidence.count("balanced-accuracy") == 2 and evidence.count("past-only") == 2
+    assert evidence.count("balanced accuracy") == 2 and evidence.count("past-only") == 2
     opposite = {"holds": "contradicted", "contradicted": "holds"}.get(verdict, verdict)
     assert scorecard.claim_recurrent_attention(records)[1] == opposite
     assert scorecard.claim_time_context(records)[1] == "not detectable"

@@ -378,20 +378,13 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
     (column ``seed``), baselines once. Columns ``derivative`` and ``task`` say which. The models
     of every setting train on ``workers`` processes (``run_settings``)."""
     nets = tuple(m for m in models if m not in BASELINES)
-    keys, jobs = [], []
-    for kind in DERIVATIVES:
-        for task, k in settings:
-            data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind=kind)
-            jobs.append(replicated_jobs(models, nets, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
-                                        train_cfg))
-            keys.append((kind, task))
-    tables = run_settings(jobs, workers, "derivatives")
-    return pd.concat([t.assign(derivative=kind, task=task) for t, (kind, task) in zip(tables, keys)],
-                     ignore_index=True)
+    return time_context(recordings, [(kind, task, k, models, nets) for kind in DERIVATIVES for task, k in settings],
+                        hidden, train_cfg, max_subsets, n_seeds, workers, desc="derivatives")
 
 
 def time_context(recordings: list, settings: list[tuple], hidden: int, train_cfg: TrainConfig,
-                 max_subsets: int | None = None, n_seeds: int = 1, workers: int = 1) -> pd.DataFrame:
+                 max_subsets: int | None = None, n_seeds: int = 1, workers: int = 1,
+                 desc: str = "time context") -> pd.DataFrame:
     """Unseen-worm scores of models that see a window of past frames (TAVRNN, lagged logistic
     regression, the windowed MLP and GNN) for each (derivative kind, task, number of training
     worms, models[, replicated]) of ``settings``. The models in ``replicated`` (by default the
@@ -405,7 +398,7 @@ def time_context(recordings: list, settings: list[tuple], hidden: int, train_cfg
         jobs.append(replicated_jobs(models, many, data, unseen_splits(data, k, max_subsets), n_seeds, hidden,
                                     train_cfg))
         keys.append((kind, task))
-    tables = run_settings(jobs, workers, "time context")
+    tables = run_settings(jobs, workers, desc)
     return pd.concat([t.assign(derivative=kind, task=task) for t, (kind, task) in zip(tables, keys)],
                      ignore_index=True)
 

@@ -4,8 +4,9 @@ More threads per op change the last bits of large element-wise ops (HISTORY.md, 
 reverted: idle cores for the last chapter"; ``tools/thread_invariance.py``); more *jobs* do not.
 A job here is one model trained on its splits (``wormlib.experiments.run``), which seeds itself,
 so its scores are the same whether it runs in this process after other jobs or alone in a worker
-process, whatever the schedule: each worker has one thread, as every chapter has, and the
-settings ``provenance.seed_everything`` gives the chapter's process. ``tools/benchmark_jobs.py``
+process, whatever the schedule: each worker has one thread, as every chapter has (torch's and the
+BLAS/OpenMP pools', whatever the calling process has), and the settings
+``provenance.seed_everything`` gives the chapter's process. ``tools/benchmark_jobs.py``
 measures the speed-up and checks the bits; a test checks them on a tiny setting.
 
 The number of workers is not a chapter parameter (it cannot change a result): ``WORMLIB_WORKERS``,
@@ -16,13 +17,16 @@ accelerator would compete for its memory) on a GPU.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from multiprocessing import get_context
 
 from tqdm import tqdm
 
 WORKERS_ENV = "WORMLIB_WORKERS"
+ONE_THREAD_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+"""What a worker process starts with: its BLAS and OpenMP libraries read it when they load."""
 
 
 def worker_count(device: str = "cpu") -> int:
@@ -38,9 +42,33 @@ def worker_count(device: str = "cpu") -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set (processes started meanwhile inherit them), then as it was."""
+    before = {var: os.environ.get(var) for var in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for var, value in before.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def thread_counts() -> dict[str, int]:
+    """This process's threads per op: torch's and the most any loaded BLAS/OpenMP pool has."""
+    import numpy  # noqa: F401  (loads NumPy's BLAS, so that it is counted)
+    import torch
+    from threadpoolctl import threadpool_info
+
+    return dict(torch=torch.get_num_threads(), blas=max(p["num_threads"] for p in threadpool_info()))
+
+
 def _start_worker() -> None:
-    """A worker's set-up: one thread, deterministic algorithms, freed memory kept (as a chapter's
-    process)."""
+    """A worker's set-up: torch on one thread (its BLAS pools have one from ``ONE_THREAD_ENV``),
+    deterministic algorithms, freed memory kept (as a chapter's process)."""
     import torch
 
     from .runtime import keep_freed_memory
@@ -57,8 +85,8 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple], workers: int = 1, desc: str = 
     if workers <= 1 or len(jobs) <= 1:
         return [fn(*job) for job in tqdm(jobs, desc=desc, disable=None)]
     results = [None] * len(jobs)
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
-                             initializer=_start_worker) as pool:
+    with _environment(ONE_THREAD_ENV), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
+                                                           initializer=_start_worker) as pool:
         futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
         try:
             for future in tqdm(as_completed(futures), total=len(jobs), desc=desc, disable=None):

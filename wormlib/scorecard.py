@@ -193,11 +193,13 @@ def _fig5(r: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str]:
 
 def _tests_text(tests: list[Test], prefix: str = "", digits: int = 3) -> str:
     """Each comparison named once, then its metrics: "a − b, setting: accuracy +d [lo, hi] (Holm p
-    = …), balanced-accuracy …; the next comparison: …"."""
+    = …), balanced accuracy …; the next comparison: …" (a metric's record name, e.g.
+    ``balanced-accuracy``, in words)."""
     groups: dict[str, list[Test]] = {}
     for t in tests:
         groups.setdefault(t.comparison, []).append(t)
-    return "; ".join(f"{prefix}{comparison}: " + ", ".join(f"{t.metric} {t.text(digits)}" for t in group)
+    return "; ".join(f"{prefix}{comparison}: "
+                     + ", ".join(f"{t.metric.replace('-', ' ')} {t.text(digits)}" for t in group)
                      for comparison, group in groups.items())
 
 

@@ -10,11 +10,12 @@ picks the window, and the outer model with that window is scored on the outer te
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import torch
 
-from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, scores_of, summarise, unseen_splits
-from .jobs import run_jobs
+from .experiments import LAGS, WINDOW, WINDOW_MODELS, replicate, run_settings, summarise, unseen_splits
 from .preprocess import PAPER_NEURONS
 from .train import TaskData, TrainConfig
 
@@ -56,37 +57,54 @@ def inner_splits(data: TaskData, outer) -> tuple[torch.Tensor, torch.Tensor, lis
     return torch.stack(train), torch.stack(test), info
 
 
+def _per_window(done: dict[tuple[int, str], pd.DataFrame], windows, models: tuple[str, ...]):
+    """(window, the scores of every model with it), in ``windows``' order: ``done`` maps
+    (window, model) to that model's scores."""
+    return [(n, pd.concat([done[n, m] for m in models], ignore_index=True)) for n in windows]
+
+
+def inner_jobs(models: tuple[str, ...], data: TaskData, outer, hidden: int, train_cfg: TrainConfig,
+               windows: dict[int, tuple[int, ...]] = WINDOWS) -> tuple[list[tuple], Callable]:
+    """``inner_scores``' work as jobs for ``scores_of`` (the widest window first) and the function
+    that assembles their scores, in the jobs' order, into its table (``run_settings``' pair)."""
+    inner = inner_splits(data, outer)
+    keys = [(n, m) for n in sorted(windows, reverse=True) for m in models]
+
+    def assemble(scores: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat([table.assign(network=table.model, window=n, model=[windowed(m, n) for m in table.model])
+                          for n, table in _per_window(dict(zip(keys, scores)), windows, models)], ignore_index=True)
+
+    return [(m, data, *inner, hidden, train_cfg, windows[n]) for n, m in keys], assemble
+
+
 def inner_scores(models: tuple[str, ...], data: TaskData, outer, hidden: int, train_cfg: TrainConfig,
                  windows: dict[int, tuple[int, ...]] = WINDOWS, workers: int = 1) -> pd.DataFrame:
     """Every candidate window of every ``WINDOW_MODELS`` network on the inner splits of ``outer``
     (one seed: ``train_cfg.seed``): scores per inner split × held-out worm, model names from
     ``windowed``, columns ``network`` (the ``WINDOW_MODELS`` name), ``outer`` and ``window``.
-    The models train on ``workers`` one-thread processes (``wormlib.jobs``), the widest first."""
-    inner = inner_splits(data, outer)
-    jobs = {(n, m): (m, data, *inner, hidden, train_cfg, lags)
-            for n, lags in sorted(windows.items(), reverse=True) for m in models}
-    done = dict(zip(jobs, run_jobs(scores_of, list(jobs.values()), workers, "inner windows")))
-    parts = []
-    for n in windows:
-        scores = pd.concat([done[n, m] for m in models], ignore_index=True)
-        parts.append(scores.assign(network=scores.model, window=n,
-                                   model=[windowed(m, n) for m in scores.model]))
-    return pd.concat(parts, ignore_index=True)
+    The models train on ``workers`` one-thread processes (``wormlib.jobs``)."""
+    return run_settings([inner_jobs(models, data, outer, hidden, train_cfg, windows)], workers, "inner windows")[0]
+
+
+def outer_jobs(models: tuple[str, ...], data: TaskData, outer, n_seeds: int, hidden: int,
+               train_cfg: TrainConfig, windows: tuple[int, ...]) -> tuple[list[tuple], Callable]:
+    """``outer_scores``' work as jobs for ``scores_of`` and the function that assembles them."""
+    copies = replicate(outer, n_seeds)
+    keys = [(n, m) for n in sorted(windows, reverse=True) for m in models]
+
+    def assemble(scores: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat([table.assign(model=[windowed(m, n) for m in table.model])
+                          for n, table in _per_window(dict(zip(keys, scores)), windows, models)], ignore_index=True)
+
+    return [(m, data, *copies, hidden, train_cfg, WINDOWS[n]) for n, m in keys], assemble
 
 
 def outer_scores(models: tuple[str, ...], data: TaskData, outer, n_seeds: int, hidden: int,
                  train_cfg: TrainConfig, windows: tuple[int, ...], workers: int = 1) -> pd.DataFrame:
     """The outer models of the given candidate windows (``WINDOWS`` keys) in ``n_seeds`` seed
     replicates, on the outer test worms, named by ``windowed``; on ``workers`` processes."""
-    copies = replicate(outer, n_seeds)
-    jobs = {(n, m): (m, data, *copies, hidden, train_cfg, WINDOWS[n]) for n in sorted(windows, reverse=True)
-            for m in models}
-    done = dict(zip(jobs, run_jobs(scores_of, list(jobs.values()), workers, "outer windows")))
-    parts = []
-    for n in windows:
-        scores = pd.concat([done[n, m] for m in models], ignore_index=True)
-        parts.append(scores.assign(model=[windowed(m, n) for m in scores.model]))
-    return pd.concat(parts, ignore_index=True)
+    pair = outer_jobs(models, data, outer, n_seeds, hidden, train_cfg, windows)
+    return run_settings([pair], workers, "outer windows")[0]
 
 
 def choose(inner: pd.DataFrame, metric: str = "balanced_accuracy") -> pd.DataFrame:
@@ -140,12 +158,16 @@ def run(recordings: list, settings: list[tuple[str, int]], n_seeds: int, hidden:
     windowed networks run elsewhere on the same splits) and ``chosen`` (``choose``, columns
     renamed to the record fields: ``model`` the network, ``train`` the outer subset). The models
     train on ``workers`` one-thread processes (``wormlib.jobs``)."""
-    runs = {}
+    pairs = []
     for task, k in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS, derivative_kind="causal")
         outer = unseen_splits(data, k, max_subsets)
-        inner = inner_scores(WINDOW_MODELS, data, outer, hidden, train_cfg, workers=workers)
-        wide = outer_scores(WINDOW_MODELS, data, outer, n_seeds, hidden, train_cfg, (3, 10), workers)
+        pairs += [inner_jobs(WINDOW_MODELS, data, outer, hidden, train_cfg),
+                  outer_jobs(WINDOW_MODELS, data, outer, n_seeds, hidden, train_cfg, (3, 10))]
+    tables = run_settings(pairs, workers, "window choice")                  # one pool for every setting
+    runs = {}
+    for i, (task, k) in enumerate(settings):
+        inner, wide = tables[2 * i], tables[2 * i + 1]
         runs[task, k] = dict(inner=inner, outer=wide,
                              chosen=choose(inner).rename(columns={"network": "model", "outer": "train"}))
     return runs
