@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+from wormlib.jobs import ONE_THREAD_ENV  # imports no NumPy or torch
+
+THREAD_VARS = tuple(ONE_THREAD_ENV)
+"""The BLAS/OpenMP thread variables: those a training worker starts at one (``wormlib.jobs``)."""
 
 CHAPTER_ENV = {"NUMPY_MADVISE_HUGEPAGE": "0"}
 """The environment every process that runs chapter code gets (unless the caller set a variable).
