@@ -473,11 +473,14 @@ results.save()
 saved = load_results("classification", cfg.profile)
 
 # %% tags=["remove-input", "full-width"]
-net_labels = {
-    "GNN": "gnn-inferred-static",
-    "MLP": "mlp-concat",
-    "connectome GNN": "gnn-connectome",
-    "logistic regression": "logistic-regression",
+net_labels = {  # column header (the figures' short name) → model
+    plotting.MODEL_NAMES[m]: m
+    for m in (
+        "gnn-inferred-static",
+        "mlp-concat",
+        "gnn-connectome",
+        "logistic-regression",
+    )
 }
 table33 = (
     pd.concat(
@@ -489,14 +492,10 @@ table33 = (
         ).assign(derivative=label)
         for kind, label in (("centred", "centred"), ("causal", "past-only"))
     )
-    # short cells that do not break (no-break spaces), so that every row fits one line
+    # short keys, so that every row fits one line (a key is a header cell, which may wrap)
     .replace({"metric": {"accuracy": "acc.", "balanced-accuracy": "bal.\u00a0acc."}})
-    .assign(**{"GNN − MLP": lambda t: t["GNN − MLP"].str.replace(", ", ",\u00a0")})
     .sort_values(["task", "metric"], kind="stable")  # centred first within a metric
     .set_index(["task", "metric", "derivative"])
-    .rename(
-        columns={"connectome GNN": "GNN (conn.)", "logistic regression": "log. reg."}
-    )
 )
 lr = {
     kind: metric_table(saved, f"robustness-{kind}-derivative", "accuracy")
@@ -576,7 +575,7 @@ fig4b_seed_table = (
     evaluate.paired_table(
         seeded4,
         ["n_train_worms"],
-        {label: net_labels[label] for label in ("GNN", "MLP", "connectome GNN")},
+        {plotting.MODEL_NAMES[m]: m for m in fig4b_nets},
         {
             "GNN − MLP": ("gnn-inferred-static", "mlp-concat"),
             "inferred − connectome": ("gnn-inferred-static", "gnn-connectome"),
@@ -647,8 +646,10 @@ seen_seed_table = (
     evaluate.paired_table(  # the SVM ran on 2 states' shuffled windows only
         seen_records,
         ["task", "protocol"],
-        {label: net_labels[label] for label in ("GNN", "MLP", "logistic regression")}
-        | {"SVM": "svm"},
+        {
+            plotting.MODEL_NAMES[m]: m
+            for m in ("gnn-inferred-static", "mlp-concat", "logistic-regression", "svm")
+        },
         {
             "GNN − MLP": ("gnn-inferred-static", "mlp-concat"),
             "GNN − SVM": ("gnn-inferred-static", "svm"),

@@ -567,8 +567,9 @@ plotting.numbered_table(
     "tbl-scorecard",
     f"The paper's {len(card)} claims against this book's evidence. Verdicts: "
     + "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in scorecard.VERDICTS)
-    + ". Each "
-    "verdict is saved in `results/discussion.json` as a code ("
+    + ". Evidence: paired differences with their 95% t-intervals over test worms "
+    "(uncorrected) and Holm-adjusted p-values, one comparison a line; k: the number of "
+    "training worms. Each verdict is saved in `results/discussion.json` as a code ("
     + ", ".join(f"{i} = {v}" for i, v in enumerate(scorecard.VERDICTS))
     + ").",
 )

@@ -191,16 +191,33 @@ def _fig5(r: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str]:
     return replace_with_seeded(mse, seeded), f"seed-averaged: {names(averaged)}; 1 seed: {names(single)}"
 
 
-def _tests_text(tests: list[Test], prefix: str = "", digits: int = 3) -> str:
-    """Each comparison named once, then its metrics: "a − b, setting: accuracy +d [lo, hi] (Holm p
-    = …), balanced accuracy …; the next comparison: …" (a metric's record name, e.g.
-    ``balanced-accuracy``, in words)."""
+def _metric_words(metric: str) -> str:
+    """A metric's record name in words (``balanced-accuracy`` → "balanced accuracy")."""
+    return metric.replace("-", " ")
+
+
+def _tests_text(tests: list[Test], label: str = "", digits: int = 3) -> str:
+    """A claim's tests, one comparison a line: "comparison: accuracy +d [lo, hi] (Holm p = …),
+    balanced accuracy …", under ``label`` (what is subtracted from what, written once) where the
+    comparisons are settings. Lines are joined by newlines, which ``to_markdown`` breaks."""
     groups: dict[str, list[Test]] = {}
     for t in tests:
         groups.setdefault(t.comparison, []).append(t)
-    return "; ".join(f"{prefix}{comparison}: "
-                     + ", ".join(f"{t.metric.replace('-', ' ')} {t.text(digits)}" for t in group)
-                     for comparison, group in groups.items())
+    lines = [f"{comparison}: " + ", ".join(f"{_metric_words(t.metric)} {t.text(digits)}" for t in group)
+             for comparison, group in groups.items()]
+    return "\n".join(([label + ":"] if label else []) + lines)
+
+
+def _noted(text: str, note: str) -> str:
+    """Evidence and its note in brackets: on a line of its own under evidence of several lines."""
+    return text + ("\n" if "\n" in text else " ") + f"({note})"
+
+
+def _setting(task: str, k: int, kind: str | None = None) -> str:
+    """A task and number of training worms as the scorecard names them ("4 states, k=3"), with
+    the derivative's kind where it varies: "past-only" (``causal``) or "centred"."""
+    name = f"{task.split('-')[0]} states, k={int(k)}"
+    return name if kind is None else name + ", " + ("past-only" if kind == "causal" else kind)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,11 +252,11 @@ def claim_gnn_beats_mlp(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     experiment = SEEDED if seeded else "fig4b-four-states-unseen"
     tests = _both(c, experiment, GNN, MLP, "GNN − MLP", n_train_worms=3, task="4-state")
     verdict = decide(tests)
-    text = _tests_text(tests) + " (4 states, 3 training worms" + (", seeds averaged)" if seeded else ", 1 seed)")
+    text = _noted(_tests_text(tests), _setting("4-state", 3) + (", seeds averaged" if seeded else ", 1 seed"))
     if "robustness-causal-derivative" in set(c.experiment):
         causal = _both(c, "robustness-causal-derivative", GNN, MLP, "GNN − MLP", n_train_worms=3, task="4-state")
-        text += "; with past-only features: " + "; ".join(
-            f"{t.metric} {interval_text(t.diff)}" for t in causal)
+        text += "\nbeside, with past-only features: " + ", ".join(
+            f"{_metric_words(t.metric)} {interval_text(t.diff)}" for t in causal)
     return text, verdict
 
 
@@ -249,18 +266,18 @@ def claim_connectome_worse(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     c = r["classification"]
     nets = (GNN, CONNECTOME)
     tests = _both(_seeded(c, "table1-forward-reverse", "2-state", 4, nets), "table1-forward-reverse", GNN,
-                  CONNECTOME, "2 states, k=4", population="unseen")
+                  CONNECTOME, _setting("2-state", 4), population="unseen")
     settings = [("2-state", 4)]
     f4 = c[c.experiment == "fig4b-four-states-unseen"]
     for k in sorted(f4.n_train_worms.dropna().unique()):
         tests += _both(_seeded(c, "fig4b-four-states-unseen", "4-state", k, nets), "fig4b-four-states-unseen",
-                       GNN, CONNECTOME, f"4 states, k={int(k)}", n_train_worms=k)
+                       GNN, CONNECTOME, _setting("4-state", k), n_train_worms=k)
         settings.append(("4-state", int(k)))
     verdict = decide(tests)
-    both = [f"{t} k={k}" for t, k in settings if _has_seeds(c, t, k) and _has_seeds(c, t, k, CONNECTOME)]
+    both = [_setting(t, k) for t, k in settings if _has_seeds(c, t, k) and _has_seeds(c, t, k, CONNECTOME)]
     note = ("both GNNs averaged over seeds in every setting" if len(both) == len(settings)
-            else f"both GNNs averaged over seeds at {', '.join(both) or 'none'}, 1 seed elsewhere")
-    return "inferred − connectome — " + _tests_text(tests) + f" ({note})", verdict
+            else f"both GNNs averaged over seeds at {'; '.join(both) or 'none'}; 1 seed elsewhere")
+    return _noted(_tests_text(tests, "inferred − connectome GNN"), note), verdict
 
 
 def claim_svm_matches_seen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -281,7 +298,7 @@ def claim_svm_worse_unseen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     tests = _both(_seeded(c, "table1-forward-reverse", "2-state", 4), "table1-forward-reverse", GNN, "svm",
                   "GNN − SVM", population="unseen")
     verdict = decide(tests)
-    return _tests_text(tests) + f" (2 states, 4 training worms; {_seed_note(c, '2-state', 4)})", verdict
+    return _noted(_tests_text(tests), f"{_setting('2-state', 4)}; {_seed_note(c, '2-state', 4)}"), verdict
 
 
 def claim_three_neurons(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -313,7 +330,7 @@ def claim_more_worms_classification(r: dict[str, pd.DataFrame]) -> tuple[str, st
     tests = [Test("k=4 − k=1", m, _paired(f4[f4.metric == m], "k=4", "k=1", m)) for m in METRICS]
     verdict = decide(tests)
     seeds = "averaged over seeds" if _has_seeds(c, "4-state", 1) and _has_seeds(c, "4-state", 4) else "1 seed"
-    return _tests_text(tests) + f" (GNN {seeds}, 4 states)", verdict
+    return _noted(_tests_text(tests), f"GNN {seeds}, 4 states"), verdict
 
 
 def claim_more_worms_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -330,7 +347,7 @@ def claim_more_worms_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]
     if len(per_split) > 1:  # a seed that diverges weighs on a mean: say where the seeds disagree most
         note += (f"; seeds disagree most when trained on worm {per_split.idxmax()} alone (median sd "
                  f"{per_split.max():.3f}, other single worms ≤ {per_split.drop(per_split.idxmax()).max():.3f})")
-    return "GNN " + _tests_text(tests, digits=4) + f" ({note})", verdict
+    return _noted("GNN " + _tests_text(tests, digits=4), note), verdict
 
 
 def claim_gnn_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -369,11 +386,11 @@ def claim_beats_admm(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     with 4 training worms (Table 1) and 4 states with 3 (Fig. 4B), paired per test worm."""
     c = r["classification"]
     tests = (_both(_seeded(c, "table1-forward-reverse", "2-state", 4), "table1-forward-reverse", GNN, ADMM,
-                   "2 states, train 4", population="unseen")
+                   _setting("2-state", 4), population="unseen")
              + _both(_seeded(c, "fig4b-four-states-unseen", "4-state", 3), "fig4b-four-states-unseen", GNN, ADMM,
-                     "4 states, train 3", n_train_worms=3))
+                     _setting("4-state", 3), n_train_worms=3))
     verdict = decide(tests)
-    return _tests_text(tests, "GNN − ADMM, ") + f" ({_seed_note(c, '4-state', 3)}; ADMM deterministic)", verdict
+    return _noted(_tests_text(tests, "GNN − ADMM"), f"{_seed_note(c, '4-state', 3)}; ADMM deterministic"), verdict
 
 
 def claim_admm_forecast(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -393,11 +410,6 @@ def claim_admm_forecast(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
             f"regression {means[LR]:.3f}, MLP {means[MLP]:.3f}, GNN {means[GNN]:.3f})", verdict)
 
 
-def _setting(kind: str, task: str, k: int) -> str:
-    """A time-context setting as the book names it: features "past-only" (``causal``) or "centred"."""
-    return f"{task}, train {k}, " + ("past-only" if kind == "causal" else kind)
-
-
 def _time_tests(c: pd.DataFrame, a: str, b: str, settings: tuple[tuple[str, str, int], ...]) -> list[Test]:
     """a − b on the time-context settings (derivative kind, task, training worms), both metrics:
     a from chapter 3's time-context records, b from its single-frame (robustness) records."""
@@ -405,7 +417,7 @@ def _time_tests(c: pd.DataFrame, a: str, b: str, settings: tuple[tuple[str, str,
     for kind, task, k in settings:
         rows = c[c.experiment.isin([f"time-context-{kind}-derivative", f"robustness-{kind}-derivative"])
                  & (c.task == task) & (c.n_train_worms == k)]
-        tests += [Test(_setting(kind, task, k), m, _paired(rows[rows.metric == m], a, b, m)) for m in METRICS]
+        tests += [Test(_setting(task, k, kind), m, _paired(rows[rows.metric == m], a, b, m)) for m in METRICS]
     return tests
 
 
@@ -416,19 +428,19 @@ def claim_recurrent_attention(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     c = r["classification"]
     tests = _time_tests(c, "tavrnn", GNN, TIME_SETTINGS)
     verdict = decide(tests)
-    seeded = [_setting(kind, task, k) for kind, task, k in TIME_SETTINGS
+    seeded = [_setting(task, k, kind) for kind, task, k in TIME_SETTINGS
               if ((c.experiment == f"time-context-{kind}-derivative") & (c.task == task) & (c.n_train_worms == k)
                   & (c.model == "tavrnn") & (c.metric == "balanced-accuracy-sd-over-seeds")).any()]
     note = ("TAVRNN averaged over seeds in every setting" if len(seeded) == len(TIME_SETTINGS)
             else f"TAVRNN averaged over seeds at {', '.join(seeded)}; 1 seed elsewhere" if seeded
             else "TAVRNN 1 seed")
-    return _tests_text(tests, "TAVRNN − GNN, ") + f" ({note}; the GNN averaged over seeds)", verdict
+    return _noted(_tests_text(tests, "TAVRNN − GNN"), f"{note}; the GNN averaged over seeds"), verdict
 
 
 def _with_and_without_the_past(r: dict[str, pd.DataFrame], a: str, b: str, label: str) -> tuple[str, str]:
     """a (reads past frames) − b (the same model class on one frame), past-only features."""
     tests = _time_tests(r["classification"], a, b, tuple(s for s in TIME_SETTINGS if s[0] == "causal"))
-    return _tests_text(tests, label + ", "), decide(tests)
+    return _tests_text(tests, label), decide(tests)
 
 
 def claim_time_context(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -647,5 +659,6 @@ def to_markdown(card: pd.DataFrame) -> str:
     anchor of its section heading, ``myst_heading_anchors`` in ``_config.yml``)."""
     lines = ["| # | claim | paper | this book | verdict |", "|---|---|---|---|---|"]
     for i, row in enumerate(card.itertuples(), 1):
-        lines.append(f"| {i} | [{row.claim}]({row.where}) | {row.paper} | {row.evidence} | **{row.verdict}** |")
+        evidence = row.evidence.replace("\n", "<br>")              # one comparison a line
+        lines.append(f"| {i} | [{row.claim}]({row.where}) | {row.paper} | {evidence} | **{row.verdict}** |")
     return "\n".join(lines)

@@ -57,24 +57,32 @@ def inner_splits(data: TaskData, outer) -> tuple[torch.Tensor, torch.Tensor, lis
     return torch.stack(train), torch.stack(test), info
 
 
-def _per_window(done: dict[tuple[int, str], pd.DataFrame], windows, models: tuple[str, ...]):
-    """(window, the scores of every model with it), in ``windows``' order: ``done`` maps
-    (window, model) to that model's scores."""
-    return [(n, pd.concat([done[n, m] for m in models], ignore_index=True)) for n in windows]
+def _window_jobs(models: tuple[str, ...], data: TaskData, splits, hidden: int, train_cfg: TrainConfig,
+                 windows: dict[int, tuple[int, ...]], inner: bool) -> tuple[list[tuple], Callable]:
+    """Every ``models`` network with every window of ``windows`` (key: frames read, value: lags) on
+    ``splits`` (train masks, test masks, descriptions), as jobs for ``scores_of`` (the widest window
+    first, the slowest jobs start first), and the function that assembles their scores, in the jobs'
+    order, into one table with ``windowed`` model names, window by window in ``windows``' order
+    (``run_settings``' pair). ``inner`` adds the columns ``network`` and ``window`` that ``choose``
+    reads."""
+    keys = [(n, m) for n in sorted(windows, reverse=True) for m in models]
+
+    def assemble(scores: list[pd.DataFrame]) -> pd.DataFrame:
+        done = dict(zip(keys, scores))
+        tables = []
+        for n in windows:
+            table = pd.concat([done[n, m] for m in models], ignore_index=True)
+            named = table.assign(model=[windowed(m, n) for m in table.model])
+            tables.append(named.assign(network=table.model, window=n) if inner else named)
+        return pd.concat(tables, ignore_index=True)
+
+    return [(m, data, *splits, hidden, train_cfg, windows[n]) for n, m in keys], assemble
 
 
 def inner_jobs(models: tuple[str, ...], data: TaskData, outer, hidden: int, train_cfg: TrainConfig,
                windows: dict[int, tuple[int, ...]] = WINDOWS) -> tuple[list[tuple], Callable]:
-    """``inner_scores``' work as jobs for ``scores_of`` (the widest window first) and the function
-    that assembles their scores, in the jobs' order, into its table (``run_settings``' pair)."""
-    inner = inner_splits(data, outer)
-    keys = [(n, m) for n in sorted(windows, reverse=True) for m in models]
-
-    def assemble(scores: list[pd.DataFrame]) -> pd.DataFrame:
-        return pd.concat([table.assign(network=table.model, window=n, model=[windowed(m, n) for m in table.model])
-                          for n, table in _per_window(dict(zip(keys, scores)), windows, models)], ignore_index=True)
-
-    return [(m, data, *inner, hidden, train_cfg, windows[n]) for n, m in keys], assemble
+    """``inner_scores``' work as jobs and the function that assembles them (``_window_jobs``)."""
+    return _window_jobs(models, data, inner_splits(data, outer), hidden, train_cfg, windows, inner=True)
 
 
 def inner_scores(models: tuple[str, ...], data: TaskData, outer, hidden: int, train_cfg: TrainConfig,
@@ -88,15 +96,9 @@ def inner_scores(models: tuple[str, ...], data: TaskData, outer, hidden: int, tr
 
 def outer_jobs(models: tuple[str, ...], data: TaskData, outer, n_seeds: int, hidden: int,
                train_cfg: TrainConfig, windows: tuple[int, ...]) -> tuple[list[tuple], Callable]:
-    """``outer_scores``' work as jobs for ``scores_of`` and the function that assembles them."""
-    copies = replicate(outer, n_seeds)
-    keys = [(n, m) for n in sorted(windows, reverse=True) for m in models]
-
-    def assemble(scores: list[pd.DataFrame]) -> pd.DataFrame:
-        return pd.concat([table.assign(model=[windowed(m, n) for m in table.model])
-                          for n, table in _per_window(dict(zip(keys, scores)), windows, models)], ignore_index=True)
-
-    return [(m, data, *copies, hidden, train_cfg, WINDOWS[n]) for n, m in keys], assemble
+    """``outer_scores``' work as jobs and the function that assembles them (``_window_jobs``)."""
+    return _window_jobs(models, data, replicate(outer, n_seeds), hidden, train_cfg,
+                        {n: WINDOWS[n] for n in windows}, inner=False)
 
 
 def outer_scores(models: tuple[str, ...], data: TaskData, outer, n_seeds: int, hidden: int,
