@@ -152,12 +152,31 @@ def test_chapter_code_runs_without_numpys_huge_page_advice():
     import numpy as np
     from toolargs import CHAPTER_ENV, chapter_environment
 
-    assert CHAPTER_ENV == {"NUMPY_MADVISE_HUGEPAGE": "0"}
+    assert CHAPTER_ENV["NUMPY_MADVISE_HUGEPAGE"] == "0"
     chosen = os.environ.get("NUMPY_MADVISE_HUGEPAGE")  # conftest's "0", or what whoever ran pytest chose
     assert chosen is not None, "conftest.py did not apply toolargs.CHAPTER_ENV"
     assert np._core.multiarray._get_madvise_hugepage() == (chosen != "0")  # set before NumPy's import
     assert chapter_environment({}) == CHAPTER_ENV
-    assert chapter_environment({"NUMPY_MADVISE_HUGEPAGE": "1"}) == {"NUMPY_MADVISE_HUGEPAGE": "1"}  # caller's wins
+    caller = {var: "1" for var in CHAPTER_ENV}
+    assert chapter_environment(dict(caller)) == caller                      # the caller's values win
+
+
+def test_openblas_gets_the_same_kernels_on_every_avx2_machine():
+    # toolargs.openblas_core: Haswell's kernels where they run (x86-64 with AVX2 and FMA), else
+    # OpenBLAS's own choice; NumPy's OpenBLAS reads the variable at its import (conftest set it)
+    import numpy  # noqa: F401  (loads NumPy's OpenBLAS)
+    from threadpoolctl import threadpool_info
+    from toolargs import CHAPTER_ENV, openblas_core
+
+    avx512 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw\n"
+    assert openblas_core("x86_64", avx512) == {"OPENBLAS_CORETYPE": "Haswell"}
+    assert openblas_core("x86_64", "flags\t\t: fpu sse2 avx\n") == {}             # no AVX2: Haswell's would crash
+    assert openblas_core("aarch64", avx512) == {} and openblas_core("arm64", "") == {}
+    if "OPENBLAS_CORETYPE" in CHAPTER_ENV:
+        chosen = os.environ.get("OPENBLAS_CORETYPE")  # conftest's "Haswell", or what whoever ran pytest chose
+        assert chosen is not None, "conftest.py did not apply toolargs.CHAPTER_ENV"
+        cores = {info.get("architecture") for info in threadpool_info() if info.get("internal_api") == "openblas"}
+        assert chosen != "Haswell" or cores == {"Haswell"}, cores       # another name may map to other kernels
 
 
 def test_the_suite_runs_the_longest_files_first_and_keeps_each_files_order(tmp_path):

@@ -5,19 +5,44 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
+from pathlib import Path
 
 from wormlib.jobs import ONE_THREAD_ENV  # imports no NumPy or torch
 
 THREAD_VARS = tuple(ONE_THREAD_ENV)
 """The BLAS/OpenMP thread variables: those a training worker starts at one (``wormlib.jobs``)."""
 
-CHAPTER_ENV = {"NUMPY_MADVISE_HUGEPAGE": "0"}
+
+def openblas_core(machine: str | None = None, cpuinfo: str | None = None) -> dict[str, str]:
+    """``OPENBLAS_CORETYPE=Haswell`` on an x86-64 Linux CPU with AVX2 and FMA, else nothing.
+
+    NumPy's and SciPy's OpenBLAS pick their kernels from the CPU they load on: AVX2 kernels on
+    one machine, AVX-512 ones on another, with other rounding. Logistic regression (scikit-learn's
+    L-BFGS on NumPy) then converges to other bits: on an AVX-512 machine, 22 of chapter 3's 2,394
+    quick records moved by up to 0.005 (HISTORY.md, 2026-12-03). Haswell's kernels run on every
+    AVX2 machine, so the book's numbers are the same bits on all of them. Torch's BLAS is not
+    OpenBLAS and does not read this variable."""
+    machine = platform.machine() if machine is None else machine
+    if machine.lower() not in ("x86_64", "amd64"):
+        return {}
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:                                     # not Linux: leave OpenBLAS to choose
+            return {}
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return {"OPENBLAS_CORETYPE": "Haswell"} if {"avx2", "fma"} <= set(flags) else {}
+
+
+CHAPTER_ENV = {"NUMPY_MADVISE_HUGEPAGE": "0", **openblas_core()}
 """The environment every process that runs chapter code gets (unless the caller set a variable).
 NumPy madvises each large array for transparent huge pages; where the kernel's THP defrag setting
 is ``madvise`` (as on the development machine), faulting such an array in can stall on synchronous
 memory compaction (numpy issue 31590). Chapter 1's quick profile, mostly ADMM's large distance
 blocks, took 81–84 s with the advice and 55–58 s without, on the 2-core development machine
-(HISTORY.md). Where memory comes from changes, not a single number."""
+(HISTORY.md). Where memory comes from changes, not a single number. ``openblas_core``: the same
+BLAS kernels on every AVX2 machine, so the same numbers."""
 
 
 def chapter_environment(env: dict | None = None) -> dict:
