@@ -560,7 +560,7 @@ for i, row in enumerate(card.itertuples(), 1):
 results.save()
 card_table = scorecard.to_markdown(card)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 counts = card.verdict.value_counts()
 plotting.numbered_table(
     card_table,

@@ -192,8 +192,9 @@ def _fig5(r: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str]:
 
 
 def _metric_words(metric: str) -> str:
-    """A metric's record name in words (``balanced-accuracy`` → "balanced accuracy")."""
-    return metric.replace("-", " ")
+    """A metric's record name in words (``balanced-accuracy`` → "balanced accuracy"); other
+    labels ("16-step MSE") as they are."""
+    return metric.replace("-", " ") if metric in METRICS else metric
 
 
 def _tests_text(tests: list[Test], label: str = "", digits: int = 3) -> str:
@@ -213,10 +214,15 @@ def _noted(text: str, note: str) -> str:
     return text + ("\n" if "\n" in text else " ") + f"({note})"
 
 
+def _states(task: str) -> str:
+    """A task's record name in words (``4-state`` → "4 states")."""
+    return f"{task.split('-')[0]} states"
+
+
 def _setting(task: str, k: int, kind: str | None = None) -> str:
     """A task and number of training worms as the scorecard names them ("4 states, k=3"), with
     the derivative's kind where it varies: "past-only" (``causal``) or "centred"."""
-    name = f"{task.split('-')[0]} states, k={int(k)}"
+    name = f"{_states(task)}, k={int(k)}"
     return name if kind is None else name + ", " + ("past-only" if kind == "causal" else kind)
 
 
@@ -287,7 +293,7 @@ def claim_svm_matches_seen(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     seen, note = seen[seen.protocol == "shuffled-windows"], notes["shuffled-windows"]
     diffs = {m: _paired(seen[seen.metric == m], GNN, "svm", m) for m in METRICS}
     verdict = combine([decide_margin(d, 0.01, two_sided=True) for d in diffs.values()])
-    return ("GNN − SVM, seen: " + "; ".join(f"{m} {interval_text(d)}" for m, d in diffs.items())
+    return ("GNN − SVM, seen: " + ", ".join(f"{_metric_words(m)} {interval_text(d)}" for m, d in diffs.items())
             + f" (margin ±0.01; {note})", verdict)
 
 
@@ -315,9 +321,9 @@ def claim_three_neurons(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
             diff = _paired(rows, "subsets-15-neurons", "subsets-3-neurons", m)
             outcomes.append(decide_margin(diff, 0.03))
             if m == "balanced-accuracy":
-                parts.append(f"{task}: loss {interval_text(diff)}")
+                parts.append(f"{_states(task)}: {interval_text(diff)}")
     verdict = combine(outcomes)
-    return "GNN balanced accuracy lost with 3 neurons instead of 15 (margin 0.03): " + "; ".join(parts), verdict
+    return "\n".join(["GNN balanced accuracy lost with 3 neurons instead of 15 (margin 0.03):"] + parts), verdict
 
 
 def claim_more_worms_classification(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
@@ -356,12 +362,12 @@ def claim_gnn_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
     beside."""
     mse, note = _fig5(r)
     rows = mse[(mse.n_train_worms == 4) & (mse.step == 16)]
-    tests = [Test(f"{b} − GNN", "mse", paired_difference(rows, b, "gnn", metric="mse"))
+    tests = [Test(b, "16-step MSE", paired_difference(rows, b, "gnn", metric="mse"))
              for b in ("mlp", "mlp-gru", "gnn-gru")]
     verdict = decide(tests)
     beside = {b: paired_difference(rows, b, "gnn", metric="mse") for b in ("persistence", "linear", "linear-ar")}
-    return ("16-step MSE, rival − GNN: " + "; ".join(f"{t.comparison.split(' ')[0]} {t.text(4)}" for t in tests)
-            + "; beside: " + "; ".join(f"{b} {interval_text(d, 4)}" for b, d in beside.items()) + f" ({note})", verdict)
+    return _noted(_tests_text(tests, "rival − GNN", digits=4) + "\nbeside: "
+                  + "; ".join(f"{b} {interval_text(d, 4)}" for b, d in beside.items()), note), verdict
 
 
 def claim_beats_persistence_causal(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
