@@ -420,19 +420,24 @@ for row in comparisons.itertuples():
             n_train_worms=k,
         )
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 gnn_vs_mlp = comparisons[
     (comparisons.a == "gnn-inferred-static") & (comparisons.b == "mlp-concat")
 ]
 plotting.numbered_table(
-    plotting.paired_metrics_table(comparisons, ["comparison", "a", "b"], p_values=True),
+    plotting.paired_metrics_table(
+        comparisons.replace({"a": plotting.MODEL_NAMES, "b": plotting.MODEL_NAMES}),
+        ["comparison", "a", "b"],
+        p_values=True,
+    ),
     "tbl-paired",
     "Paired differences on unseen worms, accuracy and balanced accuracy (a − b; mean "
     "over test worms, 95% t-interval, bold where it excludes 0; paired t-test p; uncorrected: "
     "chapter 5's scorecard applies "
     "Holm's correction per claim). The paper's claim that the GNN generalises better than the MLP: "
     + "; ".join(
-        f"{r.comparison}, {r.metric}: {evaluate.interval_text(r._asdict())} → {r.verdict}"
+        f"{r.comparison}, {r.metric.replace('-', ' ')}: "
+        f"{evaluate.interval_text(r._asdict())} → {r.verdict}"
         for r in gnn_vs_mlp.itertuples()
     )
     + ".",
@@ -560,7 +565,7 @@ results.add_scores(fig4b_seeds, "fig4b-four-states-unseen-seeds", "4-state")
 results.save()
 saved = load_results("classification", cfg.profile)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 seeded4 = saved[
     (
         (saved.experiment == "fig4b-four-states-unseen-seeds")
@@ -628,7 +633,7 @@ for (protocol, task), table in zip(seen_settings, seen_tables):
 results.save()
 saved = load_results("classification", cfg.profile)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 seen_seeded = saved.experiment.isin(
     ["seen-shuffled-windows-seeds", "seen-contiguous-blocks-seeds"]
 )
@@ -655,6 +660,7 @@ seen_seed_table = (
             "GNN − SVM": ("gnn-inferred-static", "svm"),
         },
     )
+    .replace({"metric": {"accuracy": "acc.", "balanced-accuracy": "bal.\u00a0acc."}})
     .set_index(["task", "protocol", "metric"])
     .sort_index()
 )
@@ -673,7 +679,8 @@ plotting.numbered_table(
     "paired differences (95% t-interval over worms, uncorrected; the SVM was run on 2 states' "
     "shuffled windows only). The sd across seeds of the GNN's accuracy on one worm and protocol is "
     f"{sd_seen.median():.3f} (median; up to {sd_seen.max():.3f}). Chapter 5's rows on seen "
-    "worms use these networks.",
+    "worms use these networks. acc.: accuracy; bal. acc.: balanced accuracy; log. reg.: "
+    "logistic regression.",
 )
 
 # %% [markdown]
@@ -733,7 +740,7 @@ admm_pairs = evaluate.paired_comparisons(
 )
 admm_pairs_table = plotting.paired_metrics_table(admm_pairs, ["comparison", "a", "b"])
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 a7 = experiments.summarise(admm7, ["model"]).set_index("model")["mean"]
 b7 = experiments.summarise(
     metric_table(saved, "admm-seven-states-unseen", "balanced-accuracy"),
@@ -750,7 +757,8 @@ plotting.numbered_table(
     f"4 training worms: accuracy {a7['admm']:.1%}, balanced accuracy {b7['admm']:.1%}. Against "
     "logistic regression: "
     + "; ".join(
-        f"{r.comparison}, {r.metric}: {evaluate.interval_text(r._asdict())} → {r.verdict}"
+        f"{r.comparison}, {r.metric.replace('-', ' ')}: "
+        f"{evaluate.interval_text(r._asdict())} → {r.verdict}"
         for r in admm_pairs[admm_pairs.a == "logistic-regression"].itertuples()
     )
     + ".",
@@ -967,7 +975,7 @@ nested_pairs = evaluate.paired_comparisons(
     ],
 )
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 window_table = pd.concat(
     [t.assign(setting=s) for s, t in window_choice.items()], ignore_index=True
 ).assign(

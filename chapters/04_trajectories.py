@@ -268,6 +268,8 @@ plotting.numbered_table(
     )
     + ".",
 )
+
+# %% tags=["remove-input", "full-width"]
 plotting.numbered_table(
     plotting.paired_table(
         comparisons,
@@ -336,7 +338,7 @@ seeded_comparisons = pd.DataFrame(
     if rival != "gnn"
 )
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 sixteen = lambda t: t[t.step == 16]  # noqa: E731
 one_seed = sixteen(mse).groupby(["model", "n_train_worms"]).mse.mean()
 many = sixteen(seeded).groupby(["model", "n_train_worms"]).mse.mean()
