@@ -426,7 +426,7 @@ gnn_vs_mlp = comparisons[
 ]
 plotting.numbered_table(
     plotting.paired_metrics_table(
-        comparisons.replace({"a": plotting.MODEL_NAMES, "b": plotting.MODEL_NAMES}),
+        plotting.short_model_names(comparisons),
         ["comparison", "a", "b"],
         p_values=True,
     ),
@@ -738,7 +738,9 @@ admm_pairs = evaluate.paired_comparisons(
     },
     [(m, "admm") for m in ("gnn-inferred-static", "mlp-concat", "logistic-regression")],
 )
-admm_pairs_table = plotting.paired_metrics_table(admm_pairs, ["comparison", "a", "b"])
+admm_pairs_table = plotting.paired_metrics_table(
+    plotting.short_model_names(admm_pairs), ["comparison", "a", "b"]
+)
 
 # %% tags=["remove-input", "full-width"]
 a7 = experiments.summarise(admm7, ["model"]).set_index("model")["mean"]
@@ -880,9 +882,11 @@ time_pairs = evaluate.paired_comparisons(
         ("logistic-regression-lagged", "gnn-inferred-static"),
     ],
 )
-time_pairs_table = plotting.paired_metrics_table(time_pairs, ["comparison", "a", "b"])
+time_pairs_table = plotting.paired_metrics_table(
+    plotting.short_model_names(time_pairs), ["comparison", "a", "b"]
+)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 tc = {
     (kind, m): experiments.summarise(
         metric_table(saved, f"time-context-{kind}-derivative", m).query(
@@ -922,8 +926,10 @@ plotting.numbered_table(
     f"{tc['causal', 'accuracy']['mlp-concat-gru-window']:.3f} / "
     f"{tc['causal', 'balanced-accuracy']['mlp-concat-gru-window']:.3f}. With the paper's centred "
     f"features: TAVRNN {tc['centred', 'accuracy']['tavrnn']:.3f} / {tc['centred', 'balanced-accuracy']['tavrnn']:.3f}; "
-    f"the best time-context model is {best_centred_acc} by accuracy ({tc['centred', 'accuracy'][best_centred_acc]:.3f}) and "
-    f"{best_centred_bal} by balanced accuracy ({tc['centred', 'balanced-accuracy'][best_centred_bal]:.3f}). "
+    f"the best time-context model is the {plotting.MODEL_NAMES.get(best_centred_acc, best_centred_acc)} by accuracy "
+    f"({tc['centred', 'accuracy'][best_centred_acc]:.3f}) and the "
+    f"{plotting.MODEL_NAMES.get(best_centred_bal, best_centred_bal)} by balanced accuracy "
+    f"({tc['centred', 'balanced-accuracy'][best_centred_bal]:.3f}). "
     f"TAVRNN's balanced accuracy on one test worm varies across its {cfg.n_seeds} seeds by an "
     f"sd of {sd_tavrnn.median():.3f} (median over settings and worms; up to "
     f"{sd_tavrnn.max():.3f}). Chapter 5's scorecard holds the verdicts.",
@@ -1007,14 +1013,16 @@ plotting.numbered_table(
     "test worms, shown to judge the choice, never used to make it.",
 )
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 nested_gnn = nested_pairs[
     (nested_pairs.a == "gnn-inferred-static-window-nested")
     & (nested_pairs.b == "gnn-inferred-static")
     & (nested_pairs.metric == "balanced-accuracy")
 ].set_index("comparison")
 plotting.numbered_table(
-    plotting.paired_metrics_table(nested_pairs, ["comparison", "a", "b"]),
+    plotting.paired_metrics_table(
+        plotting.short_model_names(nested_pairs), ["comparison", "a", "b"]
+    ),
     "tbl-window-nested",
     "The networks with the window chosen on the training worms (`-nested`) against the "
     "single-frame networks and against the fixed six-frame windows, unseen worms, paired by "
@@ -1123,14 +1131,16 @@ window_pairs = evaluate.paired_comparisons(
     + [("tavrnn", "gnn-inferred-static")],
 ).sort_values("metric", kind="stable", ignore_index=True)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 balanced = window_pairs[window_pairs.metric == "balanced-accuracy"]
 counts = {  # a's balanced accuracy detectably above / below b's, of the protocols run
     a: (int((p.ci_low > 0).sum()), int((p.ci_high < 0).sum()), len(p))
     for a, p in balanced.groupby("a")
 }
 plotting.numbered_table(
-    plotting.paired_metrics_table(window_pairs, ["comparison", "a", "b"]),
+    plotting.paired_metrics_table(
+        plotting.short_model_names(window_pairs), ["comparison", "a", "b"]
+    ),
     "tbl-window-protocols",
     "Windowed − single-frame networks on the protocols of Table 1 and Fig. 4B (unseen worms) "
     "and Fig. 4A (seen worms; per worm the mean over its folds), and GRU-window − single-frame "

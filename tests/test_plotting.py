@@ -157,6 +157,16 @@ def test_paired_metrics_table_puts_the_metrics_side_by_side_and_marks_intervals_
     assert [r[4] for r in with_p.text["rows"]] == ["0.010", "0.600", "0.003"]
 
 
+def test_short_model_names_rename_only_the_model_columns():
+    pairs = pd.DataFrame(dict(comparison=["gnn-inferred-static"], a=["gnn-inferred-static-gru-window"],
+                              b=["gnn-inferred-static"], metric=["accuracy"]))
+    short = plotting.short_model_names(pairs)
+    assert short.a.tolist() == ["GRU-window GNN"] and short.b.tolist() == ["GNN"]
+    assert short.comparison.tolist() == ["gnn-inferred-static"]           # not a model column: kept
+    assert plotting.short_model_names(pairs.assign(a="new-model")).a.tolist() == ["new-model"]  # no name: kept
+    assert len(set(plotting.MODEL_NAMES.values())) == len(plotting.MODEL_NAMES)  # no two models share a name
+
+
 def test_crosslab_figure_names_each_model_once_under_its_lags_at_9_pt(monkeypatch):
     monkeypatch.setattr(plotting.plt, "close", lambda fig=None: None)
     rows = [dict(train=t, model=m, lag_s=lag, roc_auc=0.7, null_auc_95=0.6, test=str(r))

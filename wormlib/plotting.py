@@ -263,8 +263,21 @@ MODEL_COLOURS = {"logistic-regression": "#7f7f7f", "svm": "#bcbd22", "mlp-sum": 
                  "mlp-gru": "#1f77b4", "gnn": "#d62728", "gnn-static": "#ff9896", "gnn-gru": "#8c564b"}
 MODEL_NAMES = {"logistic-regression": "log. reg.", "svm": "SVM", "mlp-sum": "MLP (sum)", "mlp-concat": "MLP",
                "gnn-inferred-static": "GNN", "gnn-inferred-dynamic": "GNN (dyn.)", "gnn-connectome": "GNN (conn.)",
-               "admm": "ADMM"}
-"""Short model names for tick labels (the code names stay in tables and legends)."""
+               "admm": "ADMM",
+               # chapter 3's time-context models
+               "logistic-regression-lagged": "lagged log. reg.", "tavrnn": "TAVRNN", "tavrnn-probe": "TAVRNN probe",
+               "mlp-concat-window": "windowed MLP", "gnn-inferred-static-window": "windowed GNN",
+               "mlp-concat-gru-window": "GRU-window MLP", "gnn-inferred-static-gru-window": "GRU-window GNN",
+               "mlp-concat-window-nested": "nested-window MLP",
+               "gnn-inferred-static-window-nested": "nested-window GNN"}
+"""Short model names for tick labels and for the model columns of tables (``short_model_names``);
+the code names stay in legends and in the results files."""
+
+
+def short_model_names(frame: pd.DataFrame, columns: tuple[str, ...] = ("a", "b")) -> pd.DataFrame:
+    """``frame`` with the model names in ``columns`` (by default a paired comparison's a and b)
+    replaced by their ``MODEL_NAMES``, so that a table's rows fit one line; others unchanged."""
+    return frame.replace({column: MODEL_NAMES for column in columns})
 MODEL_STYLES = {"persistence": ":", "linear": "--", "linear-ar": "--", "mlp-gru": "-.", "gnn-gru": "-."}
 
 
