@@ -438,7 +438,7 @@ def claim_recurrent_attention(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
               if ((c.experiment == f"time-context-{kind}-derivative") & (c.task == task) & (c.n_train_worms == k)
                   & (c.model == "tavrnn") & (c.metric == "balanced-accuracy-sd-over-seeds")).any()]
     note = ("TAVRNN averaged over seeds in every setting" if len(seeded) == len(TIME_SETTINGS)
-            else f"TAVRNN averaged over seeds at {', '.join(seeded)}; 1 seed elsewhere" if seeded
+            else f"TAVRNN averaged over seeds at {'; '.join(seeded)}; 1 seed elsewhere" if seeded
             else "TAVRNN 1 seed")
     return _noted(_tests_text(tests, "TAVRNN − GNN"), f"{note}; the GNN averaged over seeds"), verdict
 
