@@ -6,8 +6,9 @@
 Needs Debian's ``chromium`` (``apt-get install chromium``). One full-height PNG per page; look
 at them (figures legible? tables formatted? no code plumbing?) before a release. ``--layout``
 takes no pictures: for each chapter page and window width it prints how many code and output
-blocks need a horizontal scroll bar, how many characters a code line can have there, and each
-table wider than its container (table / container px).
+blocks need a horizontal scroll bar, how many characters a code line can have there, each
+table wider than its container (table / container px) and each table whose rows wrap (rows on
+more than one line / rows: a candidate for the "full-width" cell tag or shorter labels).
 """
 
 from __future__ import annotations
@@ -55,10 +56,17 @@ MEASURE = """<script>addEventListener("load", () => {
     chars = (code.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight))
             / ctx.measureText("0").width;
   }
-  const tables = [...document.querySelectorAll("div.pst-scrollable-table-container")].filter(over)
-    .map(c => [c.querySelector("table").id, c.scrollWidth, c.clientWidth]);
+  const containers = [...document.querySelectorAll("div.pst-scrollable-table-container")];
+  const tables = containers.filter(over).map(c => [c.querySelector("table").id, c.scrollWidth, c.clientWidth]);
+  const wrapped = containers.map(c => {   // rows taller than one line: [id, such rows, rows]
+    const rows = [...c.querySelectorAll("table > tbody > tr")];
+    const cell = rows.length ? rows[0].querySelector("td, th") : null;
+    const line = cell ? parseFloat(getComputedStyle(cell).lineHeight) || 18 : 18;
+    return [c.querySelector("table").id, rows.filter(r => r.getBoundingClientRect().height > 1.6 * line).length,
+            rows.length];
+  }).filter(t => t[1] > 0);
   document.body.dataset.layout = encodeURIComponent(JSON.stringify(
-    {blocks: blocks.length, scrolling: blocks.filter(over).length, chars, tables}));
+    {blocks: blocks.length, scrolling: blocks.filter(over).length, chars, tables, wrapped}));
 });</script></body>"""
 
 
@@ -95,9 +103,11 @@ def main() -> None:
             for page in sorted((site / "chapters").glob("*.html")):
                 m = layout(browser, page, width)
                 wide = ", ".join(f"{t} {w}/{c}" for t, w, c in m["tables"]) or "none"
+                tall = ", ".join(f"{t} {n}/{rows}" for t, n, rows in m["wrapped"]) or "none"
                 chars = f"{m['chars']:.0f}" if m["chars"] else "—"
                 print(f"{width:5d} px  {page.stem:20s} code/output blocks scrolling {m['scrolling']:2d} of "
-                      f"{m['blocks']:2d}; characters per code line {chars}; tables wider (px) {wide}")
+                      f"{m['blocks']:2d}; characters per code line {chars}; tables wider (px) {wide}; "
+                      f"rows on more than one line {tall}")
         return
     out.mkdir(parents=True, exist_ok=True)
     pages = sorted(site.glob("*.html")) + sorted((site / "chapters").glob("*.html"))
