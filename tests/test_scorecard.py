@@ -79,6 +79,9 @@ def test_scorecard_from_the_committed_results(committed):
     assert card.evidence.str.contains(r"\d\.\d{3}").all()
     markdown = scorecard.to_markdown(card)
     assert markdown.count("\n") == len(card) + 1 and "](03_classification.ipynb#" in markdown
+    # evidence of several comparisons: one a line, a line break inside the table cell
+    several = card.evidence.str.count("\n")
+    assert several.max() >= 5 and markdown.count("<br>") == several.sum()
 
 
 def test_every_headline_is_worded_by_its_interval(committed):
