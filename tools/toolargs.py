@@ -20,7 +20,7 @@ def openblas_core(machine: str | None = None, cpuinfo: str | None = None) -> dic
     NumPy's and SciPy's OpenBLAS pick their kernels from the CPU they load on: AVX2 kernels on
     one machine, AVX-512 ones on another, with other rounding. Logistic regression (scikit-learn's
     L-BFGS on NumPy) then converges to other bits: on an AVX-512 machine, 22 of chapter 3's 2,394
-    quick records moved by up to 0.005 (HISTORY.md, 2026-12-03). Haswell's kernels run on every
+    quick records moved by up to 0.0047 (HISTORY.md, the run of 2026-12-04). Haswell's kernels run on every
     AVX2 machine, so the book's numbers are the same bits on all of them. Torch's BLAS is not
     OpenBLAS and does not read this variable."""
     machine = platform.machine() if machine is None else machine
