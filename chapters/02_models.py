@@ -158,13 +158,15 @@ fields = experiments.receptive_fields(
 )
 fields_table = plotting.table(fields)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 plotting.numbered_table(
     fields_table,
     "tbl-receptive-fields",
     "Receptive field and trainable parameters of every classifier of chapter 3 "
-    "(7 states, the paper's 15 neurons). No model reads a frame after t except through the "
-    "paper's centred derivative; ADMM and the SVM are non-parametric (they keep training frames).",
+    "(7 states, the paper's 15 neurons). A frame is its features, each neuron's ΔF/F and "
+    "derivative; the derivative of frame t reads frames t − 3 … t + 3 (the paper's centred "
+    "filter) or t − 6 … t (past-only), so no model reads a frame after t except through the "
+    "centred derivative. ADMM and the SVM are non-parametric (they keep training frames).",
 )
 
 # %% [markdown]

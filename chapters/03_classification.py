@@ -189,11 +189,11 @@ t1.loc["Brennan & Proekt (2019), their protocol"] = [
     "—",
     "—",
     "—",
-    "0.81 (cross-animal, quoted by the paper)",
+    "0.81 (cross-animal, quoted)",
 ]
 table1_shown = plotting.table(t1)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 s1 = experiments.summarise(table1, ["model", "protocol"]).set_index(
     ["model", "protocol"]
 )["mean"]
@@ -380,7 +380,7 @@ if nichols is not None:
 # difference over the five worms with a 95% t-interval — on accuracy and on balanced accuracy,
 # since accuracy is dominated by the frequent classes (forward and reverse) and balanced accuracy
 # weighs the rare turns equally. Five worms make wide intervals; an interval that includes 0 is
-# "no detectable difference", not "no difference".
+# "not detectable", not "no difference".
 
 # %%
 comparisons = evaluate.paired_comparisons(
@@ -435,11 +435,7 @@ plotting.numbered_table(
     "over test worms, 95% t-interval, bold where it excludes 0; paired t-test p; uncorrected: "
     "chapter 5's scorecard applies "
     "Holm's correction per claim). The paper's claim that the GNN generalises better than the MLP: "
-    + "; ".join(
-        f"{r.comparison}, {r.metric.replace('-', ' ')}: "
-        f"{evaluate.interval_text(r._asdict())} → {r.verdict}"
-        for r in gnn_vs_mlp.itertuples()
-    )
+    + evaluate.comparisons_text(gnn_vs_mlp)
     + ".",
 )
 
@@ -478,15 +474,7 @@ results.save()
 saved = load_results("classification", cfg.profile)
 
 # %% tags=["remove-input", "full-width"]
-net_labels = {  # column header (the figures' short name) → model
-    plotting.MODEL_NAMES[m]: m
-    for m in (
-        "gnn-inferred-static",
-        "mlp-concat",
-        "gnn-connectome",
-        "logistic-regression",
-    )
-}
+net_labels = plotting.model_columns(robust_models)
 table33 = (
     pd.concat(
         evaluate.paired_table(
@@ -580,7 +568,7 @@ fig4b_seed_table = (
     evaluate.paired_table(
         seeded4,
         ["n_train_worms"],
-        {plotting.MODEL_NAMES[m]: m for m in fig4b_nets},
+        plotting.model_columns(fig4b_nets),
         {
             "GNN − MLP": ("gnn-inferred-static", "mlp-concat"),
             "inferred − connectome": ("gnn-inferred-static", "gnn-connectome"),
@@ -651,10 +639,9 @@ seen_seed_table = (
     evaluate.paired_table(  # the SVM ran on 2 states' shuffled windows only
         seen_records,
         ["task", "protocol"],
-        {
-            plotting.MODEL_NAMES[m]: m
-            for m in ("gnn-inferred-static", "mlp-concat", "logistic-regression", "svm")
-        },
+        plotting.model_columns(
+            ("gnn-inferred-static", "mlp-concat", "logistic-regression", "svm")
+        ),
         {
             "GNN − MLP": ("gnn-inferred-static", "mlp-concat"),
             "GNN − SVM": ("gnn-inferred-static", "svm"),
@@ -758,11 +745,7 @@ plotting.numbered_table(
     f"averaged over {cfg.n_seeds} seeds, with the paper's centred derivative). ADMM on 7 states, "
     f"4 training worms: accuracy {a7['admm']:.1%}, balanced accuracy {b7['admm']:.1%}. Against "
     "logistic regression: "
-    + "; ".join(
-        f"{r.comparison}, {r.metric.replace('-', ' ')}: "
-        f"{evaluate.interval_text(r._asdict())} → {r.verdict}"
-        for r in admm_pairs[admm_pairs.a == "logistic-regression"].itertuples()
-    )
+    + evaluate.comparisons_text(admm_pairs[admm_pairs.a == "logistic-regression"])
     + ".",
 )
 

@@ -64,19 +64,21 @@ results = Results("trajectories", cfg.profile)
 # %% [markdown]
 # ## Models and protocol
 #
+# ::::{container} full-width
 # :::{table} The trajectory models: X̂(t+1) = X(t) + f(·), the state they carry between steps, and what they are.
 # :name: tbl-trajectory-models
 #
 # | model | f | memory | what it is |
 # |---|---|---|---|
 # | `persistence` | 0 | none | X̂(t+k) = X(t): the trivial forecast |
-# | `linear` | X·A + b | none | least squares on every pair of consecutive training frames |
-# | `linear-ar` | Σ X(t−k)·A_k + b, k < p | the last p frames (p ≤ 4, chosen on training worms) | least squares on every frame with p − 1 frames before it |
-# | `mlp` | 2-layer MLP on the 15 × 2 concatenated features | Markovian | paper's MLP |
-# | `gnn` | GNN, a graph inferred from the current frame, per-node readout | Markovian | paper's GNN |
-# | `gnn-static` | the same with one graph per step for the whole batch of windows | Markovian | variant |
+# | `linear` | X·A + b | none | least squares on consecutive training frames |
+# | `linear-ar` | Σ X(t−k)·A_k + b, k < p | last p frames (p ≤ 4, chosen on training worms) | least squares, p lags |
+# | `mlp` | 2-layer MLP on the 15 × 2 features | Markovian | paper's MLP |
+# | `gnn` | GNN on a graph inferred per frame | Markovian | paper's GNN |
+# | `gnn-static` | the same, one graph per step for the batch | Markovian | variant |
 # | `mlp-gru`, `gnn-gru` | the encoders above → GRU → decoder | recurrent, 4-frame burn-in | paper's "RNN variants" |
 # :::
+# ::::
 #
 # Following Section 5.2: training unrolls 8 steps (12 frames with the recurrent models'
 # burn-in) with scheduled sampling {cite}`bengio2015` — the probability of feeding back the model's own prediction
@@ -180,10 +182,9 @@ table = (
     .reindex(list(tj.MODELS))
 )
 table.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in table.columns]
-table["paper"] = "not stated in the available text"
 mse_table = plotting.table(table, digits=4)
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "full-width"]
 best = {
     k: curves[(curves.n_train_worms == k) & (curves.step == 16)]
     .set_index("model")["mean"]
@@ -246,10 +247,7 @@ verdicts.columns = [
     f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in verdicts.columns
 ]
 verdicts.index.name = "GNN vs"
-# the book's word for an interval that includes 0, short enough for one line a row
-verdicts_table = plotting.table(
-    verdicts.replace({"no detectable difference": "not detectable"})
-)
+verdicts_table = plotting.table(verdicts)
 
 # %% tags=["remove-input", "full-width"]
 four = comparisons[comparisons.n_train_worms == 4].set_index(["b", "step"])

@@ -73,7 +73,10 @@ def test_paired_comparisons_pair_each_metric_and_skip_absent_models():
     rows = evaluate.paired_comparisons({"k=4": res.frame()}, [("gnn", "mlp"), ("gnn", "svm")])
     assert list(rows.metric) == ["accuracy", "balanced-accuracy"] and set(rows.comparison) == {"k=4"}
     assert rows.mean_difference.tolist() == pytest.approx([0.07, -0.03])
-    assert rows.verdict.iloc[0] == "gnn better" and rows.verdict.iloc[1] == "no detectable difference"
+    assert rows.verdict.iloc[0] == "gnn better" and rows.verdict.iloc[1] == "not detectable"
+    text = evaluate.comparisons_text(rows)
+    assert text.count("; ") == 1 and text.startswith("k=4, accuracy: +0.070 [")
+    assert text.endswith("→ not detectable") and "balanced accuracy: -0.030 [" in text
 
 
 def test_paired_table_means_per_worm_and_intervals_as_text():

@@ -282,6 +282,9 @@ def test_windowed_networks_train_on_the_window_and_keep_their_names():
         assert scores.accuracy.min() > 0.75, name  # majority class 0.5; the frame itself (lag 0) decides
     rows = experiments.receptive_fields(data, 16)
     assert set(experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS) <= set(rows.index)
+    lagged = rows.loc["logistic-regression-lagged", "reads, to label frame t"]
+    assert lagged.count("t−") == len(experiments.LAGS) - 1 and lagged.endswith(", t")
+    assert lagged.index(f"t−{max(experiments.LAGS)}") < lagged.index(f"t−{min(experiments.LAGS[1:])}")
     single, window = (int(rows.loc[m, "parameters"].replace(",", "")) for m in ("gnn-inferred-static",
                                                                             "gnn-inferred-static-window"))
     assert window > single

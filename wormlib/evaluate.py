@@ -44,8 +44,9 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
                       metric: str = "accuracy", higher_is_better: bool = True) -> dict:
     """Mean of ``a − b`` over ``unit`` (e.g. the test worm: scores are first averaged over
     splits within a unit), with a 95% t-interval, a two-sided paired t-test p-value and a
-    verdict: "<a> better" or "<b> better" when the interval excludes 0, else "no detectable
-    difference" (for an error such as MSE, pass ``higher_is_better=False``)."""
+    verdict: "<a> better" or "<b> better" when the interval excludes 0, else "not detectable"
+    (the scorecard's word: with five worms, absence of evidence; for an error such as MSE, pass
+    ``higher_is_better=False``)."""
     per_unit = scores.pivot_table(index=unit, columns="model", values=metric, aggfunc="mean")
     diff = (per_unit[model_a] - per_unit[model_b]).dropna().to_numpy()
     n = diff.size
@@ -53,7 +54,7 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
     half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
     p = float(stats.ttest_1samp(diff, 0).pvalue) if n > 1 and diff.std() > 0 else np.nan
     sign = 1 if higher_is_better else -1
-    verdict = ("no detectable difference" if not (mean - half > 0 or mean + half < 0)
+    verdict = ("not detectable" if not (mean - half > 0 or mean + half < 0)
                else f"{model_a if sign * mean > 0 else model_b} better")
     return dict(a=model_a, b=model_b, n_units=n, mean_difference=mean, ci_low=mean - half,
                 ci_high=mean + half, p_value=p, verdict=verdict)
@@ -63,6 +64,13 @@ def interval_text(d: dict, digits: int = 3) -> str:
     """A ``paired_difference`` as text: the mean difference and its 95% interval,
     e.g. ``+0.012 [-0.003, +0.030]``."""
     return f"{d['mean_difference']:+.{digits}f} [{d['ci_low']:+.{digits}f}, {d['ci_high']:+.{digits}f}]"
+
+
+def comparisons_text(rows: pd.DataFrame, digits: int = 3) -> str:
+    """Rows of ``paired_comparisons`` as one caption sentence, e.g. ``4-state, train 3, balanced
+    accuracy: +0.034 [+0.007, +0.060] → gnn better; …``."""
+    return "; ".join(f"{r.comparison}, {r.metric.replace('-', ' ')}: {interval_text(r._asdict(), digits)} → "
+                     f"{r.verdict}" for r in rows.itertuples())
 
 
 def paired_table(records: pd.DataFrame, by: list[str], models: dict[str, str], pairs: dict[str, tuple[str, str]],

@@ -182,25 +182,22 @@ def admm_choices(data: TaskData, n_train: int, max_subsets: int | None = None) -
 
 def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
     """What each classifier reads to label frame t, and its size for ``data``'s neurons and
-    classes (trainable parameters; ADMM and the SVM keep training frames instead)."""
+    classes (trainable parameters; ADMM and the SVM keep training frames instead). A frame is
+    its features: a derivative among them also reads the frames its filter spans (chapter 1)."""
     from .models import count_parameters
     n_in, n_classes = data.x.shape[2] * data.x.shape[3], len(data.classes)
     cfg = tavrnn.TAVRNNConfig()
-    one = "frame t (its derivative: frames t − 3 … t + 3 centred, t − 6 … t past-only)"
-    rows = [(m, one, f"{count_parameters(build_model(m, 1, data, hidden)):,}") for m in NEURAL_MODELS]
-    rows += [("logistic-regression", one, f"{(n_in + 1) * n_classes:,}"),
-             ("svm", one + "; support vectors from ≤ 4000 training frames", "—"),
-             ("logistic-regression-lagged", f"frames t − {', t − '.join(map(str, LAGS[1:]))} and t",
-              f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
-             *[(m, f"each neuron's features at frames t − {', t − '.join(map(str, LAGS[1:]))} and t "
-                   + ("(read oldest first by a GRU per neuron)" if m in GRU_WINDOW_MODELS
-                      else "(node features of the windows)"),
+    lags = "frames " + ", ".join(f"t−{k}" for k in LAGS[:0:-1]) + ", t"   # oldest first
+    rows = [(m, "frame t", f"{count_parameters(build_model(m, 1, data, hidden)):,}") for m in NEURAL_MODELS]
+    rows += [("logistic-regression", "frame t", f"{(n_in + 1) * n_classes:,}"),
+             ("svm", "frame t; ≤ 4000 training frames as support vectors", "—"),
+             ("logistic-regression-lagged", lags, f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
+             *[(m, lags + (", read by a GRU per neuron" if m in GRU_WINDOW_MODELS else " as node features"),
                 f"{count_parameters(build_model(m.removesuffix(WINDOW), 1, data.with_lags(LAGS), hidden)):,}")
                for m in WINDOW_MODELS + GRU_WINDOW_MODELS],
-             ("admm", "traces of frames t − 9 … t (K = 3 delays of τ = 3) or t − 1 … t; "
-                      "its manifold keeps every training frame", "—"),
-             ("tavrnn", f"graphs of {cfg.window}-frame windows every {cfg.stride} frames, its state "
-                        f"from all earlier graphs, attention over the last {cfg.attention_width}",
+             ("admm", "traces of t−9 … t (K = 3 delays, τ = 3) or t−1 … t; all training frames", "—"),
+             ("tavrnn", f"{cfg.window}-frame graphs every {cfg.stride} frames, read by a GRU; attention over "
+                        f"{cfg.attention_width} states",
               f"{count_parameters(tavrnn.TAVRNN(1, data.x.shape[-1], n_classes, cfg)):,}")]
     return pd.DataFrame(rows, columns=["model", "reads, to label frame t", "parameters"]).set_index("model")
 

@@ -278,6 +278,14 @@ def short_model_names(frame: pd.DataFrame, columns: tuple[str, ...] = ("a", "b")
     """``frame`` with the model names in ``columns`` (by default a paired comparison's a and b)
     replaced by their ``MODEL_NAMES``, so that a table's rows fit one line; others unchanged."""
     return frame.replace({column: MODEL_NAMES for column in columns})
+
+
+def model_columns(models) -> dict[str, str]:
+    """Column header → model for ``evaluate.paired_table``: each model under its ``MODEL_NAMES``
+    short name, in the order given."""
+    return {MODEL_NAMES[m]: m for m in models}
+
+
 MODEL_STYLES = {"persistence": ":", "linear": "--", "linear-ar": "--", "mlp-gru": "-.", "gnn-gru": "-."}
 
 
