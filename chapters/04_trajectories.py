@@ -70,13 +70,13 @@ results = Results("trajectories", cfg.profile)
 #
 # | model | f | memory | what it is |
 # |---|---|---|---|
-# | `persistence` | 0 | none | X̂(t+k) = X(t): the trivial forecast |
-# | `linear` | X·A + b | none | least squares on consecutive training frames |
-# | `linear-ar` | Σ X(t−k)·A_k + b, k < p | last p frames (p ≤ 4, chosen on training worms) | least squares, p lags |
-# | `mlp` | 2-layer MLP on the 15 × 2 features | Markovian | paper's MLP |
-# | `gnn` | GNN on a graph inferred per frame | Markovian | paper's GNN |
-# | `gnn-static` | the same, one graph per step for the batch | Markovian | variant |
-# | `mlp-gru`, `gnn-gru` | the encoders above → GRU → decoder | recurrent, 4-frame burn-in | paper's "RNN variants" |
+# | `persistence` | 0 | none | the trivial forecast |
+# | `linear` | X·A + b | none | least squares on training frame pairs |
+# | `linear-ar` | Σ X(t−k)·A_k + b, k < p | last p ≤ 4 frames | least squares; p from training worms |
+# | `mlp` | 2-layer MLP, 15 × 2 inputs | Markovian | paper's MLP |
+# | `gnn` | GNN, graph inferred per frame | Markovian | paper's GNN |
+# | `gnn-static` | `gnn`, one graph per batch | Markovian | variant |
+# | `mlp-gru`, `gnn-gru` | encoder above → GRU → decoder | recurrent, 4-frame burn-in | paper's "RNN variants" |
 # :::
 # ::::
 #
