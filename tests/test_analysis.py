@@ -79,6 +79,16 @@ def test_paired_comparisons_pair_each_metric_and_skip_absent_models():
     assert text.endswith("→ not detectable") and "balanced accuracy: -0.030 [" in text
 
 
+def test_interval_text_shows_which_side_of_zero_a_bound_lies_on():
+    text = evaluate.interval_text
+    assert text(dict(mean_difference=0.012, ci_low=-0.003, ci_high=0.030)) == "+0.012 [-0.003, +0.030]"
+    assert text(dict(mean_difference=-0.0008, ci_low=-0.0013, ci_high=-0.0003)) == "-0.0008 [-0.0013, -0.0003]"
+    # at most two more decimals; an exact 0 stays as it is
+    assert text(dict(mean_difference=0.0, ci_low=-1e-9, ci_high=1e-9)) == "+0.00000 [-0.00000, +0.00000]"
+    assert text(dict(mean_difference=0.01, ci_low=0.0, ci_high=0.02)) == "+0.010 [+0.000, +0.020]"
+    assert text(dict(mean_difference=0.0204, ci_low=0.00004, ci_high=0.04), 4) == "+0.02040 [+0.00004, +0.04000]"
+
+
 def test_paired_table_means_per_worm_and_intervals_as_text():
     res = Results("test", "quick")
     # worm 1 is tested by two splits: its scores are averaged before the mean over worms

@@ -62,8 +62,14 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
 
 def interval_text(d: dict, digits: int = 3) -> str:
     """A ``paired_difference`` as text: the mean difference and its 95% interval,
-    e.g. ``+0.012 [-0.003, +0.030]``."""
-    return f"{d['mean_difference']:+.{digits}f} [{d['ci_low']:+.{digits}f}, {d['ci_high']:+.{digits}f}]"
+    e.g. ``+0.012 [-0.003, +0.030]``. A bound that would print as ±0 although it is not 0 gets up to
+    two more decimals (all three numbers alike), so the text shows which side of 0 it lies on:
+    ``-0.0008 [-0.0013, -0.0003]``, not ``-0.001 [-0.001, -0.000]``."""
+    bounds = (d["ci_low"], d["ci_high"])
+    for shown in range(digits, digits + 3):
+        if not any(b != 0 and round(b, shown) == 0 for b in bounds):
+            break
+    return f"{d['mean_difference']:+.{shown}f} [{bounds[0]:+.{shown}f}, {bounds[1]:+.{shown}f}]"
 
 
 def comparisons_text(rows: pd.DataFrame, digits: int = 3) -> str:
