@@ -117,6 +117,10 @@ def test_keys_show_as_keys_and_index_names_get_their_headers():
                            "ci_high": [0.2], "p_value": [0.04], "verdict": ["a > b"]})
     row = plotting.paired_table(paired, ["lag_s", "a", "b"]).to_myst("tbl-p", "c").splitlines()[5]
     assert row.startswith("| 0 | gnn | mlp | 0.100 |")  # the key column: 0, not 0.000
+    narrow = paired.assign(mean_difference=[1e-4], ci_low=[2e-5], ci_high=[1.8e-4])
+    lines = plotting.paired_table(narrow, ["lag_s", "a", "b"], digits=4).to_myst("tbl-n", "c").splitlines()
+    assert lines[5].startswith("| 0 | gnn | mlp | 0.00010 | 0.00002 | 0.00018 | 0.040 |")  # not 0.0000
+    assert lines[4].endswith("|---:|---:|---:|---:|:---|")  # the differences stay right-aligned numbers
 
 
 def test_transposed_table_formats_each_quantity_as_its_column_would_be():

@@ -65,11 +65,17 @@ def interval_text(d: dict, digits: int = 3) -> str:
     e.g. ``+0.012 [-0.003, +0.030]``. A bound that would print as ±0 although it is not 0 gets up to
     two more decimals (all three numbers alike), so the text shows which side of 0 it lies on:
     ``-0.0008 [-0.0013, -0.0003]``, not ``-0.001 [-0.001, -0.000]``."""
-    bounds = (d["ci_low"], d["ci_high"])
+    shown = interval_digits(d["ci_low"], d["ci_high"], digits)
+    return f"{d['mean_difference']:+.{shown}f} [{d['ci_low']:+.{shown}f}, {d['ci_high']:+.{shown}f}]"
+
+
+def interval_digits(low: float, high: float, digits: int = 3) -> int:
+    """Decimals to print an interval with: ``digits``, or up to two more while a bound that is not
+    0 would print as ±0 (which would hide the side of 0 it lies on)."""
     for shown in range(digits, digits + 3):
-        if not any(b != 0 and round(b, shown) == 0 for b in bounds):
+        if not any(b != 0 and round(b, shown) == 0 for b in (low, high)):
             break
-    return f"{d['mean_difference']:+.{shown}f} [{bounds[0]:+.{shown}f}, {bounds[1]:+.{shown}f}]"
+    return shown
 
 
 def comparisons_text(rows: pd.DataFrame, digits: int = 3) -> str:
