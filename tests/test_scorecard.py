@@ -197,7 +197,7 @@ def test_seen_accuracy_says_per_protocol_which_networks_are_seeded():
     assert "shuffled windows: GNN and MLP averaged over seeds; contiguous blocks: networks 1 seed" in text
     assert "contiguous folds (no neighbouring frames in training) GNN 0.900" in text
     text, _ = scorecard.claim_seen_accuracy({"classification": pd.concat([single, shuffled, contiguous])})
-    assert "contiguous blocks: GNN and MLP averaged over seeds" in text
+    assert "(GNN and MLP averaged over seeds in both protocols)" in text and "contiguous blocks:" not in text
     assert "GNN 0.600" in text and "GNN accuracy 0.930" in text
 
 
@@ -305,6 +305,7 @@ def test_time_context_rows_follow_the_windowed_minus_single_frame_difference(gai
     assert decided == verdict and evidence.count("windowed − single-frame GNN") == 1  # named once, then
     lines = evidence.split("\n")[1:]                                                # one setting a line
     assert len(lines) == 2 and all("past-only" in line and "balanced accuracy" in line for line in lines)
+    assert all(line.count("(Holm p") == 2 for line in lines)  # the p-values behind the verdict, per metric
     opposite = {"holds": "contradicted", "contradicted": "holds"}.get(verdict, verdict)
     assert scorecard.claim_recurrent_attention(records)[1] == opposite
     assert scorecard.claim_time_context(records)[1] == "not detectable"
