@@ -306,6 +306,9 @@ def test_time_context_rows_follow_the_windowed_minus_single_frame_difference(gai
     lines = evidence.split("\n")[1:]                                                # one setting a line
     assert len(lines) == 2 and all("past-only" in line and "balanced accuracy" in line for line in lines)
     assert all(line.count("(Holm p") == 2 for line in lines)  # the p-values behind the verdict, per metric
+    with pytest.raises(ValueError, match="decide"):  # text before the verdict would show no Holm p
+        scorecard._tests_text([scorecard.Test("x", "accuracy", dict(mean_difference=0.0, ci_low=-1.0,
+                                                                     ci_high=1.0, p_value=0.5))])
     opposite = {"holds": "contradicted", "contradicted": "holds"}.get(verdict, verdict)
     assert scorecard.claim_recurrent_attention(records)[1] == opposite
     assert scorecard.claim_time_context(records)[1] == "not detectable"

@@ -56,8 +56,7 @@ class Test:
     p_holm: float = field(default=np.nan)
 
     def text(self, digits: int = 3) -> str:
-        return (interval_text(self.diff, digits)
-                + (f" (Holm {p_text(self.p_holm)})" if np.isfinite(self.p_holm) else ""))
+        return f"{interval_text(self.diff, digits)} (Holm {p_text(self.p_holm)})"
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -200,7 +199,10 @@ def _metric_words(metric: str) -> str:
 def _tests_text(tests: list[Test], label: str = "", digits: int = 3) -> str:
     """A claim's tests, one comparison a line: "comparison: accuracy +d [lo, hi] (Holm p = …),
     balanced accuracy …", under ``label`` (what is subtracted from what, written once) where the
-    comparisons are settings. Lines are joined by newlines, which ``to_markdown`` breaks."""
+    comparisons are settings. Lines are joined by newlines, which ``to_markdown`` breaks. The
+    tests must have been decided (``decide`` sets the Holm p-values that the text shows)."""
+    if any(np.isnan(t.p_holm) for t in tests):
+        raise ValueError("decide(tests) before _tests_text(tests): their Holm p-values are not set")
     groups: dict[str, list[Test]] = {}
     for t in tests:
         groups.setdefault(t.comparison, []).append(t)
@@ -447,7 +449,7 @@ def claim_recurrent_attention(r: dict[str, pd.DataFrame]) -> tuple[str, str]:
 def _with_and_without_the_past(r: dict[str, pd.DataFrame], a: str, b: str, label: str) -> tuple[str, str]:
     """a (reads past frames) − b (the same model class on one frame), past-only features."""
     tests = _time_tests(r["classification"], a, b, tuple(s for s in TIME_SETTINGS if s[0] == "causal"))
-    verdict = decide(tests)  # first: it sets the Holm p-values that the text shows
+    verdict = decide(tests)
     return _tests_text(tests, label), verdict
 
 
