@@ -208,11 +208,15 @@ plotting.figure(
 # :class: note
 # The models of chapters 3–5 read, per neuron and frame, two numbers: the ΔF/F trace at frame t
 # (sees frame t only) and its derivative. The paper's kind of derivative, used throughout, is a
-# **centred** fit over 7 frames at ≈ 2.9 Hz: the value at frame t is computed from frames
-# t−3 … t+3, so a "single-frame" input carries ≈ 1 s of the future. A **past-only** derivative
-# (frames t−6 … t) is run beside it in chapter 3 ({numref}`tbl-seeds-causal`) and chapter 4 ({numref}`tbl-causal-mse`). Both are
+# **centred** fit over {glue:text}`deriv_frames` frames at {glue:text}`deriv_fps`: the value at
+# frame t is computed from frames {glue:text}`deriv_centred`, so a "single-frame" input carries
+# {glue:text}`deriv_future_s` of the future. A **past-only** derivative
+# (frames {glue:text}`deriv_causal`) is run beside it in chapter 3 ({numref}`tbl-seeds-causal`) and chapter 4 ({numref}`tbl-causal-mse`). Both are
 # min–max scaled over the whole recording, which also uses the future (an offline decoder).
 # ```
+
+# %% tags=["remove-cell"]
+plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 
 # %%
 for signal in ("derivative", "trace"):

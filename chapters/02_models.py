@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from wormlib import connectome, experiments, plotting, provenance
+from wormlib import connectome, experiments, plotting, preprocess, provenance
 from wormlib.data import load_kato2015
 from wormlib.models import count_parameters
 from wormlib.preprocess import PAPER_NEURONS
@@ -159,14 +159,16 @@ fields = experiments.receptive_fields(
 fields_table = plotting.table(fields)
 
 # %% tags=["remove-input", "full-width"]
+reach = preprocess.derivative_texts(worms)
 plotting.numbered_table(
     fields_table,
     "tbl-receptive-fields",
     "Receptive field and trainable parameters of every classifier of chapter 3 "
     "(7 states, the paper's 15 neurons). A frame is its features, each neuron's ΔF/F and "
-    "derivative; the derivative of frame t reads frames t − 3 … t + 3 (the paper's centred "
-    "filter) or t − 6 … t (past-only), so no model reads a frame after t except through the "
-    "centred derivative. ADMM and the SVM are non-parametric (they keep training frames).",
+    "derivative; the derivative of frame t reads frames "
+    f"{reach['centred']} (the paper's centred filter) or {reach['causal']} (past-only), so no "
+    "model reads a frame after t except through the centred derivative. ADMM and the SVM are "
+    "non-parametric (they keep training frames).",
 )
 
 # %% [markdown]

@@ -45,6 +45,7 @@ from wormlib import (
     jobs,
     manifold,
     plotting,
+    preprocess,
     provenance,
     selection,
     tavrnn,
@@ -446,11 +447,15 @@ plotting.numbered_table(
 # networks behind the scorecard's verdicts are trained in several independently initialised
 # replicates (the `n_seeds` of the profile), averaged per test worm before the paired interval
 # is taken, so the interval covers worm-to-worm and seed-to-seed spread. **What a feature sees**:
-# the derivative feature is a centred Savitzky–Golay fit over 7 frames, so frame t carries frames
-# t+1 … t+3 (≈ 1 s of the future, in which the worm's next state is often already visible). The
-# past-only (causal) derivative fits the same quadratic to frames t−6 … t. Both are run on
+# the derivative feature is a centred Savitzky–Golay fit over {glue:text}`deriv_frames` frames,
+# so frame t carries frames {glue:text}`deriv_future` ({glue:text}`deriv_future_s` of the future,
+# in which the worm's next state is often already visible). The past-only (causal) derivative
+# fits the same quadratic to frames {glue:text}`deriv_causal`. Both are run on
 # the leave-one-worm-out tasks and on the paper's 4-state task with 3 training worms. (Min–max
 # scaling over the whole recording stays: these remain offline decoders; chapter 5 lists it.)
+
+# %% tags=["remove-cell"]
+plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 
 # %%
 robust_models = (

@@ -43,6 +43,7 @@ from wormlib import (
     forecast,
     graphs,
     plotting,
+    preprocess,
     provenance,
     scorecard,
 )
@@ -582,6 +583,9 @@ plotting.numbered_table(
 # %%
 display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records))))
 
+# %% tags=["remove-cell"]
+plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
+
 # %% [markdown]
 # ```{admonition} Caveats that bound every verdict above
 # :class: warning
@@ -592,7 +596,8 @@ display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records)
 # - **Offline decoding.** Min–max scaling, batch-norm statistics and the static graph use the
 #   whole test recording; a decoder running live would not have them.
 # - **Features that see the future.** The paper's derivative feature is a centred Savitzky–Golay
-#   filter (7 frames): frame t carries frames t+1 … t+3 (≈ 1 s ahead). Chapters 3 and 4 report
+#   filter ({glue:text}`deriv_frames` frames): frame t carries frames {glue:text}`deriv_future`
+#   ({glue:text}`deriv_future_s` ahead). Chapters 3 and 4 report
 #   the past-only variant beside it ({numref}`tbl-seeds-causal`, {numref}`tbl-time-context` and {numref}`tbl-causal-mse`); a scorecard row uses the paper's
 #   features unless it says past-only.
 # - **Seeds where they were affordable.** Averaged over the profile's `n_seeds` replicates

@@ -288,3 +288,22 @@ def test_windowed_networks_train_on_the_window_and_keep_their_names():
     single, window = (int(rows.loc[m, "parameters"].replace(",", "")) for m in ("gnn-inferred-static",
                                                                             "gnn-inferred-static-window"))
     assert window > single
+
+
+def test_receptive_fields_state_admm_s_embedding_windows_and_the_svm_cap():
+    from wormlib import admm
+
+    rows = experiments.receptive_fields(_toy_data(), 16)
+    admm_reads = rows.loc["admm", "reads, to label frame t"]
+    x = np.random.default_rng(0).normal(size=(60, 2))
+    for emb in admm.EMBEDDINGS:                                          # the frames a point reads, measured
+        t, point = 40, emb(x, pad=True)[40]
+        reads = []
+        for frame in range(t - emb.window - 2, t + 1):
+            bumped = x.copy()
+            bumped[frame] += 1.0
+            if not np.allclose(emb(bumped, pad=True)[t], point):
+                reads.append(frame - t)
+        assert min(reads) == -emb.window and max(reads) == 0
+        assert f"t−{emb.window} … t" in admm_reads
+    assert f"≤ {experiments.SVM_MAX_TRAIN} training frames" in rows.loc["svm", "reads, to label frame t"]

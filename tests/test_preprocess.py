@@ -84,6 +84,30 @@ def test_causal_derivative_never_sees_the_future_and_is_exact_for_quadratics():
     assert np.allclose(centred[:57], derivative(x, 2.9)[:57])           # … by 3 frames at 2.9 Hz
 
 
+@pytest.mark.parametrize("fps", [1.67, 2.9, 3.3])
+def test_derivative_reach_is_the_frames_the_derivative_reads(fps):
+    from types import SimpleNamespace
+
+    x = np.random.default_rng(1).normal(size=(80, 1))
+    t = 40
+    for kind in P.DERIVATIVES:
+        past, future = P.derivative_reach([SimpleNamespace(fps=fps)] * 2, kind)
+        base = P.derivative(x, fps, kind=kind)[t]
+        moved = {}
+        for frame in range(t - past - 2, t + future + 3):
+            bumped = x.copy()
+            bumped[frame] += 1.0
+            moved[frame - t] = not np.allclose(P.derivative(bumped, fps, kind=kind)[t], base, atol=1e-12)
+        reads = [k for k, m in moved.items() if m]
+        assert min(reads) == -past and max(reads) == future, (kind, moved)
+        text = P.reach_text(past, future)
+        assert text.startswith(f"t−{past} … t") and text.endswith(f"+{future}" if future else " t")
+    texts = P.derivative_texts([SimpleNamespace(fps=fps)])
+    assert texts["centred"] == P.reach_text(*P.derivative_reach([SimpleNamespace(fps=fps)], "centred"))
+    with pytest.raises(ValueError, match="different derivative windows"):
+        P.derivative_reach([SimpleNamespace(fps=1.67), SimpleNamespace(fps=2.9)], "causal")
+
+
 def test_replicates_share_splits_but_not_initialisations():
     import torch
 

@@ -20,7 +20,7 @@ from . import admm, connectome, tavrnn
 from .evaluate import score_table
 from .jobs import run_jobs
 from .models import GNN, GRUWindow, MLPClassifier
-from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
+from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out, reach_text,
                          shuffled_window_folds)
 from .train import TaskData, TrainConfig, fit, predict
 
@@ -188,14 +188,16 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
     n_in, n_classes = data.x.shape[2] * data.x.shape[3], len(data.classes)
     cfg = tavrnn.TAVRNNConfig()
     lags = "frames " + ", ".join(f"t−{k}" for k in LAGS[:0:-1]) + ", t"   # oldest first
+    admm_reads = [reach_text(e.window) + (f" (K = {e.n_delays} delays, τ = {e.tau})" if e.n_delays else "")
+                  for e in sorted(admm.EMBEDDINGS, key=lambda e: -e.window)]            # the candidates, longest first
     rows = [(m, "frame t", f"{count_parameters(build_model(m, 1, data, hidden)):,}") for m in NEURAL_MODELS]
     rows += [("logistic-regression", "frame t", f"{(n_in + 1) * n_classes:,}"),
-             ("svm", "frame t; ≤ 4000 training frames as support vectors", "—"),
+             ("svm", f"frame t; ≤ {SVM_MAX_TRAIN} training frames as support vectors", "—"),
              ("logistic-regression-lagged", lags, f"{(n_in * len(LAGS) + 1) * n_classes:,}"),
              *[(m, lags + (", read by a GRU per neuron" if m in GRU_WINDOW_MODELS else " as node features"),
                 f"{count_parameters(build_model(m.removesuffix(WINDOW), 1, data.with_lags(LAGS), hidden)):,}")
                for m in WINDOW_MODELS + GRU_WINDOW_MODELS],
-             ("admm", "traces of t−9 … t (K = 3 delays, τ = 3) or t−1 … t; all training frames", "—"),
+             ("admm", "traces of " + " or ".join(admm_reads) + "; all training frames", "—"),
              ("tavrnn", f"{cfg.window}-frame graphs every {cfg.stride} frames, read by a GRU; attention over "
                         f"{cfg.attention_width} states",
               f"{count_parameters(tavrnn.TAVRNN(1, data.x.shape[-1], n_classes, cfg)):,}")]

@@ -4,6 +4,7 @@ figure it reproduces."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -59,6 +60,14 @@ def figure(fig, name: str, text: str, alt: str) -> None:
     glue(name, fig, display=False)
     alt = " ".join(alt.split())
     display(Markdown(f"```{{glue:figure}} {name}\n:name: {name}\n:alt: {alt}\n\n{text}\n```"))
+
+
+def glue_texts(texts: dict[str, str], prefix: str) -> None:
+    """Glue each text under ``prefix + key`` for ``{glue:text}`` in the page's prose (myst-nb)."""
+    from myst_nb import glue
+
+    for key, text in texts.items():
+        glue(prefix + key, text, display=False)
 
 
 def use_style() -> None:
@@ -280,7 +289,7 @@ def short_model_names(frame: pd.DataFrame, columns: tuple[str, ...] = ("a", "b")
     return frame.replace({column: MODEL_NAMES for column in columns})
 
 
-def model_columns(models) -> dict[str, str]:
+def model_columns(models: Iterable[str]) -> dict[str, str]:
     """Column header → model for ``evaluate.paired_table``: each model under its ``MODEL_NAMES``
     short name, in the order given."""
     return {MODEL_NAMES[m]: m for m in models}

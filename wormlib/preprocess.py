@@ -54,7 +54,7 @@ def derivative(traces: np.ndarray, fps: float, window_s: float = DERIVATIVE_WIND
     ``kind="causal"`` at the window's last frame, from frames t − (frames − 1) … t only; the
     first frames, which have no full past, see the first frame repeated (no future either).
     """
-    frames = max(5, int(round(window_s * fps)) | 1)
+    frames = derivative_frames(fps, window_s)
     if kind == "centred":
         return savgol_filter(traces, frames, polyorder=2, deriv=1, delta=1.0 / fps, axis=0)
     if kind != "causal":
@@ -63,6 +63,39 @@ def derivative(traces: np.ndarray, fps: float, window_s: float = DERIVATIVE_WIND
     padded = np.concatenate([np.repeat(traces[:1], frames - 1, axis=0), traces])  # (T + w − 1, N)
     windows = sliding_window_view(padded, frames, axis=0)                         # (T, N, w): frames t−w+1 … t
     return windows @ coeffs
+
+
+def derivative_frames(fps: float, window_s: float = DERIVATIVE_WINDOW_S) -> int:
+    """Frames the derivative's Savitzky–Golay window spans: the odd count at or above
+    ``window_s · fps`` rounded, at least 5 (7 at the Kato worms' ≈ 2.9 Hz)."""
+    return max(5, int(round(window_s * fps)) | 1)
+
+
+def derivative_reach(recordings: list[Recording], kind: str) -> tuple[int, int]:
+    """(frames before t, frames after t) that the ``kind`` derivative of frame t reads, the same
+    for every recording (chapter 1's "what each feature sees"); ValueError if they differ."""
+    if kind not in DERIVATIVES:
+        raise ValueError(f"kind must be one of {DERIVATIVES}, not {kind!r}")
+    spans = {derivative_frames(r.fps) for r in recordings}
+    if len(spans) != 1:
+        raise ValueError(f"the recordings' frame rates give different derivative windows: {sorted(spans)} frames")
+    half = (spans.pop() - 1) // 2
+    return (half, half) if kind == "centred" else (2 * half, 0)
+
+
+def reach_text(past: int, future: int = 0) -> str:
+    """Frames t − past … t + future as the book writes them, e.g. "t−3 … t+3" or "t−6 … t"."""
+    return f"t−{past} … t" + (f"+{future}" if future else "")
+
+
+def derivative_texts(recordings: list[Recording]) -> dict[str, str]:
+    """What the derivative feature of frame t reads, as the prose of chapters 1–3 and 5 states it
+    (glued, never typed): ``frames`` of the window, the ``centred`` and ``causal`` spans, the
+    ``future`` frames the centred one reads and their duration ``future_s``, at ``fps``."""
+    (past, future), causal = derivative_reach(recordings, "centred"), derivative_reach(recordings, "causal")
+    fps = float(np.mean([r.fps for r in recordings]))
+    return {"frames": str(past + future + 1), "centred": reach_text(past, future), "causal": reach_text(*causal),
+            "future": f"t+1 … t+{future}", "future_s": f"≈ {future / fps:.0f} s", "fps": f"≈ {fps:.1f} Hz"}
 
 
 def minmax(x: np.ndarray, axis: int = 0) -> np.ndarray:
