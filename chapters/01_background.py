@@ -357,12 +357,23 @@ plotting.figure(
 # nearest to its observed **next** state (a Gaussian kernel scaled by the local velocity noise),
 # and take the eigenvectors of the resulting transition matrix P. `wormlib.admm` ports their
 # public MATLAB code; the port's choices are listed at the end of this section. Here the
-# manifold is built from the normalised ΔF/F of the 14 neurons every worm shares, embedded with
-# three delays of 3 frames (≈ 3 s of past). The picture is drawn in the plane of the **cycle
+# manifold is built from the normalised ΔF/F of the {glue:text}`admm_shared` neurons every worm
+# shares, embedded with {glue:text}`admm_embedding`. The picture is drawn in the plane of the **cycle
 # mode**, the first complex eigenvector of P, whose angle is Brennan & Proekt's phase along the
 # motor sequence. Left: the manifold of four worms with the fifth worm — never used to build it —
 # placed on it frame by frame (its nearest frames in the kernel's metric). Right: the manifold of
 # all five worms.
+
+# %% tags=["remove-cell"]
+embedding, fps = admm.FIGURE_EMBEDDING, np.mean([r.fps for r in worms])
+plotting.glue_texts(
+    {
+        "shared": str(len(shared)),
+        "embedding": f"{embedding.n_delays} delays of {embedding.tau} frames (frame t reads "
+        f"{preprocess.reach_text(embedding.window)}, ≈ {embedding.window / fps:.0f} s of past)",
+    },
+    "admm_",
+)
 
 # %%
 bank = admm.ManifoldBank(admm.trace_activity(worms, shared))

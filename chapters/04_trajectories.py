@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from wormlib import evaluate, experiments, plotting, provenance
+from wormlib import evaluate, experiments, plotting, preprocess, provenance
 from wormlib import trajectories as tj
 from wormlib.data import load_if_present, load_kato2015, load_nichols2017
 from wormlib.preprocess import PAPER_NEURONS
@@ -146,7 +146,15 @@ at = curves.set_index(["model", "n_train_worms", "step"])["mean"]
 def beats(model, rival, k, steps=(1, 8, 16)):
     """The steps (of `steps`) at which `model`'s mean MSE is below `rival`'s, as text."""
     below = [str(s) for s in steps if at[model, k, s] < at[rival, k, s]]
-    return f"steps {', '.join(below)}" if below else "none of the steps"
+    if len(below) == len(steps):
+        return "every step"
+    if not below:
+        return "none of the steps"
+    return (
+        f"step {below[0]}"
+        if len(below) == 1
+        else f"steps {', '.join(below[:-1])} and {below[-1]}"
+    )
 
 
 plotting.figure(
@@ -413,14 +421,18 @@ plotting.numbered_table(
 # %% [markdown]
 # ## With features that do not see the future
 #
-# Every model above starts from one frame whose derivative feature is a centred fit over 7
-# frames: the initial condition already carries the next three frames — the first three targets
-# — and the recurrent models' burn-in carries the initial frame's future too. Here the same
-# protocol (4 training worms, every held-out worm) runs on the past-only derivative (chapter 3),
-# for the three baselines, the MLP and the Markovian GNN, so that "beats persistence" cannot
-# come from the future. The two networks are trained in several independently initialised
-# replicates (the profile's `n_seeds`), averaged per split and test worm before the paired
-# interval, so that the interval covers seed-to-seed as well as worm-to-worm spread.
+# Every model above starts from one frame whose derivative feature is a centred fit over
+# {glue:text}`deriv_frames` frames: the initial condition already carries frames
+# {glue:text}`deriv_future` — the first targets — and the recurrent models' burn-in carries the
+# initial frame's future too. Here the same protocol (4 training worms, every held-out worm)
+# runs on the past-only derivative (chapter 3), for the three baselines, the MLP and the
+# Markovian GNN, so that "beats persistence" cannot come from the future. The two networks are
+# trained in several independently initialised replicates (the profile's `n_seeds`), averaged
+# per split and test worm before the paired interval, so that the interval covers seed-to-seed
+# as well as worm-to-worm spread.
+
+# %% tags=["remove-cell"]
+plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 
 # %%
 causal_data = TaskData.build(worms, "2-state", PAPER_NEURONS, derivative_kind="causal")
