@@ -250,8 +250,7 @@ plotting.figure(
     fig,
     "fig-connectome-agreement",
     alt="Per worm, the ROC AUC of the inferred graph for connectome edges, beside the band of a label-shuffle null.",
-    text="{numref}`tbl-connectome-agreement` (below) gives the numbers. Agreement of each worm's inferred graph (mean over "
-    "replicates) with the White "
+    text="Agreement of each worm's inferred graph (mean over replicates) with the White "
     "1986 connectome on the same 14 neurons (chemical synapses and gap junctions, "
     f"{agreement.edge_fraction.iloc[0]:.0%} of neuron pairs connected): Spearman correlation of "
     "the weights, ROC AUC of the inferred weight for telling connected pairs from unconnected "
@@ -261,7 +260,7 @@ plotting.figure(
         f"{m} {g.roc_auc.mean():.2f} (p < 0.05 in {(g.p_roc_auc < 0.05).sum()} of {len(g)} worms)"
         for m, g in agreement.groupby("models")
     )
-    + ".",
+    + ". {numref}`tbl-connectome-agreement` (below) gives the numbers.",
 )
 plotting.numbered_table(
     plotting.table(
@@ -340,7 +339,6 @@ for (train, lag, model), rows in transfer.groupby(["train", "lag_s", "model"]):
                 test=row.test,
             )
 results.save()
-# %%
 fig = plotting.crosslab_auc(transfer[transfer.model.isin(decoders)])
 
 # %% tags=["remove-input"]
@@ -516,7 +514,7 @@ plotting.figure(
     fig,
     "fig-forecast",
     alt="ROC AUC against forecast horizon from 3 to 30 seconds for ADMM, logistic regression, the MLP and the GNN, above a grey band for the circular-shift null.",
-    text="Predicting that a reversal starts within h seconds, on unseen Kato worms "
+    text="ROC AUC of predicting that a reversal starts within h seconds, on unseen Kato worms "
     "(leave-one-worm-out; mean ± sd over the five test worms). Grey: the circular-shift null. "
     f"At {first_h} s: ADMM {auc_h['admm', first_h]:.2f}, logistic regression "
     f"{auc_h['logistic-regression', first_h]:.2f}, MLP {auc_h['mlp-concat', first_h]:.2f}, GNN "
@@ -525,7 +523,7 @@ plotting.figure(
     f"{auc_h['logistic-regression', last_h]:.2f} ({above['logistic-regression', last_h]}), MLP "
     f"{auc_h['mlp-concat', last_h]:.2f} ({above['mlp-concat', last_h]}), GNN "
     f"{auc_h['gnn-inferred-static', last_h]:.2f} ({above['gnn-inferred-static', last_h]}). "
-    "The scorecard tests the claim at 30 s.",
+    f"The scorecard tests the claim at {scorecard.FORECAST_CLAIM_S} s.",
 )
 
 # %% [markdown]

@@ -48,6 +48,21 @@ def test_executed_pages_hold_no_machine_paths_and_stable_ids(chapter, profile):
             assert not ABSOLUTE.search(text), (cell.id, ABSOLUTE.search(text).group())
 
 
+@pytest.mark.parametrize("profile", ["full", "quick"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_executed_pages_show_no_stray_return_values(chapter, profile):
+    """A cell's last expression is echoed on the page (e.g. the path ``Results.save()`` returns):
+    shown cells end on a statement, or display on purpose (a figure, a table, Markdown)."""
+    nb = nbformat.read(output_path(chapter, profile), as_version=4)
+    for cell in nb.cells:
+        if "remove-output" in cell.metadata.get("tags", []) or "remove-cell" in cell.metadata.get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "execute_result":
+                shown = output.get("data", {}).get("text/plain", "")
+                assert not re.fullmatch(r"'[^']*'|\d+|None|\(.*\)", shown.strip()), (cell.id, shown)
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_inputs_hash_covers_every_library_module_the_chapter_loads(chapter):
     # run the chapter's import statements in a fresh interpreter: every wormlib module they load

@@ -55,6 +55,12 @@ def test_headline_words_follow_the_interval():
     assert scorecard._compared(dict(ci_low=0.01, ci_high=0.05)) == "detectably higher than"
     assert scorecard._compared(dict(ci_low=-0.05, ci_high=-0.01)) == "detectably lower than"
     assert scorecard._compared(dict(ci_low=-0.01, ci_high=0.05)) == "not detectably different from"
+    up, flat = dict(ci_low=0.01, ci_high=0.05), dict(ci_low=-0.01, ci_high=0.05)
+    both = scorecard._compared_on_metrics({"accuracy": up, "balanced-accuracy": up}, "the MLP")
+    assert both == "detectably higher than the MLP on both accuracy and balanced accuracy"
+    split = scorecard._compared_on_metrics({"accuracy": flat, "balanced-accuracy": up}, "the MLP")
+    assert split == ("not detectably different from the MLP on accuracy and detectably higher than it on "
+                     "balanced accuracy")
 
 
 def test_missing_results_make_a_claim_not_testable():
@@ -91,9 +97,8 @@ def test_every_headline_is_worded_by_its_interval(committed):
         assert ("not detectably different from" in point) or ("detectably" in point)
     c = committed["classification"]
     f4 = scorecard._seeded(c, "fig4b-four-states-unseen", "4-state", 3)
-    f4 = f4[f4.metric == "balanced-accuracy"]
-    diff = scorecard._paired(f4, GNN, MLP, "balanced-accuracy")
-    assert scorecard._compared(diff) + " it on balanced accuracy" in points[2]
+    diffs = {m: scorecard._paired(f4[f4.metric == m], GNN, MLP, m) for m in scorecard.METRICS}
+    assert scorecard._compared_on_metrics(diffs, "the MLP") in points[2]
     mse, _ = scorecard._fig5(committed)  # the GNN averaged over seeds where chapter 4 has them
     mse = mse[(mse.n_train_worms == 4) & (mse.step == 16)]
     ar = scorecard.paired_difference(mse, "linear-ar", "gnn", metric="mse")
@@ -136,7 +141,7 @@ def test_single_worm_finding_names_the_training_worm_that_breaks_the_graph_netwo
     text = scorecard._single_worm_finding(records, scorecard._fig5(records)[0])
     if broken:
         assert "detectably higher than the MLP's" in text
-        assert "the gap comes from one training worm: trained on worm 5 alone" in text and "gnn-gru 1.000" in text
+        assert "the gap comes from one training worm, worm 5: trained on it alone" in text and "gnn-gru 1.000" in text
     else:
         assert "not detectably different from the MLP's" in text and "one training worm" not in text
 

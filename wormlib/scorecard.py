@@ -571,6 +571,15 @@ def _compared(diff: dict, better: str = "higher", worse: str = "lower") -> str:
     return "not detectably different from"
 
 
+def _compared_on_metrics(diffs: dict[str, dict], rival: str) -> str:
+    """a − ``rival`` on accuracy and balanced accuracy, as the words their intervals support,
+    said once when both metrics agree ("… than the MLP on both accuracy and balanced accuracy")."""
+    words = {m: _compared(diffs[m]) for m in METRICS}
+    if words["accuracy"] == words["balanced-accuracy"]:
+        return f"{words['accuracy']} {rival} on both accuracy and balanced accuracy"
+    return f"{words['accuracy']} {rival} on accuracy and {words['balanced-accuracy']} it on balanced accuracy"
+
+
 def _single_worm_finding(r: dict[str, pd.DataFrame], mse: pd.DataFrame) -> str:
     """Fig. 5's networks trained on one worm (every network averaged over seeds): the paired GNN −
     MLP 16-step error, and the single training worm where the graph networks do worst. ``mse``:
@@ -586,8 +595,9 @@ def _single_worm_finding(r: dict[str, pd.DataFrame], mse: pd.DataFrame) -> str:
     values = lambda t: ", ".join(f"{m} {v:.3f}" for m, v in t.items())  # noqa: E731
     return (f"**Trained on a single worm, the GNN's 16-step error is {_compared(gnn_mlp)} the MLP's** (paired "
             f"GNN − MLP {interval_text(gnn_mlp, 4)}, every network averaged over seeds); "
-            + ("the gap comes from one training worm: " if alone else "the graph networks do worst ")
-            + f"trained on worm {worst} alone, where the graph networks reach {values(graph[worst])} and the "
+            + (f"the gap comes from one training worm, worm {worst}" if alone
+               else f"the graph networks do worst when trained on worm {worst}")
+            + f": trained on it alone, the graph networks reach {values(graph[worst])} and the "
             f"networks that read the concatenated frame {values(flat[worst])}; trained on any other single worm, "
             f"the graph networks {others.loc[graph.index].min().min():.3f}–{others.loc[graph.index].max().max():.3f}, "
             f"the others {others.loc[flat.index].min().min():.3f}–{others.loc[flat.index].max().max():.3f} "
@@ -626,12 +636,14 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"**Seen worms: the GNN's 7-state accuracy is {_compared(seen_diff)} logistic "
         f"regression's** (GNN {seen_mean[GNN]:.3f}, logistic regression {seen_mean[LR]:.3f}; "
         f"paired {interval_text(seen_diff)}).",
-        f"**Unseen worms, forward vs reverse: the GNN's accuracy is {_compared(net_lr[GNN])} logistic "
-        f"regression's, the MLP's {_compared(net_lr[MLP])} it** "
-        f"(paired accuracy: GNN − LR {interval_text(net_lr[GNN])}, "
+        "**Unseen worms, forward vs reverse: "
+        + (f"the GNN's and the MLP's accuracy are each {_compared(net_lr[GNN])} logistic regression's**"
+           if _compared(net_lr[GNN]) == _compared(net_lr[MLP]) else
+           f"the GNN's accuracy is {_compared(net_lr[GNN])} logistic regression's, the MLP's "
+           f"{_compared(net_lr[MLP])} it**")
+        + f" (paired accuracy: GNN − LR {interval_text(net_lr[GNN])}, "
         f"MLP − LR {interval_text(net_lr[MLP])}).",
-        f"**4 states, 3 training worms: the GNN is {_compared(gnn_mlp['accuracy'])} the MLP on accuracy and "
-        f"{_compared(gnn_mlp['balanced-accuracy'])} it on balanced accuracy** (paired GNN − MLP "
+        f"**4 states, 3 training worms: the GNN is {_compared_on_metrics(gnn_mlp, 'the MLP')}** (paired GNN − MLP "
         f"{interval_text(gnn_mlp['accuracy'])} and {interval_text(gnn_mlp['balanced-accuracy'])}).",
         "**The inferred graphs are "
         + ("individual" if sim["p-value"] < ALPHA and sim["within"] > sim["across"] else "not detectably individual")
@@ -650,8 +662,7 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         _single_worm_finding(r, fig5),
         f"**Brennan & Proekt's ADMM, run on the same worms and frames, decodes forward vs reverse at "
         f"{admm_mean[ADMM]:.1%}** (the paper quotes their 81% from another protocol); with 4 states and "
-        f"3 training worms the GNN is {_compared(gnn_admm['accuracy'])} it on accuracy and "
-        f"{_compared(gnn_admm['balanced-accuracy'])} it on balanced accuracy (paired GNN − ADMM "
+        f"3 training worms the GNN is {_compared_on_metrics(gnn_admm, 'it')} (paired GNN − ADMM "
         f"{interval_text(gnn_admm['accuracy'])} and {interval_text(gnn_admm['balanced-accuracy'])}).",
         f"**The paper's proposed next step, a recurrent attention-based graph encoder (TAVRNN), is "
         f"{_compared(tav_gnn)} the single-frame GNN on 7-state balanced accuracy with past-only features** "
