@@ -48,6 +48,17 @@ def test_executed_pages_hold_no_machine_paths_and_stable_ids(chapter, profile):
             assert not ABSOLUTE.search(text), (cell.id, ABSOLUTE.search(text).group())
 
 
+ECHOED = r"""'[^']*'|"[^"]*"|-?\d+(\.\d*)?(e-?\d+)?|None|True|False|\(.*\)"""
+"""What a bare value echoed by a cell's last line looks like: a string (either quote), a number,
+None, a bool or a tuple."""
+
+
+def test_the_echo_pattern_matches_what_a_cell_echoes():
+    echoed = ["'results/models.json'", '"it\'s"', "3", "-0.5", "1e-06", "None", "True", "(1, 2)"]
+    assert all(re.fullmatch(ECHOED, e) for e in echoed)
+    assert not any(re.fullmatch(ECHOED, e) for e in ["<Figure size 640x480>", "   a  b\n0  1  2"])
+
+
 @pytest.mark.parametrize("profile", ["full", "quick"])
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_executed_pages_show_no_stray_return_values(chapter, profile):
@@ -60,7 +71,7 @@ def test_executed_pages_show_no_stray_return_values(chapter, profile):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "execute_result":
                 shown = output.get("data", {}).get("text/plain", "")
-                assert not re.fullmatch(r"'[^']*'|\d+|None|\(.*\)", shown.strip()), (cell.id, shown)
+                assert not re.fullmatch(ECHOED, shown.strip()), (cell.id, shown)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
