@@ -356,7 +356,7 @@ plotting.figure(
 # and take the eigenvectors of the resulting transition matrix P. `wormlib.admm` ports their
 # public MATLAB code; the port's choices are listed at the end of this section. Here the
 # manifold is built from the normalised ΔF/F of the {glue:text}`admm_shared` neurons every worm
-# shares, embedded with {glue:text}`admm_embedding`. The picture is drawn in the plane of the **cycle
+# shares, each frame embedded to read frames {glue:text}`admm_embedding`. The picture is drawn in the plane of the **cycle
 # mode**, the first complex eigenvector of P, whose angle is Brennan & Proekt's phase along the
 # motor sequence. Left: the manifold of four worms with the fifth worm — never used to build it —
 # placed on it frame by frame (its nearest frames in the kernel's metric). Right: the manifold of
@@ -367,8 +367,7 @@ embedding, fps = admm.FIGURE_EMBEDDING, np.mean([r.fps for r in worms])
 plotting.glue_texts(
     {
         "shared": str(len(shared)),
-        "embedding": f"{embedding.n_delays} delays of {embedding.tau} frames (frame t reads "
-        f"{preprocess.reach_text(embedding.window)}, ≈ {embedding.window / fps:.0f} s of past)",
+        "embedding": f"{embedding.reads}, ≈ {embedding.window / fps:.0f} s of past",
     },
     "admm_",
 )

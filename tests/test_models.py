@@ -20,7 +20,8 @@ def _inputs(m=2, b=32, seed=0):
     return x, present
 
 
-GNNS = [dict(edges="dynamic"), dict(edges="static"), dict(edges="fixed", adjacency=torch.rand(N, N))]
+GNNS = [dict(edges="dynamic"), dict(edges="static"), dict(edges="fixed", adjacency=torch.rand(N, N)),
+        dict(edges="static", aggregate="sum"), dict(edges="static", aggregate="messages")]
 
 
 @pytest.mark.parametrize("kwargs", GNNS + [dict(edges="dynamic", readout="node")])
@@ -46,6 +47,26 @@ def test_gnn_is_equivariant_to_neuron_order(kwargs):
         hp, ap = permuted.node_states(x[:, :, perm], present[:, perm])
     torch.testing.assert_close(hp, h[:, :, perm], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ap, a[:, :, perm][:, :, :, perm], atol=1e-6, rtol=1e-6)
+
+
+def test_node_update_is_concatenation_sum_or_the_messages_alone():
+    """Step 4 of the GNN: h_i = [v_i ‖ m_i], v_i + m_i or m_i, from the same v and m (same
+    weights loaded into each variant), and readouts sized for each (2H or H per node)."""
+    x, present = _inputs()
+    torch.manual_seed(0)
+    concat = GNN(2, N, F, C, H, edges="static")
+    with torch.no_grad():
+        h, _ = concat.node_states(x, present)
+        v, m = h[..., :H], h[..., H:]                                     # (M, B, N, H) each
+        assert (m >= 0).all()                                             # the messages pass a ReLU
+        for aggregate, expected in (("sum", v + m), ("messages", m)):
+            variant = GNN(2, N, F, C, H, edges="static", aggregate=aggregate)
+            shared = {k: w for k, w in concat.state_dict().items() if not k.startswith("g_out.")}
+            variant.load_state_dict(shared, strict=False)
+            torch.testing.assert_close(variant.node_states(x, present)[0], expected)
+            assert variant(x, present).shape == (2, 32, C)
+    with pytest.raises(ValueError, match="aggregate"):
+        GNN(2, N, F, C, H, aggregate="mean")
 
 
 @pytest.mark.parametrize("kwargs", GNNS)
@@ -107,7 +128,8 @@ def _toy_data(n_worms=3, t=120, seed=0):
                     torch.full((n_worms,), t))
 
 
-@pytest.mark.parametrize("name", ["mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic"])
+@pytest.mark.parametrize("name", ["mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic",
+                                  *experiments.AGGREGATION_MODELS])
 def test_small_model_overfits_a_tiny_batch(name):
     data = _toy_data(n_worms=1, t=64)
     torch.manual_seed(0)
@@ -116,6 +138,22 @@ def test_small_model_overfits_a_tiny_batch(name):
     fit(model, data, mask, TrainConfig(steps=300, batch_size=64, lr=1e-2, weight_decay=0))
     acc = (predict(model, data)[0, 0].argmax(-1) == data.y[0]).float().mean()
     assert acc > 0.95
+
+
+def test_aggregation_comparison_reuses_the_concatenation_gnn_only_on_its_own_splits_and_seeds():
+    data = {"2-state": _toy_data(n_worms=3, t=48)}
+    cfg = TrainConfig(steps=3, batch_size=16)
+    splits = experiments.unseen_splits(data["2-state"], 2)
+    jobs, assemble = experiments.replicated_jobs(("gnn-inferred-static",), ("gnn-inferred-static",), data["2-state"],
+                                                 splits, 2, 8, cfg)
+    concat = experiments.run_settings([(jobs, assemble)])[0].assign(derivative="centred", task="2-state")
+    out = experiments.aggregation_comparison(data, [("2-state", 2)], concat, 2, 8, cfg)
+    assert set(out.model) == {"gnn-inferred-static", *experiments.AGGREGATION_MODELS}
+    assert len(out) == 3 * len(concat) and set(out.derivative) == {"centred"} and set(out.task) == {"2-state"}
+    reused = out[out.model == "gnn-inferred-static"].reset_index(drop=True)
+    assert reused.equals(concat.reset_index(drop=True))                     # the same rows, not retrained
+    with pytest.raises(ValueError, match="splits and seeds"):               # one seed fewer: not the same runs
+        experiments.aggregation_comparison(data, [("2-state", 2)], concat[concat.seed == 0], 2, 8, cfg)
 
 
 def test_training_is_deterministic():

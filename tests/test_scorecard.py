@@ -63,6 +63,34 @@ def test_headline_words_follow_the_interval():
                      "balanced accuracy")
 
 
+def _aggregation(gains: dict[tuple[str, int], float], wobble: float = 0.004) -> dict[str, pd.DataFrame]:
+    """Aggregation records: per setting and test worm, summation and the messages alone at 0.8,
+    concatenation (the GNN) 0.8 + that setting's gain (+ a worm-specific wobble)."""
+    r = Results("classification", "test")
+    models = (GNN, "gnn-inferred-static-sum", "gnn-inferred-static-messages")
+    for (task, k), gain in gains.items():
+        for i, worm in enumerate("12345"):
+            for model in models:
+                for metric in scorecard.METRICS:
+                    value = 0.8 + (gain + wobble * (i - 2) * (-1) ** i if model == GNN else 0.0)
+                    r.add(scorecard.AGGREGATION, metric, value, task=task, model=model, protocol="leave-worms-out",
+                          population="unseen", n_train_worms=k, train="-", test=worm)
+    return {"classification": r.frame()}
+
+
+@pytest.mark.parametrize("gain_2, gain_4, verdict", [
+    (0.05, 0.05, "holds"),
+    (0.05, 0.0, "not detectable"),          # both settings must support the claim
+    (0.0, 0.0, "not detectable"),
+    (0.05, -0.05, "contradicted"),          # summation detectably better in one setting
+])
+def test_concatenation_claim_tests_both_settings(gain_2, gain_4, verdict):
+    evidence, got = scorecard.claim_concatenation(_aggregation({("2-state", 4): gain_2, ("4-state", 3): gain_4}))
+    assert got == verdict
+    assert "2 states, k=4:" in evidence and "4 states, k=3:" in evidence and evidence.count("Holm") == 4
+    assert "the messages alone" in evidence                                  # reported beside, not tested
+
+
 def test_missing_results_make_a_claim_not_testable():
     card = scorecard.build({"classification": pd.DataFrame(columns=list(FIELDS))})
     assert len(card) == len(scorecard.CLAIMS)
@@ -351,7 +379,7 @@ def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys):
         folder.mkdir()
         for name in tool.CHAPTERS:
             shutil.copy(root / "results" / "quick" / f"{name}.json", folder / f"{name}.json")
-    assert tool.main([str(same), str(moved)]) == 0 and "0 of 16 verdicts changed" in capsys.readouterr().out
+    assert tool.main([str(same), str(moved)]) == 0 and f"0 of {len(scorecard.CLAIMS)} verdicts changed" in capsys.readouterr().out
     (moved / "discussion.json").unlink()   # chapter 5's results gone: its claims are not testable
     assert tool.main([str(same), str(moved)]) == 1
     out = capsys.readouterr().out

@@ -35,6 +35,8 @@ from scipy import sparse
 from scipy.ndimage import gaussian_filter1d
 from scipy.sparse.linalg import eigs
 
+from .preprocess import reach_text
+
 
 def trace_activity(recordings: list, neurons: tuple[str, ...]) -> list[np.ndarray]:
     """Per worm (T_w, N): the min–max normalised ΔF/F of ``neurons`` — the trace feature every
@@ -73,6 +75,12 @@ class Embedding:
     def window(self) -> int:
         """Frames of the past a point needs: K·τ plus one for the difference."""
         return self.tau * self.n_delays + int(self.derivative)
+
+    @property
+    def reads(self) -> str:
+        """The frames frame t's point reads, and its delays: "t−10 … t (3 delays of 3 frames)"
+        (chapter 1's prose and chapter 2's Table 2.2 take it from here)."""
+        return reach_text(self.window) + (f" ({self.n_delays} delays of {self.tau} frames)" if self.n_delays else "")
 
     def __call__(self, x: np.ndarray, pad: bool = False) -> np.ndarray:
         return delay_embed(x, self.tau, self.n_delays, self.derivative, pad)

@@ -20,11 +20,15 @@ from . import admm, connectome, tavrnn
 from .evaluate import score_table
 from .jobs import run_jobs
 from .models import GNN, GRUWindow, MLPClassifier
-from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out, reach_text,
+from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
                          shuffled_window_folds)
 from .train import TaskData, TrainConfig, fit, predict
 
 NEURAL_MODELS = ("mlp-sum", "mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome")
+AGGREGATION_MODELS = ("gnn-inferred-static-sum", "gnn-inferred-static-messages")
+"""The static-edge GNN with its node update by summation (h_i = v_i + m_i) and by the messages alone
+(h_i = m_i) instead of the paper's concatenation (``models.GNN``'s ``aggregate``; chapter 3's design
+choice section)."""
 TEMPORAL_MODELS = ("tavrnn", "tavrnn-probe")
 """Models that read a sequence of graphs (``wormlib.tavrnn``), on leave-worms-out splits."""
 LAGS = (0, 3, 6, 9, 12, 15)
@@ -58,10 +62,12 @@ def build_model(name: str, n_models: int, data: TaskData, hidden: int) -> torch.
         return MLPClassifier(n_models, n_nodes, n_feat, n_out, hidden, aggregate=name.split("-")[1])
     if name in ("gnn-inferred-static", "gnn-inferred-dynamic"):
         return GNN(n_models, n_nodes, n_feat, n_out, hidden, edges=name.rsplit("-", 1)[1])
+    if name in AGGREGATION_MODELS:
+        return GNN(n_models, n_nodes, n_feat, n_out, hidden, edges="static", aggregate=name.rsplit("-", 1)[1])
     if name == "gnn-connectome":
         adj = torch.tensor(connectome.adjacency(data.neurons), dtype=torch.float32)
         return GNN(n_models, n_nodes, n_feat, n_out, hidden, edges="fixed", adjacency=adj)
-    raise ValueError(f"unknown model {name!r}; choose from {NEURAL_MODELS + BASELINES}")
+    raise ValueError(f"unknown model {name!r}; choose from {NEURAL_MODELS + AGGREGATION_MODELS + BASELINES}")
 
 
 def _with_features(data: TaskData, n_features: int) -> TaskData:
@@ -188,8 +194,7 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
     n_in, n_classes = data.x.shape[2] * data.x.shape[3], len(data.classes)
     cfg = tavrnn.TAVRNNConfig()
     lags = "frames " + ", ".join(f"t−{k}" for k in LAGS[:0:-1]) + ", t"   # oldest first
-    admm_reads = [reach_text(e.window) + (f" (K = {e.n_delays} delays, τ = {e.tau})" if e.n_delays else "")
-                  for e in sorted(admm.EMBEDDINGS, key=lambda e: -e.window)]            # the candidates, longest first
+    admm_reads = [e.reads for e in sorted(admm.EMBEDDINGS, key=lambda e: -e.window)]  # the candidates, longest first
     rows = [(m, "frame t", f"{count_parameters(build_model(m, 1, data, hidden)):,}") for m in NEURAL_MODELS]
     rows += [("logistic-regression", "frame t", f"{(n_in + 1) * n_classes:,}"),
              ("svm", f"frame t; ≤ {SVM_MAX_TRAIN} training frames as support vectors", "—"),
@@ -379,6 +384,29 @@ def derivative_comparison(recordings: list, settings: list[tuple[str, int]], mod
     nets = tuple(m for m in models if m not in BASELINES)
     return time_context(recordings, [(kind, task, k, models, nets) for kind in DERIVATIVES for task, k in settings],
                         hidden, train_cfg, max_subsets, n_seeds, workers, desc="derivatives")
+
+
+def aggregation_comparison(data: dict[str, TaskData], settings: list[tuple[str, int]], reused: pd.DataFrame,
+                           n_seeds: int, hidden: int, train_cfg: TrainConfig, max_subsets: int | None = None,
+                           workers: int = 1) -> pd.DataFrame:
+    """The static-edge GNN's node update (§3.2: "performance improves when using concatenation
+    instead of summation"): ``AGGREGATION_MODELS`` in ``n_seeds`` replicates on the unseen-worm
+    splits of each (task, number of training worms) of ``settings`` (``data[task]``: the paper's
+    features), beside the paper's concatenation GNN, whose rows come from ``reused`` (a
+    ``derivative_comparison`` table of the same splits and seeds), not trained again. Columns
+    as ``derivative_comparison``'s (``derivative`` "centred")."""
+    jobs = [replicated_jobs(AGGREGATION_MODELS, AGGREGATION_MODELS, data[task],
+                            unseen_splits(data[task], k, max_subsets), n_seeds, hidden, train_cfg)
+            for task, k in settings]
+    concat = reused[(reused.derivative == "centred") & (reused.model == "gnn-inferred-static")]
+    parts = []
+    for (task, k), table in zip(settings, run_settings(jobs, workers, desc="aggregation")):
+        same = concat[(concat.task == task) & (concat.n_train_worms == k)]
+        if set(zip(same.train, same.test, same.seed)) != set(zip(table.train, table.test, table.seed)):
+            raise ValueError(f"the concatenation GNN to reuse was not run on the splits and seeds of {task} "
+                             f"with {k} training worms")
+        parts += [same, table.assign(derivative="centred", task=task)]
+    return pd.concat(parts, ignore_index=True)
 
 
 def time_context(recordings: list, settings: list[tuple], hidden: int, train_cfg: TrainConfig,

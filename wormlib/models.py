@@ -167,6 +167,10 @@ class MLPClassifier(nn.Module):
         return self.g_graph(h)                                      # (M, B, n_out)
 
 
+AGGREGATIONS = ("concat", "sum", "messages")
+"""How ``GNN`` combines a neuron's embedding v_i with its incoming message m_i (step 4)."""
+
+
 class GNN(nn.Module):
     """The graph neural network of Section 3.2 (Fig. 3C).
 
@@ -177,8 +181,9 @@ class GNN(nn.Module):
        adjacency (the connectome), not learned.
     3. one message-passing step  m_i = ReLU(Σ_j A_ij W v_j)  (W linear, j = i included)
     4. aggregation by concatenation: h_i = [v_i ‖ m_i]                   (M, B, N, 2H)
-       (the paper found concatenation better than summation; with summation, dense inferred
-       graphs make every m_i nearly the same sum over neurons and node identity is lost)
+       (the paper found concatenation better than summation, §3.2). ``aggregate="sum"``:
+       h_i = v_i + m_i, and ``"messages"``: h_i = m_i alone, both (M, B, N, H): the variants
+       chapter 3 measures against it ("Design choice: how the GNN aggregates").
     5. readout: ``"graph"`` concatenates the N node states and applies the 2-layer MLP g_graph
        (classification); ``"node"`` applies g_out to each node (trajectory prediction, N × F).
 
@@ -190,13 +195,16 @@ class GNN(nn.Module):
 
     def __init__(self, m: int, n_nodes: int, n_features: int, n_out: int, hidden: int,
                  edges: str = "dynamic", readout: str = "graph", adjacency: torch.Tensor | None = None,
-                 edge_hidden: int = 16):
+                 edge_hidden: int = 16, aggregate: str = "concat"):
         super().__init__()
         if edges not in ("dynamic", "static", "fixed"):
             raise ValueError(f"edges must be dynamic, static or fixed, not {edges!r}")
+        if aggregate not in AGGREGATIONS:
+            raise ValueError(f"aggregate must be one of {AGGREGATIONS}, not {aggregate!r}")
         if (edges == "fixed") != (adjacency is not None):
             raise ValueError("an adjacency is given exactly when edges='fixed'")
-        self.edges, self.readout = edges, readout
+        self.edges, self.readout, self.aggregate = edges, readout, aggregate
+        width = 2 * hidden if aggregate == "concat" else hidden           # of a node state h_i
         self.g_node = MLP(m, n_features, hidden, hidden)
         if edges == "fixed":
             self.register_buffer("adjacency", adjacency.float())          # (N, N)
@@ -205,8 +213,8 @@ class GNN(nn.Module):
             self.edge_sender = StackedLinear(m, hidden, edge_hidden)
             self.edge_out = StackedLinear(m, edge_hidden, 1)
         self.message = StackedLinear(m, hidden, hidden)
-        self.g_out = (MLP(m, n_nodes * 2 * hidden, hidden, n_out) if readout == "graph"
-                      else MLP(m, 2 * hidden, hidden, n_out))
+        self.g_out = (MLP(m, n_nodes * width, hidden, n_out) if readout == "graph"
+                      else MLP(m, width, hidden, n_out))
 
     def infer_edges(self, v: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """Edge weights A (M, B|1, N, N), A[..., i, j] = weight of the message j → i."""
@@ -223,12 +231,14 @@ class GNN(nn.Module):
         return a * mask.to(a.dtype)
 
     def node_states(self, x: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Node states after message passing and aggregation (M, B, N, 2H), and the edge weights."""
+        """Node states after message passing and aggregation (M, B, N, 2H; H unless concatenated),
+        and the edge weights."""
         v = self.g_node(x)                                                # (M, B, N, H)
         a = self.infer_edges(v, present)
         w_v = self.message(v)                                             # (M, B, N, H)
-        msg = a @ w_v  # one graph per frame, or (M, 1, N, N) broadcast over the batch: (M, B, N, H)
-        h = torch.cat([v, F.relu(msg)], -1)                               # (M, B, N, 2H)
+        msg = F.relu(a @ w_v)  # one graph per frame, or (M, 1, N, N) broadcast over the batch: (M, B, N, H)
+        h = (torch.cat([v, msg], -1) if self.aggregate == "concat"        # (M, B, N, 2H)
+             else v + msg if self.aggregate == "sum" else msg)            # (M, B, N, H)
         return mask_nodes(h, present), a
 
     def forward(self, x: torch.Tensor, present: torch.Tensor, return_edges: bool = False):

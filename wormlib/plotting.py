@@ -278,7 +278,9 @@ MODEL_NAMES = {"logistic-regression": "log. reg.", "svm": "SVM", "mlp-sum": "MLP
                "mlp-concat-window": "windowed MLP", "gnn-inferred-static-window": "windowed GNN",
                "mlp-concat-gru-window": "GRU-window MLP", "gnn-inferred-static-gru-window": "GRU-window GNN",
                "mlp-concat-window-nested": "nested-window MLP",
-               "gnn-inferred-static-window-nested": "nested-window GNN"}
+               "gnn-inferred-static-window-nested": "nested-window GNN",
+               # chapter 3's aggregation variants
+               "gnn-inferred-static-sum": "GNN (sum)", "gnn-inferred-static-messages": "GNN (messages)"}
 """Short model names for tick labels and for the model columns of tables (``short_model_names``);
 the code names stay in legends and in the results files."""
 

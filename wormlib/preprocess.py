@@ -89,7 +89,7 @@ def reach_text(past: int, future: int = 0) -> str:
 
 
 def derivative_texts(recordings: list[Recording]) -> dict[str, str]:
-    """What the derivative feature of frame t reads, as the prose of chapters 1–3 and 5 states it
+    """What the derivative feature of frame t reads, as the prose of every chapter states it
     (glued, never typed): ``frames`` of the window, the ``centred`` and ``causal`` spans, the
     ``future`` frames the centred one reads and their duration ``future_s``, at ``fps``."""
     (past, future), causal = derivative_reach(recordings, "centred"), derivative_reach(recordings, "causal")

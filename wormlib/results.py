@@ -132,13 +132,12 @@ class Results:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.records, columns=list(FIELDS))
 
-    def save(self) -> str:
+    def save(self) -> None:
         """Write the records all-or-nothing (temporary file + rename); inside a chapter run,
-        into the run's staging folder. Returns the path relative to the repository."""
-        final = results_path(self.chapter, self.profile)
-        write_text_atomic(_staged_path(self.chapter, self.profile) or final,
+        into the run's staging folder. Returns nothing, so that a chapter cell ending on it shows
+        nothing on the page."""
+        write_text_atomic(_staged_path(self.chapter, self.profile) or results_path(self.chapter, self.profile),
                           json.dumps(self.records, indent=1) + "\n")
-        return final.relative_to(REPO_ROOT).as_posix()
 
 
 def metric_table(records: pd.DataFrame, experiment: str, metric: str = "accuracy") -> pd.DataFrame:
