@@ -552,9 +552,9 @@ records = {
     for name in ("classification", "trajectories", "discussion")
 }
 card = scorecard.build(records)
-for i, row in enumerate(card.itertuples(), 1):
+for row in card.itertuples():
     results.add(
-        f"scorecard-claim-{i}", "verdict-code", scorecard.VERDICTS.index(row.verdict)
+        f"scorecard-{row.key}", "verdict-code", scorecard.VERDICTS.index(row.verdict)
     )
 results.save()
 card_table = scorecard.to_markdown(card)
@@ -570,7 +570,8 @@ plotting.numbered_table(
     "(uncorrected) and Holm-adjusted p-values, one comparison a line; k: the number of "
     "training worms. Each verdict is saved in `results/discussion.json` as a code ("
     + ", ".join(f"{i} = {v}" for i, v in enumerate(scorecard.VERDICTS))
-    + ").",
+    + f"), under the experiment `scorecard-<key>` (e.g. `scorecard-{card.key.iloc[0]}`; "
+    "`wormlib.scorecard.build` names each key).",
 )
 
 # %% [markdown]

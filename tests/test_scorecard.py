@@ -95,6 +95,10 @@ def test_missing_results_make_a_claim_not_testable():
     card = scorecard.build({"classification": pd.DataFrame(columns=list(FIELDS))})
     assert len(card) == len(scorecard.CLAIMS)
     assert (card.verdict == "not testable here").all()
+    # each claim's name in the results files comes from its evidence function, not its position
+    assert card.key.is_unique and card.key.tolist() == [
+        fn.__name__.removeprefix("claim_").replace("_", "-") for _, _, fn, _, _ in scorecard.CLAIMS]
+    assert "concatenation" in set(card.key)
     assert card.evidence.str.startswith("no results for").all()
 
 
@@ -379,7 +383,8 @@ def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys):
         folder.mkdir()
         for name in tool.CHAPTERS:
             shutil.copy(root / "results" / "quick" / f"{name}.json", folder / f"{name}.json")
-    assert tool.main([str(same), str(moved)]) == 0 and f"0 of {len(scorecard.CLAIMS)} verdicts changed" in capsys.readouterr().out
+    assert tool.main([str(same), str(moved)]) == 0
+    assert f"0 of {len(scorecard.CLAIMS)} verdicts changed" in capsys.readouterr().out
     (moved / "discussion.json").unlink()   # chapter 5's results gone: its claims are not testable
     assert tool.main([str(same), str(moved)]) == 1
     out = capsys.readouterr().out

@@ -575,8 +575,10 @@ CLAIMS: list[tuple[str, str, Callable, str, tuple[str, ...]]] = [
 
 
 def build(records: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per claim: claim, paper, evidence, verdict, where (a link target). A claim whose
-    results are missing gets ``not testable here``, naming them."""
+    """One row per claim: claim, paper, evidence, verdict, where (a link target) and key (the
+    claim's name in the results files, from its evidence function: ``claim_concatenation`` →
+    ``concatenation``, so that adding or moving a claim renames no other). A claim whose results
+    are missing gets ``not testable here``, naming them."""
     rows = []
     for claim, paper, evidence_of, where, needs in CLAIMS:
         missing = [n for n in needs if n.split("/")[0] not in records
@@ -586,7 +588,8 @@ def build(records: dict[str, pd.DataFrame]) -> pd.DataFrame:
         else:
             evidence, verdict = evidence_of(records)
         assert verdict in VERDICTS, verdict
-        rows.append(dict(claim=claim, paper=paper, evidence=evidence, verdict=verdict, where=where))
+        rows.append(dict(claim=claim, paper=paper, evidence=evidence, verdict=verdict, where=where,
+                         key=evidence_of.__name__.removeprefix("claim_").replace("_", "-")))
     return pd.DataFrame(rows)
 
 
