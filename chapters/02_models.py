@@ -81,9 +81,10 @@ results = Results("models", cfg.profile)
 # (the paper found no gain from more), and concatenation as the aggregation step,
 # {eq}`eq-aggregate` (the paper found it better than summation). We read "aggregation" as the
 # node update that combines a neuron's own embedding with its incoming messages — **ours**,
-# since the paper's Eq. 11 is lost. Why it can matter: with summation, or with the messages
-# alone, the dense inferred graphs can make every $m_i$ nearly the same weighted sum over all
-# neurons and wash out which neuron is which. Our first version used the messages alone; we
+# since the paper's Eq. 11 is lost. Why it could matter: with the messages alone, the dense
+# inferred graphs can make every $m_i$ nearly the same weighted sum over all neurons and wash
+# out which neuron is which; concatenation and summation both keep the neuron's own embedding
+# $v_i$ in $h_i$. Our first version used the messages alone; we
 # switched to concatenation after it did poorly on one of Table 1's test worms, so this choice
 # was informed by test worms. Chapter 3 trains all three node updates on unseen worms
 # ({ref}`sec-aggregation`), and the scorecard tests the paper's claim. The graph readout then
