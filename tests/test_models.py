@@ -135,7 +135,9 @@ def test_small_model_overfits_a_tiny_batch(name):
     torch.manual_seed(0)
     model = experiments.build_model(name, 1, data, 32)
     mask = torch.ones(1, 1, 64, dtype=torch.bool)
-    fit(model, data, mask, TrainConfig(steps=300, batch_size=64, lr=1e-2, weight_decay=0))
+    # the messages alone (no own embedding in h_i) fit more slowly: 0.92 after 300 steps on one thread
+    steps = 600 if name == "gnn-inferred-static-messages" else 300
+    fit(model, data, mask, TrainConfig(steps=steps, batch_size=64, lr=1e-2, weight_decay=0))
     acc = (predict(model, data)[0, 0].argmax(-1) == data.y[0]).float().mean()
     assert acc > 0.95
 
