@@ -226,3 +226,31 @@ def test_the_suite_runs_the_longest_files_first_and_keeps_each_files_order(tmp_p
     root_conftest.pytest_collection_modifyitems(None, items)
     assert [item.name for item in items] == ["long.ipynb:0", "long.ipynb:1", "short.ipynb:0", "short.ipynb:1",
                                              "test_many.py:0", "test_many.py:1", "test_many.py:2", "test_few.py:0"]
+
+
+def test_status_page_compares_a_stopped_run_section_by_section(tmp_path, monkeypatch):
+    # a run on another machine stopped inside chapter 2: the section it finished gets a speed-up
+    # against the page's recorded time, the one it entered "partly", the ones it never reached "not reached"
+    import execute_chapters
+    from profile_chapters import cells
+
+    sections = [c[2] or "setup" for c in cells((ROOT / "chapters" / "02_models.py").read_text())]
+    first_two = [s for s in dict.fromkeys(sections) if s != "setup"][:2]
+    done = [i for i, s in enumerate(sections) if s in ("setup", first_two[0])]
+    partly = next(i for i, s in enumerate(sections) if s == first_two[1])
+    timed = [dict(cell=i, seconds=20.0, first_line="x") for i in done + [partly]]
+    run = tmp_path / "gpu-test"
+    run.mkdir()
+    (run / "timing.json").write_text(json.dumps({"chapters": {"02_models": {"cells": timed, "total_s": 1.0}}}))
+    (run / "about.json").write_text(json.dumps({"machine": "M", "date": "D", "how": "", "commit": "HEAD"}))
+    monkeypatch.setattr(execute_chapters, "BENCHMARKS", tmp_path)
+    page = execute_chapters.other_machines()
+    recorded = execute_chapters.recorded(output_path("02_models", "full"))["section_times_s"]
+    n_done = sum(s == first_two[0] for s in sections)
+    row = next(line for line in page.splitlines() if line.startswith(f"| 02_models | {first_two[0]} |"))
+    assert row.endswith(f"| {20.0 * n_done:.0f} | {recorded[first_two[0]] / (20.0 * n_done):.1f}× |")
+    assert f"| 02_models | {first_two[1]} | {recorded[first_two[1]]} | 20 (partly) | — |" in page
+    unreached = [s for s in dict.fromkeys(sections) if s not in ("setup", *first_two)]
+    assert unreached
+    for s in unreached:  # a row only where the page spent ≥ 10 s on it
+        assert (f"| 02_models | {s} | {recorded.get(s, '—')} | not reached | — |" in page) == (recorded.get(s, 0) >= 10)

@@ -76,7 +76,11 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
     # the time-context networks read each neuron's lagged frames, (N, L·F) per frame (none in older commits)
     window = getattr(experiments, "WINDOW", None)
     window_names = [*getattr(experiments, "WINDOW_MODELS", ()), *getattr(experiments, "GRU_WINDOW_MODELS", ())]
-    windowed = data.with_lags(experiments.LAGS) if window_names else None
+    windowed = data.with_lags(experiments.LAGS) if window_names else None   # on the CPU, as the chapters build it
+    if device != "cpu":  # the tensors on the device; indices stay on the CPU (as in training)
+        on_device = lambda d: dataclasses.replace(d, x=d.x.to(device), y=d.y.to(device),  # noqa: E731
+                                                  present=d.present.to(device))
+        data, windowed = on_device(data), windowed if windowed is None else on_device(windowed)
     for name in ("mlp-concat", "gnn-inferred-static", "gnn-inferred-dynamic", "gnn-connectome", *window_names):
         torch.manual_seed(0)
         seen = windowed if window and name.endswith(window) else data
@@ -127,8 +131,6 @@ def measure(models: list[str] | None, steps: int, device: str = "cpu") -> dict:
         keep_freed_memory()
     except ImportError:
         pass
-    if device != "cpu":  # the tensors on the device; indices stay on the CPU (as in training)
-        data = dataclasses.replace(data, x=data.x.to(device), y=data.y.to(device), present=data.present.to(device))
     peak = matmul_peak(device=device)
     rows = {}
     for name, (model, step) in families(data, device=device).items():

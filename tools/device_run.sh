@@ -20,7 +20,7 @@ device=${3:-cuda}   # a third argument (cpu) for a dry run where there is no GPU
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export WORMLIB_DATA=${WORMLIB_DATA:-$root/.devdata}
-export PYTHONPATH=$root/.devsite${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=$root:$root/.devsite${PYTHONPATH:+:$PYTHONPATH}  # wormlib is not installed there
 export PYTHONUNBUFFERED=1
 mkdir -p "$out"
 py=$(command -v python3 || command -v python)

@@ -238,6 +238,7 @@ def other_machines() -> str:
     ``tools/profile_chapters.py`` and ``tools/compare_results.py``; see ``benchmarks/README.md``):
     per chapter its run time there beside the book's, how far it got, and how its results compare
     with the book's record by record."""
+    import collections
     import functools
     import json
     import statistics
@@ -258,20 +259,43 @@ def other_machines() -> str:
         path = f"chapters/{chapter}.py"
         return cells(at_commit(path, commit) or (ROOT / path).read_text())
 
-    def book_runtime(chapter: str, commit: str | None):
-        """The run time the book's page recorded at ``commit`` (its full-profile notebook)."""
-        shown = at_commit(f"book/chapters/{chapter}.ipynb", commit)
-        return json.loads(shown).get("metadata", {}).get("wormlib", {}).get("runtime_s", "—") if shown else "—"
+    def page_record(chapter: str, commit: str | None, profile: str) -> dict:
+        """What the book's page of ``profile`` recorded at ``commit`` (its notebook's metadata)."""
+        shown = at_commit(str(output_path(chapter, profile).relative_to(ROOT)), commit)
+        return json.loads(shown).get("metadata", {}).get("wormlib", {}) if shown else {}
+
+    def section_table(timing: dict, commit: str | None, profile: str) -> str:
+        """Per section that took ≥ 10 s on either side: the page's recorded time beside the
+        run's (the sum of its cells there; "not reached" or "partly" where it was stopped)."""
+        lines = []
+        for chapter, r in timing["chapters"].items():
+            book = page_record(chapter, commit, profile).get("section_times_s", {})
+            of_cell = [c[2] or "setup" for c in chapter_cells(chapter, commit)]    # section of each code cell
+            expected, ran, seconds = collections.Counter(of_cell), collections.Counter(), collections.defaultdict(float)
+            for c in r.get("cells", []):
+                ran[of_cell[c["cell"]]] += 1
+                seconds[of_cell[c["cell"]]] += c["seconds"]
+            for name, n_cells in expected.items():
+                here = ("not reached" if not ran[name] else f"{seconds[name]:.0f}"
+                        + ("" if ran[name] == n_cells else " (partly)"))
+                if max(book.get(name, 0.0), seconds[name]) >= 10:
+                    ratio = (f"{book[name] / seconds[name]:.1f}×" if ran[name] == n_cells and book.get(name)
+                             and seconds[name] else "—")
+                    lines.append(f"| {chapter} | {name} | {book.get(name, '—')} | {here} | {ratio} |")
+        return ("Per section (≥ 10 s on either side), the time the book's page recorded beside the time here:\n\n"
+                "| chapter | section | the page (s) | here (s) | speed-up |\n|---|---|---|---|---|\n"
+                + "\n".join(lines) + "\n\n") if lines else ""
 
     sections = []
     for run in sorted(p for p in BENCHMARKS.glob("*/") if (p / "timing.json").exists()):
         timing = json.loads((run / "timing.json").read_text())
         compared = json.loads((run / "compare.json").read_text()) if (run / "compare.json").exists() else {}
         about = json.loads((run / "about.json").read_text())
+        profile = about.get("profile", "full")
         rows = []
         for chapter, r in timing["chapters"].items():
             n_cells = r.get("n_cells") or len(chapter_cells(chapter, about.get("commit")))
-            book = book_runtime(chapter, about.get("commit"))
+            book = page_record(chapter, about.get("commit"), profile).get("runtime_s", "—")
             name = f"{chapter.split('_', 1)[1]}.json"
             c = compared.get(name)
             if c:
@@ -285,7 +309,7 @@ def other_machines() -> str:
         busy = [int(line.split()[1]) for line in (run / "gpu-utilisation.txt").read_text().splitlines()
                 if line.strip() and not line.startswith("#")] if (run / "gpu-utilisation.txt").exists() else []
         step = (run / "step.txt").read_text().rstrip() if (run / "step.txt").exists() else ""
-        cell_table = ""
+        cell_table = "" if about.get("baseline") else section_table(timing, about.get("commit"), profile)
         if about.get("baseline") and (BENCHMARKS / about["baseline"] / "timing.json").exists():
             base = json.loads((BENCHMARKS / about["baseline"] / "timing.json").read_text())["chapters"]
             seconds = lambda r: {c["cell"]: c for c in r.get("cells", [])}  # noqa: E731
@@ -304,7 +328,8 @@ def other_machines() -> str:
                                        for ch, cell, t, h in pairs) + "\n\n")
         sections.append(
             f"\n### {about['machine']} ({about['date']})\n\n{about['how']}\n\n"
-            f"| chapter | the book's run at {about.get('commit', '—')} (s) | there (s) | cells run | "
+            f"| chapter | the book's {'quick ' if profile == 'quick' else ''}run at {about.get('commit', '—')} (s) | "
+            "there (s) | cells run | "
             "results against the book's (same commit) |\n"
             "|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
             + cell_table
