@@ -119,6 +119,36 @@ def test_connectome_agreement_against_shuffled_labels():
     assert sorted(graphs.offdiagonal(shuffled).tolist()) == sorted(graphs.offdiagonal(conn).tolist())
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_connectome_agreement_equals_scipy_and_sklearn_on_each_relabelling(ties):
+    # the vectorised null against the plain loop: the same relabellings (shuffled_labels' draws),
+    # scipy's Spearman and sklearn's ROC AUC on each; ties in both weights where asked
+    from scipy import stats
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    conn = rng.random((9, 9)) * (rng.random((9, 9)) < 0.4)
+    a = rng.random((9, 9)) + conn
+    if ties:
+        conn, a = np.round(conn * 3), np.round(a, 1)
+    got = graphs.connectome_agreement(a, conn, n_permutations=200, seed=5)
+    x, draws = graphs.offdiagonal(a), np.random.default_rng(5)
+    null = []
+    for _ in range(200):
+        y = graphs.offdiagonal(graphs.shuffled_labels(conn, draws))
+        null.append((stats.spearmanr(x, y).statistic, roc_auc_score(y > 0, x)))
+    null = np.array(null)
+    y = graphs.offdiagonal(conn)
+    rho, auc = stats.spearmanr(x, y).statistic, roc_auc_score(y > 0, x)
+    assert got["spearman"] == pytest.approx(rho, abs=1e-12) and got["roc_auc"] == pytest.approx(auc, abs=1e-12)
+    assert got["p_spearman"] == pytest.approx((1 + np.sum(null[:, 0] >= rho - 1e-12)) / 201)
+    assert got["p_roc_auc"] == pytest.approx((1 + np.sum(null[:, 1] >= auc - 1e-12)) / 201)
+    low, high = np.quantile(null[:, 1], [0.025, 0.975])
+    assert (got["null_roc_auc_low"], got["null_roc_auc_high"]) == pytest.approx((low, high), abs=1e-12)
+    with pytest.raises(ValueError, match="both kinds"):
+        graphs.connectome_agreement(a, np.zeros_like(conn))
+
+
 def test_static_adjacencies_are_the_models_edges_on_the_whole_worm():
     torch.manual_seed(0)
     n, f = 6, 2
