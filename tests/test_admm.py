@@ -193,3 +193,22 @@ def test_auc_with_null_separates_a_real_score_from_shifted_ones():
     score = (bins == 0) + 0.3 * rng.standard_normal(len(bins))
     r = forecast.auc_with_null(score, bins, 0, n_shifts=50, min_shift=7)
     assert r["auc"] > 0.9 and r["null_q95"] < r["auc"]
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_auc_with_null_equals_sklearn_on_each_shift(ties):
+    # the one-array null against the plain loop: the same shifts, np.roll and sklearn's ROC AUC
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    bins = rng.integers(-1, 4, 600)
+    score = rng.random(600).round(1 if ties else 12)
+    got = forecast.auc_with_null(score, bins, 1, n_shifts=80, min_shift=20, seed=9)
+    keep, target = bins >= 0, bins[bins >= 0] <= 1
+    shifts = np.random.default_rng(9).integers(20, 600 - 20, 80)
+    null = np.array([roc_auc_score(target, np.roll(score, s)[keep]) for s in shifts])
+    auc = roc_auc_score(target, score[keep])
+    assert got["auc"] == pytest.approx(auc, abs=1e-12)
+    assert (got["null_mean"], got["null_q95"]) == pytest.approx((null.mean(), np.quantile(null, 0.95)), abs=1e-12)
+    assert got["p"] == pytest.approx((np.sum(null >= auc - 1e-12) + 1) / 81)
+    assert np.isnan(forecast.auc_with_null(score, np.full(600, 3), 1)["auc"])  # no onset within the horizon

@@ -17,11 +17,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score
 
 from .data import Recording
 from .evaluate import balanced_accuracy
 from .experiments import LAGS, WINDOW, run_models, transfer_split, unseen_splits
+from .nulls import auc_from_ranks, midranks, p_at_least
 from .preprocess import shared_neurons
 from .train import TaskData, TrainConfig
 
@@ -53,11 +53,13 @@ def circular_shift_null(score: np.ndarray, truth: np.ndarray, n_shifts: int = N_
                         min_fraction: float = MIN_SHIFT_FRACTION, seed: int = 0) -> np.ndarray:
     """ROC AUCs of ``score`` (T,) against the labels ``truth`` (T,) circularly shifted by
     random offsets of at least ``min_fraction`` of the recording: the decoder's score with the
-    labels' own autocorrelation and class balance, but no alignment to the activity."""
+    labels' own autocorrelation and class balance, but no alignment to the activity. All shifts
+    at once, on the score's ranks (``wormlib.nulls``) → (n_shifts,)."""
     rng = np.random.default_rng(seed)
     n = len(truth)
     shifts = rng.integers(int(min_fraction * n), n - int(min_fraction * n) + 1, n_shifts)
-    return np.array([roc_auc_score(np.roll(truth, s), score) for s in shifts])
+    rolled = truth[(np.arange(n)[None] - shifts[:, None]) % n]               # (S, T): np.roll(truth, s) per row
+    return auc_from_ranks(midranks(score), rolled == 1)
 
 
 def score_recordings(probs: torch.Tensor, y: torch.Tensor, worms: tuple[str, ...], tested: torch.Tensor,
@@ -72,13 +74,13 @@ def score_recordings(probs: torch.Tensor, y: torch.Tensor, worms: tuple[str, ...
     for w in torch.nonzero(tested).ravel().tolist():
         keep = (y[w] >= 0).numpy()
         truth, score = y[w].numpy()[keep], probs[w, :, 1].numpy()[keep]
-        auc = roc_auc_score(truth, score)
+        auc = float(auc_from_ranks(midranks(score), truth == 1))
         null = circular_shift_null(score, truth, n_shifts, seed=seed + w)
         rows.append(dict(test=worms[w], n_frames=int(keep.sum()), reversal_fraction=float(truth.mean()),
                          balanced_accuracy=balanced_accuracy(truth, (score > 0.5).astype(int)),
-                         roc_auc=float(auc),
+                         roc_auc=auc,
                          null_auc_mean=float(null.mean()), null_auc_95=float(np.quantile(null, 0.95)),
-                         p_value=float((1 + np.sum(null >= auc)) / (1 + len(null)))))
+                         p_value=p_at_least(null, auc)))
     return pd.DataFrame(rows)
 
 

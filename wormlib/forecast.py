@@ -15,9 +15,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score
 
 from . import admm, experiments
+from .nulls import auc_from_ranks, midranks, p_at_least
 from .preprocess import PAPER_NEURONS
 from .train import TaskData
 
@@ -61,17 +61,18 @@ def auc_with_null(scores: np.ndarray, bins: np.ndarray, horizon_index: int, n_sh
                   min_shift: int = 100, seed: int = 0) -> dict:
     """ROC AUC of ``scores`` (T,) for "onset within horizon ``horizon_index``" over the frames
     with bins ≥ 0, and the same after circular shifts of the score series by at least
-    ``min_shift`` frames: {auc, null_mean, null_q95, p} (p: share of shifts at least as high)."""
-    keep = bins >= 0
+    ``min_shift`` frames: {auc, null_mean, null_q95, p} (p: share of shifts at least as high).
+    The observed series and all shifts are one (1 + shifts, frames) array (``wormlib.nulls``)."""
+    keep = np.flatnonzero(bins >= 0)
     target = bins[keep] <= horizon_index
     if target.all() or not target.any():
         return dict(auc=np.nan, null_mean=np.nan, null_q95=np.nan, p=np.nan)
-    auc = roc_auc_score(target, scores[keep])
     rng = np.random.default_rng(seed)
     shifts = rng.integers(min_shift, len(scores) - min_shift, n_shifts)
-    null = np.array([roc_auc_score(target, np.roll(scores, s)[keep]) for s in shifts])
-    return dict(auc=float(auc), null_mean=float(null.mean()), null_q95=float(np.quantile(null, 0.95)),
-                p=float((np.sum(null >= auc) + 1) / (n_shifts + 1)))
+    frames = np.concatenate([keep[None], (keep[None] - shifts[:, None]) % len(scores)])  # (1 + S, K): np.roll's
+    auc = auc_from_ranks(midranks(scores[frames]), target)                             # (1 + S,)
+    return dict(auc=float(auc[0]), null_mean=float(auc[1:].mean()), null_q95=float(np.quantile(auc[1:], 0.95)),
+                p=p_at_least(auc[1:], auc[0]))
 
 
 def evaluate(probs: torch.Tensor, data, test_mask: torch.Tensor, splits: list[dict],

@@ -16,6 +16,7 @@ from scipy import stats
 from torch.func import functional_call
 
 from .experiments import build_model
+from .nulls import auc_from_ranks, midranks, p_at_least
 from .train import TaskData, TrainConfig, fit
 
 
@@ -78,31 +79,29 @@ def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: 
 
     Relabelling neurons permutes the off-diagonal entries, so every relabelled connectome is an
     index map into them and its ranks a permutation of theirs: Spearman is one matrix product of
-    centred ranks, and the ROC AUC the Mann–Whitney U of the inferred weights' midranks (what
-    ``scipy.stats.spearmanr`` and ``sklearn.metrics.roc_auc_score`` compute, for all
-    relabellings at once; the relabellings are ``shuffled_labels``' draws, in its order)."""
+    centred ranks and the ROC AUC ``nulls.auc_from_ranks`` (what ``scipy.stats.spearmanr`` and
+    ``sklearn.metrics.roc_auc_score`` compute, for all relabellings at once; the relabellings
+    are ``shuffled_labels``' draws, in its order)."""
     rng = np.random.default_rng(seed)
     n = a.shape[-1]
     x, y = offdiagonal(a), offdiagonal(connectome)                          # (K,) with K = N·(N−1)
     connected = y > 0
-    n_pos = int(connected.sum())
-    if n_pos in (0, len(y)):
-        raise ValueError(f"the connectome connects {n_pos} of {len(y)} neuron pairs; a ROC AUC needs both kinds")
+    if connected.all() or not connected.any():
+        raise ValueError(f"the connectome connects {connected.sum()} of {len(y)} neuron pairs; "
+                         "a ROC AUC needs both kinds")
     perms = np.stack([rng.permutation(n) for _ in range(n_permutations)])  # (P, N), as shuffled_labels draws them
     flat = np.arange(n * n).reshape(n, n)
     position = np.full(n * n, -1)
     position[offdiagonal(flat)] = np.arange(len(y))                       # flat entry → its off-diagonal index
     moved = position[offdiagonal(flat[perms[:, :, None], perms[:, None, :]])]   # (P, K) entry each pair reads
     order = np.concatenate([np.arange(len(y))[None], moved])               # (1 + P, K), the observed first
-    rank_x, rank_y = stats.rankdata(x), stats.rankdata(y)
+    rank_x, rank_y = midranks(x), midranks(y)
     cx, cy = rank_x - rank_x.mean(), rank_y - rank_y.mean()
     rho = cy[order] @ cx / np.sqrt((cx @ cx) * (cy @ cy))                  # (1 + P,)
-    u = np.where(connected[order], rank_x, 0.0).sum(1) - n_pos * (n_pos + 1) / 2
-    auc = u / (n_pos * (len(y) - n_pos))                                   # (1 + P,)
+    auc = auc_from_ranks(rank_x, connected[order])                         # (1 + P,)
     low, high = np.quantile(auc[1:], [0.025, 0.975])
     return dict(spearman=float(rho[0]), roc_auc=float(auc[0]), edge_fraction=float(connected.mean()),
-                p_spearman=float((1 + np.sum(rho[1:] >= rho[0])) / (1 + n_permutations)),
-                p_roc_auc=float((1 + np.sum(auc[1:] >= auc[0])) / (1 + n_permutations)),
+                p_spearman=p_at_least(rho[1:], rho[0]), p_roc_auc=p_at_least(auc[1:], auc[0]),
                 null_roc_auc_low=float(low), null_roc_auc_high=float(high))
 
 
