@@ -254,3 +254,16 @@ def test_status_page_compares_a_stopped_run_section_by_section(tmp_path, monkeyp
     assert unreached
     for s in unreached:  # a row only where the page spent ≥ 10 s on it
         assert (f"| 02_models | {s} | {recorded.get(s, '—')} | not reached | — |" in page) == (recorded.get(s, 0) >= 10)
+
+
+def test_profiler_runs_the_set_up_and_the_chosen_sections_only():
+    from profile_chapters import cells, wanted
+
+    source = cells("# %%\nimport x\n\n# %% [markdown]\n# ## Data\n\n# %%\nd = 1\n\n# %% [markdown]\n"
+                   "# ## Fig. 4A: seven states\n\n# %%\na = d\n\n# %% [markdown]\n# ## Time context\n\n"
+                   "# %%\nt = d\n\n# %%\nu = t\n")
+    assert [s for _, _, s in source] == ["", "Data", "Fig. 4A: seven states", "Time context", "Time context"]
+    assert wanted(source, None) == [0, 1, 2, 3, 4]
+    assert wanted(source, ["data", "time CONTEXT"]) == [0, 1, 3, 4]      # prefixes, any case
+    assert wanted(source, ["Fig. 4"]) == [0, 2]
+    assert wanted(source, ["nothing"]) == [0]                           # the set-up cells always run

@@ -3,6 +3,7 @@ computations on a machine without Jupyter (e.g. a GPU box with only torch and th
 
     python tools/profile_chapters.py --profile full --device cuda --jobs 5 --threads 3 --out /tmp/run
     python tools/profile_chapters.py --profile quick 02_models          # one chapter, quick profile
+    python tools/profile_chapters.py --profile full --device cuda --sections "Time context" 03_classification
 
 Each chapter's percent-format source (``chapters/<name>.py``) is split into cells; the code cells
 run in one namespace, in order, with the parameters (profile, device, seed) set right after the
@@ -49,6 +50,18 @@ def cells(source: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def wanted(source: list[tuple[str, str, str]], sections: list[str] | None) -> list[int]:
+    """Indices of the code cells to run: all of them, or (``sections``: heading prefixes, any
+    case) the set-up cells before the first heading plus the cells under a matching heading.
+    A skipped section's variables are missing later: a cell that needs them fails, and the
+    failure is recorded like any other."""
+    if not sections:
+        return list(range(len(source)))
+    prefixes = [p.casefold() for p in sections]
+    return [i for i, (_, _, section) in enumerate(source)
+            if not section or any(section.casefold().startswith(p) for p in prefixes)]
+
+
 def stub_jupyter(force: bool) -> None:
     """No-op ``myst_nb.glue`` and ``IPython.display`` where they cannot be imported (or ``force``)."""
     def missing(name: str, force: bool = force) -> bool:
@@ -73,7 +86,8 @@ def stub_jupyter(force: bool) -> None:
         sys.modules["IPython.display"] = display
 
 
-def run_chapter(chapter: str, profile: str, device: str, seed: int, out: Path, force_stubs: bool) -> dict:
+def run_chapter(chapter: str, profile: str, device: str, seed: int, out: Path, force_stubs: bool,
+                sections: list[str] | None = None) -> dict:
     """Execute one chapter in this process; returns its timing record, also written (after every
     cell, so a killed run leaves what it timed) to ``out/.timing-<chapter>.json``."""
     import matplotlib
@@ -88,11 +102,13 @@ def run_chapter(chapter: str, profile: str, device: str, seed: int, out: Path, f
     os.chdir(ROOT / "chapters")
     sys.path.insert(0, str(ROOT))
     namespace = {"__name__": "__main__"}
-    record = dict(chapter=chapter, profile=profile, device=device, seed=seed, cells=[], error=None)
+    record = dict(chapter=chapter, profile=profile, device=device, seed=seed, cells=[], error=None,
+                  sections=sections)
     start = time.perf_counter()
     source = cells((ROOT / "chapters" / f"{chapter}.py").read_text())
     record["n_cells"] = len(source)
-    for i, (header, code, section) in enumerate(source):
+    for i in wanted(source, sections):
+        header, code, section = source[i]
         first = next(line for line in code.splitlines() if line.strip())
         tic = time.perf_counter()
         try:
@@ -127,6 +143,8 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=None,
                         help="seconds after which unfinished chapters are stopped (their cells so far are kept)")
     parser.add_argument("--stub-jupyter", action="store_true", help="no-op glue/display even if installed")
+    parser.add_argument("--sections", help="comma-separated heading prefixes: run only the set-up cells and these "
+                                           "sections (e.g. 'Time context' to time one section within a deadline)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run this chapter in this process
     args = parser.parse_args()
     out = Path(args.out).resolve()
@@ -135,7 +153,8 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-        record = run_chapter(args.one, args.profile, args.device, args.seed, out, args.stub_jupyter)
+        sections = [x.strip() for x in args.sections.split(",")] if args.sections else None
+        record = run_chapter(args.one, args.profile, args.device, args.seed, out, args.stub_jupyter, sections)
         sys.exit(1 if record["error"] else 0)
     chapters = args.chapters or sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py"))
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
@@ -146,6 +165,8 @@ def main() -> None:
             "--seed", str(args.seed), "--out", str(out), "--threads", str(args.threads)]
     if args.stub_jupyter:
         base.append("--stub-jupyter")
+    if args.sections:
+        base += ["--sections", args.sections]
     start, running, pending = time.perf_counter(), [], list(chapters)
     while pending or running:
         while pending and len(running) < args.jobs:
