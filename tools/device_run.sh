@@ -2,7 +2,7 @@
 # One GPU check of the whole book, sized for a short lease on a machine with torch and the
 # scientific stack but no Jupyter (benchmarks/README.md, "To repeat a GPU run"):
 #
-#   tools/device_run.sh OUT [DEADLINE_S] [DEVICE]
+#   tools/device_run.sh OUT [DEADLINE_S] [DEVICE] [sections]
 #
 # Runs, at the same time, every chapter's quick profile (five processes, one thread each: every
 # cell of the book on the GPU, to compare with results/quick) and every chapter's full profile
@@ -13,10 +13,14 @@
 # timing.json), *.log, gpu-utilisation.txt, step.txt, about.txt. The data come from WORMLIB_DATA
 # (default: .devdata/ in the repository, a copy of kato2015/ and dag2023/); the connectome from a
 # `cect` package on PYTHONPATH (default: .devsite/, its __init__.py and the White 1986 table).
+# With a fourth argument `sections`, it runs instead only what the 2026-12-04 run did not reach:
+# chapter 3's time-context section and chapter 4's past-only section, each with the sections it
+# reads (`profile_chapters.py --sections`), side by side, to full3/ and full4/ (no step benchmark).
 set -u
-out=${1:?usage: tools/device_run.sh OUT [DEADLINE_S] [DEVICE]}
+out=${1:?usage: tools/device_run.sh OUT [DEADLINE_S] [DEVICE] [sections]}
 deadline=${2:-420}
 device=${3:-cuda}   # a third argument (cpu) for a dry run where there is no GPU
+mode=${4:-all}      # "sections": only the sections of chapters 3 and 4 the 2026-12-04 run did not reach
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export WORMLIB_DATA=${WORMLIB_DATA:-$root/.devdata}
@@ -36,13 +40,25 @@ if command -v nvidia-smi >/dev/null; then
   dmon=$!
 fi
 start=$SECONDS
-"$py" tools/profile_chapters.py --profile quick --device "$device" --jobs 5 --threads 1 --deadline "$deadline" \
-  --out "$out/quick" > "$out/quick.log" 2>&1 &
-quick=$!
-"$py" tools/profile_chapters.py --profile full --device "$device" --jobs 5 --threads 2 --deadline "$deadline" \
-  --out "$out/full" > "$out/full.log" 2>&1
-wait $quick
+if [ "$mode" = sections ]; then
+  # the full profile's sections the 2026-12-04 run did not reach, each with the sections it reads
+  # (benchmarks/README.md), the two chapters side by side; no quick profile, no step benchmark
+  "$py" tools/profile_chapters.py --profile full --device "$device" --threads 6 --deadline "$deadline" \
+    --sections "Data and protocols,Fig. 4A,Fig. 4B,Seeds,Time context" --out "$out/full3" 03_classification \
+    > "$out/full3.log" 2>&1 &
+  third=$!
+  "$py" tools/profile_chapters.py --profile full --device "$device" --threads 6 --deadline "$deadline" \
+    --sections "Models and protocol,Fig. 5A,With features" --out "$out/full4" 04_trajectories > "$out/full4.log" 2>&1
+  wait $third
+else
+  "$py" tools/profile_chapters.py --profile quick --device "$device" --jobs 5 --threads 1 --deadline "$deadline" \
+    --out "$out/quick" > "$out/quick.log" 2>&1 &
+  quick=$!
+  "$py" tools/profile_chapters.py --profile full --device "$device" --jobs 5 --threads 2 --deadline "$deadline" \
+    --out "$out/full" > "$out/full.log" 2>&1
+  wait $quick
+fi
 echo "chapters: $((SECONDS - start)) s" >> "$out/about.txt"
 [ -n "$dmon" ] && kill "$dmon"
-timeout 90 "$py" tools/benchmark_step.py --device "$device" --steps 20 > "$out/step.txt" 2>&1
+[ "$mode" = sections ] || timeout 90 "$py" tools/benchmark_step.py --device "$device" --steps 20 > "$out/step.txt" 2>&1
 echo "done: $((SECONDS - start)) s" >> "$out/about.txt"
