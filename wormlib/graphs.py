@@ -68,7 +68,7 @@ def within_across(sim: np.ndarray, groups: np.ndarray, n_permutations: int = 200
     null = np.array([gap(rng.permutation(groups)) for _ in range(n_permutations)])
     same = (groups[:, None] == groups[None, :])[upper]
     return dict(within=float(sim[upper][same].mean()), across=float(sim[upper][~same].mean()),
-                difference=float(observed), p_value=float((1 + np.sum(null >= observed)) / (1 + n_permutations)))
+                difference=float(observed), p_value=p_at_least(null, observed))
 
 
 def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: int = 2000, seed: int = 0) -> dict:
