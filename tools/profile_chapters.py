@@ -3,7 +3,8 @@ computations on a machine without Jupyter (e.g. a GPU box with only torch and th
 
     python tools/profile_chapters.py --profile full --device cuda --jobs 5 --threads 3 --out /tmp/run
     python tools/profile_chapters.py --profile quick 02_models          # one chapter, quick profile
-    python tools/profile_chapters.py --profile full --device cuda --sections "Time context" 03_classification
+    python tools/profile_chapters.py --profile full --device cuda 03_classification \
+        --sections "Data and protocols,Fig. 4A,Fig. 4B,Seeds,Time context"  # a section and those it reads
 
 Each chapter's percent-format source (``chapters/<name>.py``) is split into cells; the code cells
 run in one namespace, in order, with the parameters (profile, device, seed) set right after the
