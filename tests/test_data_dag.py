@@ -34,3 +34,53 @@ def test_column_labels_drop_uncertain_and_repeated():
     records = {1: {"label": "AVAL"}, 3: {"label": "RIM?"}, 4: {"label": "AIBL"}, 5: {"label": "AIBL"},
                2: {"label": "AVAR"}}
     assert column_labels(records, 6) == ["AVAL", "AVAR", None, None, None, None]
+
+
+def _jld2_labels(path, records):
+    """A label file in the JLD2 layout the loader reads: ``NeuroPAL_labels`` → Dict of
+    ``first``/``second`` pairs (each an HDF5 object reference), ``dict_match_dict`` → recording
+    → (Dict key → record struct, …). Records may share a label dataset, as JLD2 writes them."""
+    import h5py
+
+    ref_dt = h5py.ref_dtype
+    pair_dt = np.dtype([("first", ref_dt), ("second", ref_dt)])
+    with h5py.File(path, "w") as f:
+        n = iter(range(10**6))
+
+        def put(value, dtype=None):
+            name = f"_obj{next(n)}"
+            f.create_dataset(name, data=value, dtype=dtype)
+            return f[name].ref
+
+        def dict_of(items):
+            pairs = [put(np.array((k, v), dtype=pair_dt)) for k, v in items]
+            return put(np.array(pairs, dtype=ref_dt))
+
+        shared = put(np.bytes_(b"AVAL"))
+        def record(label):  # a struct with one field, a reference to its label string
+            text = shared if label == "AVAL" else put(np.bytes_(label.encode()))
+            return put(np.array((text,), dtype=[("label", ref_dt)]))
+
+        recs = {rec: dict_of([(put(np.int64(k)), record(lab)) for k, lab in labels.items()])
+                for rec, labels in records.items()}
+        tuples = {rec: put(np.array((d, dict_of([])), dtype=[("1", ref_dt), ("2", ref_dt)])) for rec, d in recs.items()}
+        unused = put(np.arange(3.0))  # stands for the unused, large list_match_dict
+        top = dict_of([(put(np.bytes_(b"list_match_dict")), unused),
+                       (put(np.bytes_(b"dict_match_dict")), dict_of([(put(np.bytes_(r.encode())), t)
+                                                                    for r, t in tuples.items()]))])
+        f.create_dataset("NeuroPAL_labels", data=top, dtype=ref_dt)
+
+
+def test_label_file_reads_only_the_labels_it_needs_and_shares_repeated_objects(tmp_path, monkeypatch):
+    from wormlib.data import dag
+
+    path = tmp_path / "labels.jld2"
+    _jld2_labels(path, {"rec-a": {1: "AVAL", 3: "RIML"}, "rec-b": {2: "AVAL"}})
+    read, real = [], dag._read_dataset
+    monkeypatch.setattr(dag, "_read_dataset", lambda ds: read.append(real(ds)) or read[-1])
+    labels = dag._read_labels(path)
+    assert not any(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in read)  # list_match_dict
+    assert sum(isinstance(v, bytes) and v == b"AVAL" for v in read) == 1  # one object, read once
+    assert {r: {k: v["label"] for k, v in recs.items()} for r, recs in labels.items()} == \
+        {"rec-a": {1: "AVAL", 3: "RIML"}, "rec-b": {2: "AVAL"}}
+    assert column_labels(labels["rec-a"], 3) == ["AVAL", None, "RIML"]

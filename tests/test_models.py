@@ -347,3 +347,14 @@ def test_receptive_fields_state_admm_s_embedding_windows_and_the_svm_cap():
         assert min(reads) == -emb.window and max(reads) == 0
         assert f"t−{emb.window} … t" in admm_reads
     assert f"≤ {experiments.SVM_MAX_TRAIN} training frames" in rows.loc["svm", "reads, to label frame t"]
+
+
+def test_lagged_features_are_built_on_the_data_s_device():
+    """with_lags indexes where the data are (a GPU in a device run): on the meta device, which
+    checks devices like a GPU does and computes nothing, a CPU index tensor fails."""
+    data = _toy_data()
+    on_meta = type(data)(data.worms, data.neurons, data.classes, data.x.to("meta"), data.y.to("meta"),
+                         data.present.to("meta"), data.lengths)
+    windowed = on_meta.with_lags(experiments.LAGS)
+    assert windowed.x.device.type == "meta"
+    assert windowed.x.shape == data.with_lags(experiments.LAGS).x.shape

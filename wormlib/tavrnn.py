@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import nulls
 from .models import StackedLinear
 from .train import worm_schedule
 
@@ -424,4 +425,4 @@ def cross_worm_agreement(points: list[np.ndarray], states: list[np.ndarray], n_s
     null = np.array([agree([np.roll(s, rng.integers(len(s) // 10, len(s) - len(s) // 10)) for s in states])
                      for _ in range(n_shuffles)])
     return dict(agreement=float(observed), null_mean=float(null.mean()), null_q95=float(np.quantile(null, 0.95)),
-                p=float((np.sum(null >= observed) + 1) / (n_shuffles + 1)))
+                p=nulls.p_at_least(null, observed))

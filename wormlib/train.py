@@ -75,10 +75,11 @@ class TaskData:
         seconds at another frame rate). Before a worm's first frame its first frame is repeated;
         padding stays zero."""
         w, t = self.x.shape[:2]
-        lags = torch.as_tensor(lags).expand(w, -1)                            # (W, L)
-        frames = (torch.arange(t) - lags[:, :, None]).clamp(min=0)            # (W, L, T)
-        past = self.x[torch.arange(w)[:, None, None], frames]                 # (W, L, T, N, F)
-        past = past * (torch.arange(t) < self.lengths[:, None])[:, None, :, None, None]
+        on = dict(device=self.x.device)                                       # index where the data are
+        lags = torch.as_tensor(lags, **on).expand(w, -1)                      # (W, L)
+        frames = (torch.arange(t, **on) - lags[:, :, None]).clamp(min=0)      # (W, L, T)
+        past = self.x[torch.arange(w, **on)[:, None, None], frames]           # (W, L, T, N, F)
+        past = past * (torch.arange(t, **on) < self.lengths.to(**on)[:, None])[:, None, :, None, None]
         return dataclasses.replace(self, x=past.permute(0, 2, 3, 1, 4).flatten(3),  # (W, T, N, L·F)
                                    window=lags.shape[1])
 

@@ -21,22 +21,53 @@ RECORDINGS = ("2022-07-26-31", "2022-07-26-38", "2022-07-27-31", "2022-07-27-38"
               "2022-07-27-45", "2022-08-02-31", "2022-08-02-38")
 
 
-def _jld2_value(handle: h5py.File, value: Any) -> Any:
+def _read_dataset(dataset: h5py.h5d.DatasetID) -> Any:
+    """A dataset's whole value, as ``h5py.Dataset(dataset)[()]`` returns it, through the low-level
+    API (0.12 ms instead of 0.19 ms a dataset; the label file has 21 838 small ones)."""
+    if dataset.get_space().get_simple_extent_type() == h5py.h5s.NULL:
+        return h5py.Empty(dataset.dtype)
+    value = np.empty(dataset.shape, dtype=dataset.dtype)
+    dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
+    return value[()] if value.ndim == 0 else value
+
+
+def _jld2_value(handle: h5py.File, value: Any, memo: dict | None = None) -> Any:
     """A JLD2 value as Python: references followed, bytes decoded, Julia ``Dict``s (arrays of
-    ``first``/``second`` pairs) as dicts, tuples/structs as dicts of their fields."""
+    ``first``/``second`` pairs) as dicts, tuples/structs as dicts of their fields. ``memo`` maps a
+    referenced object's file address to its value: the label file refers ≈ 27 times to each
+    object on average (59 128 references to 2 148 objects), and reading one costs ≈ 0.1 ms, six
+    times the cost of finding its address."""
+    memo = {} if memo is None else memo
     if isinstance(value, h5py.Reference):
-        target = handle[value]
-        return _jld2_value(handle, target[()]) if isinstance(target, h5py.Dataset) else None
+        target = h5py.h5r.dereference(value, handle.id)
+        address = h5py.h5o.get_info(target).addr
+        if address not in memo:
+            memo[address] = (_jld2_value(handle, _read_dataset(target), memo)
+                             if isinstance(target, h5py.h5d.DatasetID) else None)
+        return memo[address]
     if isinstance(value, bytes):
         return value.decode()
     if isinstance(value, np.void) and value.dtype.names:
-        return {n: _jld2_value(handle, value[n]) for n in value.dtype.names}
+        return {n: _jld2_value(handle, value[n], memo) for n in value.dtype.names}
     if isinstance(value, np.ndarray) and (value.dtype == object or value.dtype.names):
-        items = [_jld2_value(handle, v) for v in value.ravel()]
+        items = [_jld2_value(handle, v, memo) for v in value.ravel()]
         if items and all(isinstance(i, dict) and set(i) == {"first", "second"} for i in items):
             return {i["first"]: i["second"] for i in items}
         return items
     return value
+
+
+def _jld2_dict_entry(handle: h5py.File, value: Any, key: str) -> Any:
+    """One entry of a JLD2 ``Dict`` (a reference to, or an array of, ``first``/``second``
+    pairs), without following the other entries' values: the label file's unused
+    ``list_match_dict`` is as large as the ``dict_match_dict`` read here."""
+    while isinstance(value, h5py.Reference):
+        value = handle[value][()]
+    for pair in np.ravel(value):
+        pair = handle[pair][()] if isinstance(pair, h5py.Reference) else pair
+        if _jld2_value(handle, pair["first"]) == key:
+            return _jld2_value(handle, pair["second"])
+    raise KeyError(key)
 
 
 _LABELS_CACHE: dict[tuple, dict] = {}
@@ -61,14 +92,16 @@ def read_labels(path: Path) -> dict[str, dict[int, dict]]:
 def _read_labels(path: Path) -> dict[str, dict[int, dict]]:
     with open_hdf5(path, "Dag 2023 NeuroPAL labels (JLD2)") as handle:
         try:
-            labels = _jld2_value(handle, handle["NeuroPAL_labels"][()])
+            top = handle["NeuroPAL_labels"][()]
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise CorruptFileError(f"{path}: not a readable JLD2 NeuroPAL label file ({exc})") from exc
-    try:
-        matches = labels["dict_match_dict"]
-        return {rec: {int(k): v for k, v in pair["1"].items()} for rec, pair in matches.items()}
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise LayoutError(f"{path}: no dict_match_dict → recording → (dict, …) pairs ({exc})") from exc
+        try:
+            matches = _jld2_dict_entry(handle, top, "dict_match_dict")
+            return {rec: {int(k): v for k, v in pair["1"].items()} for rec, pair in matches.items()}
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            raise LayoutError(f"{path}: no dict_match_dict → recording → (dict, …) pairs ({exc})") from exc
+        except OSError as exc:
+            raise CorruptFileError(f"{path}: not a readable JLD2 NeuroPAL label file ({exc})") from exc
 
 
 def column_labels(records: dict[int, dict], n_columns: int) -> list[str | None]:
