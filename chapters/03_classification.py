@@ -830,44 +830,55 @@ plotting.numbered_table(
 # ## Time context
 #
 # Every model above reads **one frame**. The paper's conclusion proposes "a recurrent graph
-# neural network for the edge encoder with a suitable attention mechanism"; TAVRNN
-# {cite}`khajehnejad2024` is that family, and `wormlib.tavrnn` ports it (module docstring: what
-# is ported and what differs). It reads a sequence of functional graphs, one per window of 18
-# frames (≈ 6 s) ending every 3 frames — correlations between the neurons' traces in that window,
-# plus the authors' history node linked to every neuron — through a GRU whose gates are graph
-# convolutions, with attention over its last 3 hidden states, and is trained as a variational
-# model of the graphs (KL + edge reconstruction). Two readouts: **tavrnn**, a behaviour head
-# trained jointly; **tavrnn-probe**, the authors' protocol (no labels in training, then a
-# logistic-regression probe on the embeddings). Its baseline with the same reach into the past is
-# **logistic-regression-lagged**: the frame and the frames 3, 6, …, 15 back. The paper's own
-# models get the same window: **mlp-concat-window** and **gnn-inferred-static-window** read each
-# neuron's features at those six frames as its node features, so the node encoder mixes the
-# neuron's recent past (a temporal convolution over the window) and the GNN infers its edges from
-# the windows; nothing else changes. Their recurrent versions, **mlp-concat-gru-window** and
-# **gnn-inferred-static-gru-window**, read the same six frames through a GRU shared by the
-# neurons, oldest frame first (`wormlib.models.GRUWindow`), and hand its last state (32 values
-# per neuron) to the paper's MLP or GNN as the node features ({numref}`tbl-receptive-fields`).
-# Everything here is causal: the prediction at
-# frame t uses frames ≤ t (with the past-only derivative, entirely; with the paper's centred
-# derivative, the features themselves reach ≈ 1 s ahead). The single-frame scores are those of
-# {numref}`tbl-seeds-causal` (same splits, networks averaged over seeds); the windowed networks
-# and TAVRNN with its behaviour head are averaged over as many seeds, in every setting below, as
-# stacked, independent replicates, and so is TAVRNN's probe (the authors' protocol, beside the
-# scorecard's test; past-only features, 7 states); the lagged logistic regression is
-# deterministic. The six lags were fixed before any
-# run, as the span of TAVRNN's correlation window, not tuned; a window chosen on the training
-# worms is tested below ({numref}`tbl-window-nested`). TAVRNN's learning rate and chunk
-# length were raised after a check in which it under-fitted its training worms; that check also
-# printed one test worm's accuracy, so the choice was not blind to it. Each stacked TAVRNN clips
-# its own gradient and averages its own loss, so that a replicate trains as it would alone; a
-# replicate whose gradient is not finite skips that update, its parameters, Adam moments and
-# step count left as they were (`wormlib.tavrnn.StackedAdam`). Two departures from the authors'
-# notebook keep the port stable on every machine: it is trained on 16-step chunks, and a
-# recording is read the same way, in 16-step blocks that start from a zero state, each step
-# after the first 4 of its block (`wormlib.tavrnn.run_worm`). In the authors' recurrence the
-# attention's weighted sum of value projections becomes the next state, and nothing bounds it:
-# read over a whole recording in one pass, one label-free replicate's state grew without limit
-# on the 2-core AMD machine (the README records the run).
+# neural network for the edge encoder with a suitable attention mechanism". This section gives
+# the models a window of the past and asks whether that helps on unseen worms.
+# Everything here is causal: the prediction at frame t uses frames ≤ t (with the past-only
+# derivative, entirely; with the paper's centred derivative, the features themselves reach ≈ 1 s
+# ahead). {numref}`tbl-receptive-fields` gives each model's receptive field and parameter count.
+#
+# - **tavrnn** and **tavrnn-probe**: TAVRNN {cite}`khajehnejad2024`, the family the paper
+#   proposes, ported in `wormlib.tavrnn` (its module docstring says what is ported and what
+#   differs). It reads a sequence of functional graphs, one per window of 18 frames (≈ 6 s)
+#   ending every 3 frames: the correlations between the neurons' traces in that window, plus the
+#   authors' history node linked to every neuron. A GRU whose gates are graph convolutions reads
+#   them, with attention over its last 3 hidden states, trained as a variational model of the
+#   graphs (KL + edge reconstruction). Two readouts: **tavrnn**, a behaviour head trained
+#   jointly; **tavrnn-probe**, the authors' protocol (no labels in training, then a
+#   logistic-regression probe on the embeddings).
+# - **logistic-regression-lagged**: the baseline with the same reach into the past, the frame
+#   and the frames 3, 6, …, 15 back.
+# - **mlp-concat-window** and **gnn-inferred-static-window**: the paper's own models, reading
+#   each neuron's features at those six frames as its node features. The node encoder mixes the
+#   neuron's recent past (a temporal convolution over the window) and the GNN infers its edges
+#   from the windows; nothing else changes.
+# - **mlp-concat-gru-window** and **gnn-inferred-static-gru-window**: their recurrent versions.
+#   A GRU shared by the neurons reads the same six frames, oldest first
+#   (`wormlib.models.GRUWindow`), and hands its last state (32 values per neuron) to the paper's
+#   MLP or GNN as the node features.
+#
+# The single-frame scores are those of {numref}`tbl-seeds-causal` (same splits, networks
+# averaged over seeds). The windowed networks and TAVRNN with its behaviour head are averaged
+# over as many seeds, in every setting below, as stacked, independent replicates; so is TAVRNN's
+# probe (the authors' protocol, beside the scorecard's test; past-only features, 7 states). The
+# lagged logistic regression is deterministic. The six lags were fixed before any run, as the
+# span of TAVRNN's correlation window, not tuned; a window chosen on the training worms is
+# tested below ({numref}`tbl-window-nested`).
+#
+# ```{admonition} How TAVRNN is trained here, and where it departs from the authors' notebook
+# :class: note
+# - **Two settings were not blind to a test worm.** TAVRNN's learning rate and chunk length
+#   were raised after a check in which it under-fitted its training worms; that check also
+#   printed one test worm's accuracy.
+# - **Each replicate trains as it would alone.** Each stacked TAVRNN clips its own gradient and
+#   averages its own loss. A replicate whose gradient is not finite skips that update, its
+#   parameters, Adam moments and step count left as they were (`wormlib.tavrnn.StackedAdam`).
+# - **Two departures keep the port stable on every machine.** It is trained on 16-step chunks,
+#   and a recording is read the same way, in 16-step blocks that start from a zero state, each
+#   step after the first 4 of its block (`wormlib.tavrnn.run_worm`). In the authors' recurrence
+#   the attention's weighted sum of value projections becomes the next state, and nothing
+#   bounds it: read over a whole recording in one pass, one label-free replicate's state grew
+#   without limit on the 2-core AMD machine (the README records the run).
+# ```
 
 # %%
 window_nets = experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS
@@ -1095,15 +1106,18 @@ plotting.numbered_table(
 # 1's split and on every point of Fig. 4B's curve, in as many seed replicates, paired with the same
 # seed-averaged single-frame networks. TAVRNN is paired with the GNN: trained once, its mean
 # accuracy on Table 1's split moved by 0.12 between two CPUs whose sums run in a different order
-# (the repository's README), too fragile a number to compare. The GRU windows do not run on Fig.
-# 4A's seen-worm folds, for cost: a model per worm and fold in each protocol and seed, and a GRU
-# window trains several times slower than a windowed network (`tools/benchmark_window_networks.py`
-# measures the ratio). TAVRNN does not run there either: it trains on chunks of 16 graphs (≈ 48
-# frames) and each graph spans 18 frames, so shuffled 8-frame test windows would sit inside its
-# training graphs; nor on the Kato → Dag test of chapter 5, where the Dag worms' 1.7 Hz would
-# stretch an 18-frame correlation window from ≈ 6 s to ≈ 11 s, a different graph from the one it
-# was trained on. The windowed networks and the lagged logistic regression do run on that test
-# (chapter 5), with their lags converted to the same seconds.
+# (the repository's README), too fragile a number to compare. Some of these models skip some
+# protocols:
+#
+# - **The GRU windows do not run on Fig. 4A's seen-worm folds**, for cost: a model per worm and
+#   fold in each protocol and seed, and a GRU window trains several times slower than a windowed
+#   network (`tools/benchmark_window_networks.py` measures the ratio).
+# - **Nor does TAVRNN.** It trains on chunks of 16 graphs (≈ 48 frames) and each graph spans 18
+#   frames, so shuffled 8-frame test windows would sit inside its training graphs.
+# - **TAVRNN does not run on the Kato → Dag test of chapter 5** either: the Dag worms' 1.7 Hz
+#   would stretch an 18-frame correlation window from ≈ 6 s to ≈ 11 s, a different graph from
+#   the one it was trained on. The windowed networks and the lagged logistic regression do run
+#   on that test (chapter 5), with their lags converted to the same seconds.
 
 # %%
 unseen_settings = [("2-state", 4)] + [("4-state", k) for k in (1, 2, 3, 4)]

@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=9000, help="window height: the part of each page captured")
     parser.add_argument("--layout", help="comma-separated window widths (px): measure instead of shooting")
     args = parser.parse_args()
-    site, out = Path(args.site), Path(args.out)
+    site, out = Path(args.site).resolve(), Path(args.out)  # file URIs need absolute paths
     browser = chromium()
     if args.layout:
         for width in map(int, args.layout.split(",")):
