@@ -77,7 +77,10 @@ results = Results("models", cfg.profile)
 # $A_{ij}$ is the weight of the message from neuron $j$ to neuron $i$; $i = j$ is a self edge.
 # *Dynamic* edges are inferred for every frame; *static* edges once per worm, from the node
 # embeddings averaged over the worm's frames, $\bar v = \frac1T \sum_t g_{node}(X_t)$ (the
-# paper: "the edge encoder is given all timesteps"). One message-passing step, {eq}`eq-message`
+# paper: "the edge encoder is given all timesteps"). The graph readout concatenates the N node
+# states.
+#
+# The GNN takes one message-passing step, {eq}`eq-message`
 # (the paper found no gain from more), and concatenation as the aggregation step,
 # {eq}`eq-aggregate` (the paper found it better than summation). We read "aggregation" as the
 # node update that combines a neuron's own embedding with its incoming messages — **ours**,
@@ -87,8 +90,7 @@ results = Results("models", cfg.profile)
 # $v_i$ in $h_i$. Our first version used the messages alone; we
 # switched to concatenation after it did poorly on one of Table 1's test worms, so this choice
 # was informed by test worms. Chapter 3 trains all three node updates on unseen worms
-# ({ref}`sec-aggregation`), and the scorecard tests the paper's claim. The graph readout then
-# concatenates the N node states.
+# ({ref}`sec-aggregation`), and the scorecard tests the paper's claim.
 #
 # **GNN on the connectome**: the same network with $A$ fixed to the White et al. (1986) {cite}`white1986` wiring
 # among the same neurons (`wormlib.connectome`): chemical synapses count from pre- to

@@ -599,19 +599,23 @@ plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 #   ({glue:text}`deriv_future_s` ahead). Chapters 3 and 4 report
 #   the past-only variant beside it ({numref}`tbl-seeds-causal`, {numref}`tbl-time-context` and {numref}`tbl-causal-mse`); a scorecard row uses the paper's
 #   features unless it says past-only.
-# - **Seeds where they were affordable.** Averaged over the profile's `n_seeds` replicates
-#   before the interval (so that it covers seed-to-seed spread): the GNN, MLP and connectome GNN
-#   on unseen worms at 2 states with 4 training worms, 7 states with 4 and 4 states with every
-#   number of training worms ({numref}`tbl-seeds-causal`, {numref}`tbl-fig4b-seeds`; the rows on
-#   GNN vs MLP, SVM, ADMM, the connectome and more training worms), the past-only trajectory
-#   networks, the forecasting networks, TAVRNN with its behaviour head in the three time-context
-#   settings (the scorecard's tests of it) and its probe, the windowed networks there and on
-#   the paper's other protocols, with the GRU-window networks and TAVRNN on Table 1's split and
-#   at every point of Fig. 4B ({numref}`tbl-window-protocols`), the GNN and MLP on the seen-worm folds of Table 1 and
-#   Fig. 4A, shuffled windows and contiguous blocks ({numref}`tbl-seen-seeds`), the GNN with its
-#   three node updates ({numref}`tbl-aggregation`), and every network
-#   of Fig. 5 (1 and 4 training worms; {numref}`tbl-paired-mse-seeds`), which the trajectory rows
-#   use. One seed: the runs that Table 1 and Figs. 4A–B show as the paper's replicas (the
+# - **Seeds where they were affordable.** A network's scores are averaged over the profile's
+#   `n_seeds` replicates before the interval, so that it covers seed-to-seed spread, for:
+#   - the GNN, MLP and connectome GNN on unseen worms at 2 states with 4 training worms, 7
+#     states with 4 and 4 states with every number of training worms ({numref}`tbl-seeds-causal`,
+#     {numref}`tbl-fig4b-seeds`; the rows on GNN vs MLP, SVM, ADMM, the connectome and more
+#     training worms);
+#   - the GNN and MLP on the seen-worm folds of Table 1 and Fig. 4A, shuffled windows and
+#     contiguous blocks ({numref}`tbl-seen-seeds`), and the GNN with its three node updates
+#     ({numref}`tbl-aggregation`);
+#   - TAVRNN with its behaviour head in the three time-context settings (the scorecard's tests
+#     of it) and its probe, the windowed networks there and on the paper's other protocols, and
+#     the GRU-window networks and TAVRNN on Table 1's split and at every point of Fig. 4B
+#     ({numref}`tbl-window-protocols`);
+#   - every network of Fig. 5 (1 and 4 training worms; {numref}`tbl-paired-mse-seeds`), which the
+#     trajectory rows use, the past-only trajectory networks, and the forecasting networks.
+#
+#   One seed: the runs that Table 1 and Figs. 4A–B show as the paper's replicas (the
 #   seed-averaged tables sit beside them), and the inner runs of the nested window selection,
 #   which choose a window; no verdict rests on either. TAVRNN is not run on the seen-worm folds,
 #   the Kato → Dag test or the trajectory protocol (chapters 3 and 4 say why).
