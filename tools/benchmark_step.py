@@ -22,9 +22,7 @@ import dataclasses
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -149,19 +147,11 @@ def measure(models: list[str] | None, steps: int, device: str = "cpu") -> dict:
 
 def run_other(commit: str, args) -> dict:
     """This script's measurement on ``commit``'s wormlib (a temporary worktree)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
-                       capture_output=True)
-        try:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--json", "--root", str(tree),
-                   "--threads", str(args.threads), "--steps", str(args.steps), "--device", args.device]
-            if args.models:
-                cmd += ["--models", args.models]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
-    return json.loads(out.strip().splitlines()[-1])
+    from toolargs import json_at_commit
+
+    extra = ["--models", args.models] if args.models else []
+    return json_at_commit(__file__, commit, ["--threads", str(args.threads), "--steps", str(args.steps),
+                                             "--device", args.device, *extra])
 
 
 def main() -> None:

@@ -4,8 +4,12 @@ threads pinned as ``execute_chapters.py`` pins them for a chapter (before torch 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from wormlib.jobs import ONE_THREAD_ENV  # imports no NumPy or torch
@@ -68,3 +72,20 @@ def pin_threads(n: int) -> None:
     for var in THREAD_VARS:
         os.environ[var] = str(n)
     chapter_environment()
+
+
+def json_at_commit(script: str, commit: str, args: list[str]) -> dict:
+    """Run ``script`` (this repository's copy) with ``--json --root <tree> *args`` on ``commit``'s
+    wormlib, checked out in a temporary git worktree; the last line it prints, as JSON. The
+    ``--against`` of the benchmarks: both commits measured in one run, on one machine."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=root, check=True,
+                       capture_output=True)
+        try:
+            cmd = [sys.executable, str(Path(script).resolve()), "--json", "--root", str(tree), *args]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root, check=False)
+    return json.loads(out.strip().splitlines()[-1])
