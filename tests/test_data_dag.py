@@ -36,10 +36,11 @@ def test_column_labels_drop_uncertain_and_repeated():
     assert column_labels(records, 6) == ["AVAL", "AVAR", None, None, None, None]
 
 
-def _jld2_labels(path, records):
+def _jld2_labels(path, records, raw=None):
     """A label file in the JLD2 layout the loader reads: ``NeuroPAL_labels`` → Dict of
     ``first``/``second`` pairs (each an HDF5 object reference), ``dict_match_dict`` → recording
-    → (Dict key → record struct, …). Records may share a label dataset, as JLD2 writes them."""
+    → (Dict key → record struct, …). Records may share a label dataset, as JLD2 writes them.
+    ``raw``: a file to store the labels other than AVAL in, outside the HDF5 file."""
     import h5py
 
     ref_dt = h5py.ref_dtype
@@ -57,8 +58,18 @@ def _jld2_labels(path, records):
             return put(np.array(pairs, dtype=ref_dt))
 
         shared = put(np.bytes_(b"AVAL"))
+        def outside(label):  # a label string stored in the raw file (a 1-element array: HDF5
+            # keeps no external storage for a scalar)
+            offset = raw.stat().st_size if raw.exists() else 0
+            with raw.open("ab") as out:
+                out.write(label.encode())
+            name = f"_obj{next(n)}"
+            f.create_dataset(name, shape=(1,), dtype=f"S{len(label)}", external=[(str(raw), offset, len(label))])
+            return f[name].ref
+
         def record(label):  # a struct with one field, a reference to its label string
-            text = shared if label == "AVAL" else put(np.bytes_(label.encode()))
+            text = (shared if label == "AVAL" else outside(label) if raw is not None
+                    else put(np.bytes_(label.encode())))
             return put(np.array((text,), dtype=[("label", ref_dt)]))
 
         recs = {rec: dict_of([(put(np.int64(k)), record(lab)) for k, lab in labels.items()])
@@ -77,10 +88,29 @@ def test_label_file_reads_only_the_labels_it_needs_and_shares_repeated_objects(t
     path = tmp_path / "labels.jld2"
     _jld2_labels(path, {"rec-a": {1: "AVAL", 3: "RIML"}, "rec-b": {2: "AVAL"}})
     read, real = [], dag._read_dataset
-    monkeypatch.setattr(dag, "_read_dataset", lambda ds: read.append(real(ds)) or read[-1])
+    monkeypatch.setattr(dag, "_read_dataset", lambda *a: read.append(real(*a)) or read[-1])
     labels = dag._read_labels(path)
     assert not any(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in read)  # list_match_dict
     assert sum(isinstance(v, bytes) and v == b"AVAL" for v in read) == 1  # one object, read once
     assert {r: {k: v["label"] for k, v in recs.items()} for r, recs in labels.items()} == \
         {"rec-a": {1: "AVAL", 3: "RIML"}, "rec-b": {2: "AVAL"}}
     assert column_labels(labels["rec-a"], 3) == ["AVAL", None, "RIML"]
+
+
+def test_label_walk_refuses_a_referenced_dataset_stored_outside_the_file(tmp_path):
+    """JLD2's objects are unnamed, so ``open_hdf5``'s check of the file's links never sees them;
+    the walk itself refuses one stored in an external raw file. (This file's objects have names,
+    so the link check would refuse it first: the walk is called directly.)"""
+    import h5py
+
+    from wormlib.data import dag
+    from wormlib.data.errors import UnsafeFileError
+
+    path = tmp_path / "labels.jld2"
+    _jld2_labels(path, {"rec-a": {1: "RIML"}}, raw=tmp_path / "raw.bin")
+    with h5py.File(path) as f:
+        assert [b"RIML"] in [list(f[k][()]) for k in f if f[k].external]  # the label, from outside
+        with pytest.raises(UnsafeFileError, match="outside the file"):
+            dag._jld2_dict_entry(f, f["NeuroPAL_labels"][()], "dict_match_dict")
+        with pytest.raises(UnsafeFileError):  # and the file as a whole, by the link check
+            dag._read_labels(path)
