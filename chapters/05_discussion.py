@@ -32,7 +32,7 @@
 # %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 from wormlib import (
@@ -560,12 +560,11 @@ results.save()
 card_table = scorecard.to_markdown(card)
 
 # %% tags=["remove-input", "full-width"]
-counts = card.verdict.value_counts()
 plotting.numbered_table(
     card_table,
     "tbl-scorecard",
     f"The paper's {len(card)} claims against this book's evidence. Verdicts: "
-    + "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in scorecard.VERDICTS)
+    + scorecard.verdict_counts(card)
     + ". Evidence: paired differences with their 95% t-intervals over test worms "
     "(uncorrected) and Holm-adjusted p-values, one comparison a line; k: the number of "
     "training worms. Each verdict is saved in `results/discussion.json` as a code ("
@@ -573,6 +572,11 @@ plotting.numbered_table(
     + f"), under the experiment `scorecard-<key>` (e.g. `scorecard-{card.key.iloc[0]}`; "
     "`wormlib.scorecard.build` names each key).",
 )
+
+# %% tags=["remove-cell"]
+# the landing page's summary (book/intro.md pastes these two)
+glue("scorecard_summary", HTML(scorecard.summary_html(card)), display=False)
+glue("scorecard_counts", scorecard.verdict_counts(card), display=False)
 
 # %% [markdown]
 # ## What the reproduction changes

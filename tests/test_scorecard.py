@@ -389,3 +389,16 @@ def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys):
     assert tool.main([str(same), str(moved)]) == 1
     out = capsys.readouterr().out
     assert "CHANGED not detectable → not testable here: Brennan & Proekt: the manifold predicts" in out
+
+
+def test_landing_page_summary_links_each_claim_to_its_built_page_and_escapes_text():
+    card = pd.DataFrame([
+        dict(claim="A < B & C", verdict="holds", where="03_classification.ipynb#table-1"),
+        dict(claim="D", verdict="not detectable", where="05_discussion.ipynb#scorecard"),
+    ])
+    table = scorecard.summary_html(card)
+    assert table.count("<tr>") == 3  # header and two claims
+    assert '<a href="chapters/03_classification.html#table-1">A &lt; B &amp; C</a>' in table
+    assert '<td>2</td><td><a href="chapters/05_discussion.html#scorecard">D</a>' in table
+    assert scorecard.verdict_counts(card) == ("holds: 1 of 2; not detectable: 1 of 2; contradicted: 0 of 2; "
+                                              "not testable here: 0 of 2")

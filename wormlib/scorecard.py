@@ -22,6 +22,7 @@ A claim with two parts ("matches on seen worms but generalises worse") is two ro
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -704,6 +705,25 @@ def findings(r: dict[str, pd.DataFrame]) -> list[str]:
         f"{dag['kato-to-dag-lag-0s', 'null-auc-95']:.2f}; trained within Dag: "
         f"{dag['within-dag-lag-0s', 'roc-auc']:.2f}).",
     ]
+
+
+def summary_html(card: pd.DataFrame, chapters: str = "chapters/") -> str:
+    """The verdicts alone, as an HTML table for the book's landing page (a page other than the
+    scorecard's can paste a glued output across pages only as text, HTML or an image, not as
+    Markdown): one row per claim, linked to its evidence's section in the built site
+    (``chapters``: the chapters' folder relative to the page that shows the table)."""
+    rows = "".join(
+        f'<tr><td>{i}</td><td><a href="{html.escape(chapters + row.where.replace(".ipynb", ".html"))}">'
+        f"{html.escape(row.claim)}</a></td><td><strong>{row.verdict}</strong></td></tr>"
+        for i, row in enumerate(card.itertuples(), 1))
+    return ('<table class="table"><thead><tr><th>#</th><th>claim of the paper</th><th>verdict</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def verdict_counts(card: pd.DataFrame) -> str:
+    """"holds: 5 of 17; not detectable: …" in the order of ``VERDICTS``."""
+    counts = card.verdict.value_counts()
+    return "; ".join(f"{v}: {counts.get(v, 0)} of {len(card)}" for v in VERDICTS)
 
 
 def to_markdown(card: pd.DataFrame) -> str:
