@@ -72,6 +72,7 @@ print(
 
 # %%
 summary = pd.DataFrame({f"worm {r.worm}": r.state_counts() for r in worms}).T
+summary = summary[list(plotting.STATE_LABELS)]  # behavioural order, not alphabetical
 summary.insert(0, "fps", [round(r.fps, 3) for r in worms])
 summary.insert(0, "identified", [len(r.identified) for r in worms])
 summary.insert(0, "neurons", [r.n_neurons for r in worms])
