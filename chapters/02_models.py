@@ -37,12 +37,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from wormlib import connectome, experiments, plotting, preprocess, provenance
+from wormlib import connectome, experiments, graphs, plotting, preprocess, provenance
 from wormlib.data import load_kato2015
 from wormlib.models import count_parameters
 from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results
-from wormlib.train import TaskData, fit
+from wormlib.train import TaskData
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"
@@ -185,39 +185,23 @@ plotting.numbered_table(
 # neurons is on the right.
 
 # %%
-train_mask, test_mask, _ = experiments.unseen_splits(
-    d4, 4, max_subsets=1
-)  # train 1–4, test 5
-graphs = {}
-for edges in ("static", "dynamic"):
-    torch.manual_seed(cfg.seed)
-    model = fit(
-        experiments.build_model(f"gnn-inferred-{edges}", 1, d4, cfg.hidden),
-        d4,
-        train_mask,
-        cfg.train_config(device="cpu"),
-        desc=edges,
-    )
-    with torch.no_grad():
-        x5, present5 = (
-            d4.x[4:5, : worms[4].n_frames],
-            d4.present[4:5],
-        )  # (1, T, N, F), (1, N)
-        graphs[edges] = model.node_states(x5, present5)[1][0]  # (1|T, N, N)
-labels = d4.y[4, : worms[4].n_frames].numpy()
+unseen, edges = graphs.unseen_worm_edges(
+    d4, cfg.hidden, cfg.train_config(device="cpu"), cfg.seed
+)  # worm 5, never seen; edges (1, N, N) static, (T, N, N) dynamic
+labels = d4.y[unseen, : worms[unseen].n_frames].numpy()
 frames = {
     c: int(np.flatnonzero(labels == k)[len(np.flatnonzero(labels == k)) // 2])
     for k, c in enumerate(d4.classes[:3])
 }
 white = connectome.adjacency(PAPER_NEURONS)
-white[:, ~d4.present[4].numpy()] = white[~d4.present[4].numpy()] = (
+white[:, ~d4.present[unseen].numpy()] = white[~d4.present[unseen].numpy()] = (
     0  # worm 5 has no VB01
 )
-panels = [("static (worm 5)", graphs["static"][0].numpy())]
+panels = [("static (worm 5)", edges["static"][0].numpy())]
 panels += [
     (
         f"dynamic: {c.replace('ventral-turn', 'v. turn')} #{t}",
-        graphs["dynamic"][t].numpy(),
+        edges["dynamic"][t].numpy(),
     )
     for c, t in frames.items()
 ]
@@ -225,10 +209,12 @@ panels += [("connectome (White 1986)", white)]
 fig = plotting.adjacency_panels(panels, PAPER_NEURONS, ncols=2)
 
 # %% tags=["remove-input"]
-off = ~np.eye(len(PAPER_NEURONS), dtype=bool) & np.outer(d4.present[4], d4.present[4])
-static = graphs["static"][0].numpy()
+off = ~np.eye(len(PAPER_NEURONS), dtype=bool) & np.outer(
+    d4.present[unseen], d4.present[unseen]
+)
+static = edges["static"][0].numpy()
 r = np.corrcoef(static[off], white[off])[0, 1]
-spread = graphs["dynamic"][:, off].std(0).mean().item()
+spread = edges["dynamic"][:, off].std(0).mean().item()
 split = dict(
     task="4-state", population="unseen", n_train_worms=4, train="1,2,3,4", test="5"
 )

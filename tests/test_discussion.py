@@ -162,6 +162,27 @@ def test_static_adjacencies_are_the_models_edges_on_the_whole_worm():
     np.testing.assert_allclose(adj[0], a[2, 0].numpy(), atol=1e-6)
 
 
+
+def test_unseen_worm_edges_cover_its_frames_and_never_read_its_labels():
+    """Chapter 2's graphs of a worm the GNNs never saw: the last worm's frames only, one static
+    graph and one per frame, and the same edges whatever that worm's labels say."""
+    from wormlib.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    n, t = 5, 40
+    x = torch.from_numpy(rng.random((3, t, n, 2)).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, 2, (3, t)))
+    data = TaskData(("1", "2", "3"), tuple("abcde"), ("p", "q"), x, y, torch.ones(3, n, dtype=torch.bool),
+                    torch.tensor([t, t, 30]))
+    cfg = TrainConfig(steps=5, batch_size=16)
+    worm, edges = graphs.unseen_worm_edges(data, 8, cfg, seed=0)
+    assert worm == 2 and edges["static"].shape == (1, n, n) and edges["dynamic"].shape == (30, n, n)
+    relabelled = TaskData(data.worms, data.neurons, data.classes, x, y.clone().index_fill_(0, torch.tensor([2]), 1),
+                          data.present, data.lengths)
+    _, again = graphs.unseen_worm_edges(relabelled, 8, cfg, seed=0)
+    for kind in edges:
+        torch.testing.assert_close(again[kind], edges[kind], rtol=0, atol=0)
+
 def test_kato_trained_decoder_reads_every_dag_recording_above_chance(kato):
     """End to end on the real data, with the fast baseline: one row per Dag recording and lag,
     the Kato-trained decoder above chance on average, and the ceiling trained within Dag."""

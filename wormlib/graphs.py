@@ -15,7 +15,7 @@ import torch
 from scipy import stats
 from torch.func import functional_call
 
-from .experiments import build_model
+from .experiments import build_model, unseen_splits
 from .nulls import auc_from_ranks, midranks, p_at_least
 from .train import TaskData, TrainConfig, fit
 
@@ -125,3 +125,21 @@ def replicate_graphs(data: TaskData, replicates: int, pooled: bool, hidden: int,
     worms = np.array([w for _, w in pairs])
     reps = np.array([m if pooled else m % replicates for m, _ in pairs])
     return adjacencies, worms, reps
+
+
+def unseen_worm_edges(data: TaskData, hidden: int, train_cfg: TrainConfig, seed: int) -> tuple[int, dict]:
+    """Chapter 2's picture of the inferred graphs (the paper's Fig. 3 models): a static-edge and
+    a dynamic-edge GNN, each trained alone (``seed``) on the first leave-one-worm-out split of
+    ``data`` (worms 1–4 of five), and the edges each infers for the worm it never saw. Returns
+    that worm's index and {"static": (1, N, N), "dynamic": (T, N, N)}, T its frames."""
+    train, test, _ = unseen_splits(data, len(data.worms) - 1, max_subsets=1)
+    worm = int(torch.nonzero(test[0, :, 0])[0])
+    n = int(data.lengths[worm])
+    edges = {}
+    for kind in ("static", "dynamic"):
+        torch.manual_seed(seed)
+        model = fit(build_model(f"gnn-inferred-{kind}", 1, data, hidden), data, train, train_cfg, desc=kind)
+        with torch.no_grad():
+            x, present = data.x[worm:worm + 1, :n], data.present[worm:worm + 1]  # (1, T, N, F), (1, N)
+            edges[kind] = model.node_states(x, present)[1][0]                     # (1|T, N, N)
+    return worm, edges
