@@ -97,9 +97,9 @@ sets = {"15": PAPER_NEURONS, "3": NICHOLS_SHARED}
 set_models = ("logistic-regression", "mlp-concat", "gnn-inferred-static")
 chapter3 = load_results("classification", cfg.profile)
 same_runs = {"2-state": "table1-forward-reverse", "4-state": "fig4b-four-states-unseen"}
-subset_scores, best_single = [], []
+by_set, every_single, best_of = {}, {}, {}
 for task in ("2-state", "4-state", "7-state"):
-    scores = experiments.neuron_sets(
+    by_set[task] = experiments.neuron_sets(
         worms,
         task,
         sets,
@@ -112,19 +112,27 @@ for task in ("2-state", "4-state", "7-state"):
         if task in same_runs
         else None,
     )
-    for label, rows in scores.groupby("neurons"):
-        results.add_scores(rows, f"subsets-{label}-neurons", task)
-    every, best = experiments.best_single_neuron(
+    every_single[task], best_of[task] = experiments.best_single_neuron(
         worms, task, kato_shared, 4, cfg.max_subsets, cfg.seed
     )
+subset_scores = pd.concat(scores.assign(task=task) for task, scores in by_set.items())
+best_single = pd.concat(
+    best.assign(task=task, neurons="1 (chosen on training worms)")
+    for task, best in best_of.items()
+)
+
+# %% tags=["remove-cell"]
+for task in by_set:
+    for label, rows in by_set[task].groupby("neurons"):
+        results.add_scores(rows, f"subsets-{label}-neurons", task)
     results.add_scores(
-        best.assign(model="logistic-regression"), "subsets-best-single-neuron", task
+        best_of[task].assign(model="logistic-regression"),
+        "subsets-best-single-neuron",
+        task,
     )
-    for neuron, rows in every.groupby("neuron"):
+    for neuron, rows in every_single[task].groupby("neuron"):
         results.add_scores(rows, f"single-neuron-{neuron.lower()}", task)
-    subset_scores.append(scores.assign(task=task))
-    best_single.append(best.assign(task=task, neurons="1 (chosen on training worms)"))
-subset_scores, best_single = pd.concat(subset_scores), pd.concat(best_single)
+results.save()
 
 # %%
 summary = experiments.summarise(
@@ -318,6 +326,9 @@ transfer = pd.concat(
         ),
     ]
 )
+fig = plotting.crosslab_auc(transfer[transfer.model.isin(decoders)])
+
+# %% tags=["remove-cell"]
 for (train, lag, model), rows in transfer.groupby(["train", "lag_s", "model"]):
     for row in rows.itertuples():
         for metric in (
@@ -339,7 +350,6 @@ for (train, lag, model), rows in transfer.groupby(["train", "lag_s", "model"]):
                 test=row.test,
             )
 results.save()
-fig = plotting.crosslab_auc(transfer[transfer.model.isin(decoders)])
 
 # %% tags=["remove-input"]
 TRAINED_ON = {
