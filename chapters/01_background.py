@@ -242,6 +242,7 @@ for signal in ("derivative", "trace"):
 # %%
 own = manifold.per_worm_pca(worms, "derivative", shared)
 pooled = manifold.pooled_pca(worms, shared, "derivative")
+pca_scores = []
 for rec in worms:
     x = manifold.activity(rec, "derivative", shared)
     labelled = rec.states != rec.state_names.index("nostate")
@@ -249,23 +250,35 @@ for rec in worms:
         ("own", own[rec.worm], rec.worm),
         ("pooled", pooled, "1,2,3,4,5"),
     ):
-        results.add(
-            f"pca-shared-neurons-{name}",
-            "variance-explained-3pc",
-            pca.variance_captured(x),
-            population="seen",
-            train=train,
-            test=rec.worm,
+        pca_scores.append(
+            dict(
+                pca=name,
+                train=train,
+                test=rec.worm,
+                variance=pca.variance_captured(x),
+                accuracy=manifold.centroid_accuracy(
+                    pca.project(x), rec.states, labelled
+                ),
+            )
         )
+
+# %% tags=["remove-cell"]
+for row in pca_scores:
+    for metric, key in (
+        ("variance-explained-3pc", "variance"),
+        ("nearest-centroid-accuracy-3pc", "accuracy"),
+    ):
         results.add(
-            f"pca-shared-neurons-{name}",
-            "nearest-centroid-accuracy-3pc",
-            manifold.centroid_accuracy(pca.project(x), rec.states, labelled),
+            f"pca-shared-neurons-{row['pca']}",
+            metric,
+            row[key],
             population="seen",
-            train=train,
-            test=rec.worm,
+            train=row["train"],
+            test=row["test"],
         )
 results.save()
+
+# %%
 records = load_results("background", cfg.profile)
 table = records.query("metric == 'variance-explained-3pc'").pivot_table(
     index="experiment", columns="test", values="value"
