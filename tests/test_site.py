@@ -235,16 +235,14 @@ def test_an_edited_stylesheet_reaches_the_site_without_a_rebuilt_page(tmp_path):
 def test_the_landing_page_lists_every_verdict_of_the_scorecard(site):
     """book/intro.md pastes chapter 5's verdict summary: one linked row per claim, and the
     counts of the verdicts saved in results/discussion.json."""
-    import json
-
     from wormlib import scorecard
+    from wormlib.results import load_results
 
     html, pages = site
     intro = pages[html / "intro.html"]
     claims = [href for href in intro.links if href.startswith("chapters/") and "#" in href]
     assert len(claims) == len(scorecard.CLAIMS), claims
-    codes = [r["value"] for r in json.loads((ROOT / "results" / "discussion.json").read_text())
-             if r["experiment"].startswith("scorecard-") and r["metric"] == "verdict-code"]
+    codes = load_results("discussion").query("metric == 'verdict-code'").value.astype(int).tolist()
     assert len(codes) == len(scorecard.CLAIMS)
     text = " ".join(" ".join(intro.text).split())
     for i, verdict in enumerate(scorecard.VERDICTS):

@@ -9,6 +9,7 @@ prints the size of its files and the median wall time of ``--repeats`` loads, ea
 process (so no in-process cache helps; the operating system's file cache is warm after the
 first). ``--against`` times the same loads with a given commit's wormlib (a temporary git
 worktree), interleaved with this tree's, for a speed-up measured on one machine in one run.
+Last, it counts the object references in the whole Dag label file and the objects they reach.
 """
 
 from __future__ import annotations
@@ -39,6 +40,30 @@ def timed_load(code: str, root: str) -> float:
              f"t = time.perf_counter(); {code}; print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def label_file_references() -> tuple[int, int]:
+    """(references followed, distinct objects) in a walk of the whole Dag label file, every
+    entry (the counts behind ``wormlib.data.dag``'s one walk of what it uses)."""
+    import h5py
+
+    from wormlib.data import dag
+    from wormlib.data.locate import study_dir
+
+    calls, follow = [0], h5py.h5r.dereference
+
+    def counted(*args):
+        calls[0] += 1
+        return follow(*args)
+
+    memo: dict = {}
+    h5py.h5r.dereference = counted
+    try:
+        with h5py.File(study_dir("dag2023") / dag.LABELS_FILE) as handle:
+            dag._jld2_value(handle, handle["NeuroPAL_labels"][()], memo)
+    finally:
+        h5py.h5r.dereference = follow
+    return calls[0], len(memo)
 
 
 def measure(root: str, repeats: int) -> dict:
@@ -72,6 +97,9 @@ def main() -> None:
         if other:
             line += f" {other[name]:>11.2f} {other[name] / here[name]:>7.1f}×"
         print(line)
+    followed, objects = label_file_references()
+    print(f"dag2023 label file, every entry walked, each object read once: {followed} references followed "
+          f"to {objects} distinct objects")
 
 
 if __name__ == "__main__":
