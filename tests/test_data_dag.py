@@ -36,11 +36,12 @@ def test_column_labels_drop_uncertain_and_repeated():
     assert column_labels(records, 6) == ["AVAL", "AVAR", None, None, None, None]
 
 
-def _jld2_labels(path, records, raw=None):
+def _jld2_labels(path, records, raw=None, raw_top=None):
     """A label file in the JLD2 layout the loader reads: ``NeuroPAL_labels`` → Dict of
     ``first``/``second`` pairs (each an HDF5 object reference), ``dict_match_dict`` → recording
     → (Dict key → record struct, …). Records may share a label dataset, as JLD2 writes them.
-    ``raw``: a file to store the labels other than AVAL in, outside the HDF5 file."""
+    ``raw``: a file to store the labels other than AVAL in, outside the HDF5 file; ``raw_top``:
+    one to store the top-level Dict's pairs in."""
     import h5py
 
     ref_dt = h5py.ref_dtype
@@ -53,22 +54,25 @@ def _jld2_labels(path, records, raw=None):
             f.create_dataset(name, data=value, dtype=dtype)
             return f[name].ref
 
-        def dict_of(items):
-            pairs = [put(np.array((k, v), dtype=pair_dt)) for k, v in items]
+        def put_outside(value, raw_file):  # a 1-element dataset whose bytes live in raw_file
+            offset = raw_file.stat().st_size if raw_file.exists() else 0
+            with raw_file.open("ab") as out:
+                out.write(bytes(value.dtype.itemsize))  # HDF5 writes only into an existing file
+            name = f"_obj{next(n)}"
+            f.create_dataset(name, shape=(1,), dtype=value.dtype,
+                             external=[(str(raw_file), offset, value.dtype.itemsize)])
+            f[name][0] = value
+            return f[name].ref
+
+        def dict_of(items, raw_file=None):
+            pairs = [put(np.array((k, v), dtype=pair_dt)) if raw_file is None
+                     else put_outside(np.array((k, v), dtype=pair_dt), raw_file) for k, v in items]
             return put(np.array(pairs, dtype=ref_dt))
 
         shared = put(np.bytes_(b"AVAL"))
-        def outside(label):  # a label string stored in the raw file (a 1-element array: HDF5
-            # keeps no external storage for a scalar)
-            offset = raw.stat().st_size if raw.exists() else 0
-            with raw.open("ab") as out:
-                out.write(label.encode())
-            name = f"_obj{next(n)}"
-            f.create_dataset(name, shape=(1,), dtype=f"S{len(label)}", external=[(str(raw), offset, len(label))])
-            return f[name].ref
-
-        def record(label):  # a struct with one field, a reference to its label string
-            text = (shared if label == "AVAL" else outside(label) if raw is not None
+        def record(label):  # a struct with one field, a reference to its label string (stored
+            # outside as a 1-element array: HDF5 keeps no external storage for a scalar)
+            text = (shared if label == "AVAL" else put_outside(np.bytes_(label.encode()), raw) if raw is not None
                     else put(np.bytes_(label.encode())))
             return put(np.array((text,), dtype=[("label", ref_dt)]))
 
@@ -78,7 +82,8 @@ def _jld2_labels(path, records, raw=None):
         unused = put(np.arange(3.0))  # stands for the unused, large list_match_dict
         top = dict_of([(put(np.bytes_(b"list_match_dict")), unused),
                        (put(np.bytes_(b"dict_match_dict")), dict_of([(put(np.bytes_(r.encode())), t)
-                                                                    for r, t in tuples.items()]))])
+                                                                    for r, t in tuples.items()]))],
+                      raw_top)
         f.create_dataset("NeuroPAL_labels", data=top, dtype=ref_dt)
 
 
@@ -114,3 +119,18 @@ def test_label_walk_refuses_a_referenced_dataset_stored_outside_the_file(tmp_pat
             dag._jld2_dict_entry(f, f["NeuroPAL_labels"][()], "dict_match_dict")
         with pytest.raises(UnsafeFileError):  # and the file as a whole, by the link check
             dag._read_labels(path)
+
+
+def test_label_walk_refuses_a_top_level_pair_stored_outside_the_file(tmp_path):
+    """The top-level Dict's own ``first``/``second`` pairs are checked like every object below them."""
+    import h5py
+
+    from wormlib.data import dag
+    from wormlib.data.errors import UnsafeFileError
+
+    path = tmp_path / "labels.jld2"
+    _jld2_labels(path, {"rec-a": {1: "RIML"}}, raw_top=tmp_path / "raw.bin")
+    with h5py.File(path) as f:
+        assert sum(bool(f[k].external) for k in f) == 2  # the two pairs, from outside
+        with pytest.raises(UnsafeFileError, match="outside the file"):
+            dag._jld2_dict_entry(f, f["NeuroPAL_labels"][()], "dict_match_dict")

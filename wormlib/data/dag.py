@@ -23,9 +23,9 @@ RECORDINGS = ("2022-07-26-31", "2022-07-26-38", "2022-07-27-31", "2022-07-27-38"
 
 def _read_dataset(dataset: h5py.h5d.DatasetID, source: str) -> Any:
     """A dataset's whole value, as ``h5py.Dataset(dataset)[()]`` returns it, through the low-level
-    API (0.12 ms instead of 0.19 ms a dataset; the label file has 21 838 small ones). JLD2's
-    objects have no name, so ``open_hdf5``'s walk over the file's links never sees them: each is
-    checked here for storage outside the file, which its checksum would not cover."""
+    API, which skips building the high-level object (most of the label file's objects are tiny).
+    JLD2's objects have no name, so ``open_hdf5``'s walk over the file's links never sees them:
+    each is checked here for storage outside the file, which its checksum would not cover."""
     plist = dataset.get_create_plist()
     if plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count() > 0:
         raise UnsafeFileError(f"{source}: a referenced dataset is stored outside the file; "
@@ -40,9 +40,9 @@ def _read_dataset(dataset: h5py.h5d.DatasetID, source: str) -> Any:
 def _jld2_value(handle: h5py.File, value: Any, memo: dict | None = None) -> Any:
     """A JLD2 value as Python: references followed, bytes decoded, Julia ``Dict``s (arrays of
     ``first``/``second`` pairs) as dicts, tuples/structs as dicts of their fields. ``memo`` maps a
-    referenced object's file address to its value: the label file refers ≈ 27 times to each
-    object on average (59 128 references to 2 148 objects), and reading one costs ≈ 0.1 ms, six
-    times the cost of finding its address."""
+    referenced object's file address to its value, so that an object referenced twice is read
+    once: a walk of the whole label file follows 33 894 references to 24 143 distinct objects
+    (``tools/benchmark_loaders.py``)."""
     memo = {} if memo is None else memo
     if isinstance(value, h5py.Reference):
         target = h5py.h5r.dereference(value, handle.id)
@@ -63,16 +63,26 @@ def _jld2_value(handle: h5py.File, value: Any, memo: dict | None = None) -> Any:
     return value
 
 
+def _dereference(handle: h5py.File, reference: h5py.Reference) -> Any:
+    """The raw value a JLD2 object reference points to, read through ``_read_dataset``'s check."""
+    target = h5py.h5r.dereference(reference, handle.id)
+    if not isinstance(target, h5py.h5d.DatasetID):
+        raise LayoutError(f"{handle.filename}: a reference in the JLD2 tree points to a group, not a dataset")
+    return _read_dataset(target, handle.filename)
+
+
 def _jld2_dict_entry(handle: h5py.File, value: Any, key: str) -> Any:
     """One entry of a JLD2 ``Dict`` (a reference to, or an array of, ``first``/``second``
     pairs), without following the other entries' values: the label file's unused
-    ``list_match_dict`` is as large as the ``dict_match_dict`` read here."""
+    ``list_match_dict`` is as large as the ``dict_match_dict`` read here. Every object read on
+    the way is checked as in ``_read_dataset``."""
+    memo: dict = {}
     while isinstance(value, h5py.Reference):
-        value = handle[value][()]
+        value = _dereference(handle, value)
     for pair in np.ravel(value):
-        pair = handle[pair][()] if isinstance(pair, h5py.Reference) else pair
-        if _jld2_value(handle, pair["first"]) == key:
-            return _jld2_value(handle, pair["second"])
+        pair = _dereference(handle, pair) if isinstance(pair, h5py.Reference) else pair
+        if _jld2_value(handle, pair["first"], memo) == key:
+            return _jld2_value(handle, pair["second"], memo)
     raise KeyError(key)
 
 
