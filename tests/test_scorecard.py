@@ -389,6 +389,15 @@ def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys):
     assert tool.main([str(same), str(moved)]) == 1
     out = capsys.readouterr().out
     assert "CHANGED not detectable → not testable here: Brennan & Proekt: the manifold predicts" in out
+    # a partial run (here: without chapter 5) overlaid on the complete one leaves every verdict as it was
+    (moved / "classification.json").rename((moved / "03_classification").mkdir() or
+                                           moved / "03_classification" / "classification.json")
+    assert tool.main(["--partial", str(same), str(moved)]) == 0
+    base = tool.records_in(same)["classification"]
+    partial = base.iloc[:2].assign(value=base.value.iloc[:2] + 1.0)
+    merged = tool.overlay({"classification": base}, {"classification": partial})["classification"]
+    assert len(merged) == len(base)  # replaced, not added
+    assert sorted(merged.value) == sorted([*base.value.iloc[2:], *partial.value])
 
 
 def test_landing_page_summary_links_each_claim_to_its_built_page_and_escapes_text():

@@ -7,6 +7,13 @@ Each folder holds ``classification.json``, ``trajectories.json`` and ``discussio
 ``results/`` folder or a copy of one). Prints, per claim of ``wormlib.scorecard``, the verdict
 on each side and whether it changed, then the evidence of the claims whose verdict changed.
 Exit status 1 when a verdict changed.
+
+A run that covers only some sections (a short GPU lease) is compared with ``--partial``: the
+second folder's records replace the first's with the same keys (every field but the value), and
+the first's other records are kept, so the scorecard is complete on both sides. A results file
+may sit in the folder or in a ``<chapter>`` subfolder (``tools/profile_chapters.py --out``).
+
+    python tools/compare_verdicts.py --partial results /tmp/gpu-run
 """
 
 from __future__ import annotations
@@ -25,18 +32,37 @@ from wormlib.results import read_records  # noqa: E402
 CHAPTERS = ("classification", "trajectories", "discussion")
 
 
-def card(folder: Path) -> pd.DataFrame:
-    """The scorecard computed from ``folder``'s results files (``scorecard.build``)."""
-    records = {c: read_records(folder / f"{c}.json") for c in CHAPTERS if (folder / f"{c}.json").exists()}
-    return scorecard.build(records)
+def records_in(folder: Path) -> dict[str, pd.DataFrame]:
+    """``folder``'s results files by name, at its top or one folder down."""
+    found = {c: next(iter(sorted(folder.glob(f"{c}.json")) + sorted(folder.glob(f"*/{c}.json"))), None)
+             for c in CHAPTERS}
+    return {c: read_records(path) for c, path in found.items() if path is not None}
+
+
+def overlay(base: dict[str, pd.DataFrame], partial: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``base`` with each record that ``partial`` also has replaced by ``partial``'s."""
+    merged = dict(base)
+    for name, new in partial.items():
+        keys = [c for c in new.columns if c != "value"]
+        old = base[name]
+        kept = old[~old[keys].astype(str).agg("|".join, axis=1).isin(new[keys].astype(str).agg("|".join, axis=1))]
+        merged[name] = pd.concat([kept, new], ignore_index=True)
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("first", type=Path)
     parser.add_argument("second", type=Path)
+    parser.add_argument("--partial", action="store_true",
+                        help="the second folder holds some sections' records: overlay them on the first's")
     args = parser.parse_args(argv)
-    a, b = card(args.first), card(args.second)
+    first, second = records_in(args.first), records_in(args.second)
+    a = scorecard.build(first)
+    b = scorecard.build(overlay(first, second) if args.partial else second)
+    if args.partial:
+        print(f"{args.second}'s records overlaid on {args.first}'s: "
+              + ", ".join(f"{n} {len(r)}" for n, r in second.items()))
     changed = a.verdict != b.verdict
     for i, (claim, va, vb, moved) in enumerate(zip(a.claim, a.verdict, b.verdict, changed), 1):
         print(f"{i:2d}. {'CHANGED ' if moved else ''}{va} → {vb}: {claim}")

@@ -1,0 +1,62 @@
+"""Chapter 3's time-context jobs for one setting, timed one by one on a device, up to a deadline.
+
+    python tools/benchmark_time_context.py --device cuda --deadline 200      # full profile's sizes
+    python tools/benchmark_time_context.py --steps 3 --deadline 30           # a dry run on the CPU
+
+A job is what chapter 3's "Time context" section trains for one model of one setting: here its
+first setting (past-only features, 7 states, 4 training worms), with TAVRNN, its probe and the
+windowed networks in ``--seeds`` replicates of every leave-worms-out split and the lagged logistic
+regression once, at the full profile's sizes (``--steps`` 600, hidden 32). The jobs run one after
+another in the chapter's order (``experiments.JOB_ORDER``, longest first), each timed, and no job
+starts after ``--deadline`` seconds: a lease too short for the whole section still measures its
+longest jobs. Only times are printed; the chapter's scores come from the chapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from toolargs import pin_threads  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--deadline", type=float, default=float("inf"))
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    pin_threads(args.threads)
+    from wormlib import experiments
+    from wormlib.data import load_kato2015
+    from wormlib.preprocess import PAPER_NEURONS
+    from wormlib.train import TaskData, TrainConfig
+
+    window_nets = experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS
+    models = ("tavrnn", "tavrnn-probe", "logistic-regression-lagged", *window_nets)  # chapter 3's first setting
+    replicated = (*window_nets, "tavrnn", "tavrnn-probe")
+    data = TaskData.build(load_kato2015(), "7-state", PAPER_NEURONS, derivative_kind="causal")
+    jobs, _ = experiments.replicated_jobs(models, replicated, data, experiments.unseen_splits(data, 4), args.seeds,
+                                          32, TrainConfig(steps=args.steps, device=args.device))
+    rank = {m: i for i, m in enumerate(experiments.JOB_ORDER)}
+    jobs.sort(key=lambda job: rank.get(job[0], len(rank)))
+    print(f"time context, past-only features, 7 states, 4 training worms: {len(jobs)} jobs, {args.steps} steps, "
+          f"{args.seeds} seeds, device {args.device}, {args.threads} thread(s)", flush=True)
+    start = time.perf_counter()
+    for job in jobs:
+        if time.perf_counter() - start > args.deadline:
+            print(f"{job[0]:34s} not started (deadline)", flush=True)
+            continue
+        begin = time.perf_counter()
+        scores = experiments.scores_of(*job)
+        print(f"{job[0]:34s} {time.perf_counter() - begin:8.1f} s  ({len(scores)} scores)", flush=True)
+    print(f"total {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
