@@ -184,31 +184,23 @@ graph_sets = {
     for name, pooled in (("own-worm", False), ("pooled", True))
 }
 rng = np.random.default_rng(cfg.seed)
-individuality = []
-for name, (adj, worm_of, _) in graph_sets.items():
-    sim = graphs.similarity(adj)
-    shuffled = graphs.similarity(
-        np.stack([graphs.shuffled_labels(a, rng) for a in adj])
-    )
-    stats = graphs.within_across(sim, worm_of)
-    upper = np.triu_indices(len(adj), 1)
-    stats["shuffled-labels"] = float(shuffled[upper].mean())
-    individuality.append(dict(models=name, **stats))
+individuality = {
+    name: graphs.individuality(adj, worm_of, rng)
+    for name, (adj, worm_of, _) in graph_sets.items()
+}
+fig = plotting.similarity_panels(
+    [
+        (f"{name} models", *graphs.similarity_by_worm(adj, worm_of, rep, data7.worms))
+        for name, (adj, worm_of, rep) in graph_sets.items()
+    ]
+)
+
+# %% tags=["remove-cell"]
+for name, stats in individuality.items():
     results.add_metrics(
         f"graph-similarity-{name}", stats, task="7-state", model="gnn-inferred-static"
     )
-individuality = pd.DataFrame(individuality).set_index("models")
-panels = []
-for name, (adj, worm_of, rep) in graph_sets.items():
-    order = np.lexsort((rep, worm_of))  # graphs of one worm next to each other
-    panels.append(
-        (
-            f"{name} models",
-            graphs.similarity(adj[order]),
-            [f"w{data7.worms[w]} r{r}" for w, r in zip(worm_of[order], rep[order])],
-        )
-    )
-fig = plotting.similarity_panels(panels)
+individuality_table = pd.DataFrame(individuality).T.rename_axis("models")
 
 # %% tags=["remove-input"]
 plotting.figure(
@@ -222,12 +214,12 @@ plotting.figure(
     'to individuals" (Section 5.1) but reports no test. Here: '
     + "; ".join(
         f"{m}: within {r.within:.2f} vs across {r.across:.2f} ({evaluate.p_text(r.p_value)})"
-        for m, r in individuality.iterrows()
+        for m, r in individuality_table.iterrows()
     )
     + ".",
 )
 plotting.numbered_table(
-    plotting.table(individuality),
+    plotting.table(individuality_table),
     "tbl-individuality",
     "Mean Spearman similarity of the off-diagonal edge weights between graphs of the same worm "
     "(different replicates) and of different worms, the permutation p-value of the difference "
@@ -493,6 +485,9 @@ forecasts = forecast.run(
     n_seeds=cfg.n_seeds,
     max_subsets=cfg.max_subsets,
 )
+fig = plotting.forecast_auc(forecasts)
+
+# %% tags=["remove-cell"]
 for row in forecasts.itertuples():
     for column, metric in (
         ("auc", "roc-auc"),
@@ -513,7 +508,6 @@ for row in forecasts.itertuples():
             step=row.horizon_s,
         )
 results.save()
-fig = plotting.forecast_auc(forecasts)
 
 # %% tags=["remove-input"]
 at = forecasts.groupby(["model", "horizon_s"])

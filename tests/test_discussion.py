@@ -108,6 +108,27 @@ def test_within_worm_similarity_is_detected_and_its_null_is_calibrated():
     assert miss["p_value"] > 0.05
 
 
+def test_individuality_sees_worm_structure_and_its_chance_level_does_not():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(4), 3)
+    shared = rng.random((10, 10))  # wiring common to every worm, then each worm's own
+    bases = shared + 0.7 * rng.random((4, 10, 10))
+    graphs_ = np.stack([bases[g] + 0.3 * rng.random((10, 10)) for g in groups])
+    stats = graphs.individuality(graphs_, groups, np.random.default_rng(0))
+    assert stats["within"] > stats["across"] and stats["p_value"] < 0.01
+    assert abs(stats["shuffled-labels"]) < 0.2 < stats["across"]  # relabelled neurons: chance similarity
+
+
+def test_similarity_by_worm_puts_one_worms_graphs_side_by_side():
+    rng = np.random.default_rng(0)
+    adj = rng.random((4, 6, 6))
+    worm_of, replicate = np.array([1, 0, 1, 0]), np.array([0, 0, 1, 1])
+    sim, labels = graphs.similarity_by_worm(adj, worm_of, replicate, ["2", "5"])
+    assert labels == ["w2 r0", "w2 r1", "w5 r0", "w5 r1"]
+    order = [1, 3, 0, 2]
+    assert np.allclose(sim, graphs.similarity(adj)[np.ix_(order, order)])
+
+
 def test_connectome_agreement_against_shuffled_labels():
     rng = np.random.default_rng(0)
     conn = rng.random((14, 14)) * (rng.random((14, 14)) < 0.3)

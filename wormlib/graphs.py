@@ -71,6 +71,24 @@ def within_across(sim: np.ndarray, groups: np.ndarray, n_permutations: int = 200
                 difference=float(observed), p_value=p_at_least(null, observed))
 
 
+def individuality(adjacencies: np.ndarray, worm_of: np.ndarray, rng: np.random.Generator) -> dict:
+    """Chapter 5's test of whether inferred graphs are a property of the worm: ``within_across``
+    of the graphs' similarities (K, N, N graphs of worms ``worm_of``), and ``shuffled-labels``,
+    the mean similarity of the same graphs with their neurons relabelled at random (chance)."""
+    shuffled = similarity(np.stack([shuffled_labels(a, rng) for a in adjacencies]))
+    stats = within_across(similarity(adjacencies), worm_of)
+    stats["shuffled-labels"] = float(shuffled[np.triu_indices(len(adjacencies), 1)].mean())
+    return stats
+
+
+def similarity_by_worm(adjacencies: np.ndarray, worm_of: np.ndarray, replicate: np.ndarray,
+                       worm_names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The (K, K) similarity of graphs ordered by worm, then replicate (one worm's graphs side by
+    side), and each graph's label ``w<worm> r<replicate>``: a panel of ``plotting.similarity_panels``."""
+    order = np.lexsort((replicate, worm_of))
+    return similarity(adjacencies[order]), [f"w{worm_names[w]} r{r}" for w, r in zip(worm_of[order], replicate[order])]
+
+
 def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: int = 2000, seed: int = 0) -> dict:
     """How well an inferred graph a (N, N) matches the connectome (N, N, weights ≥ 0): Spearman
     correlation of the off-diagonal weights, ROC AUC of the inferred weight for telling
