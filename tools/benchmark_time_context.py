@@ -9,7 +9,8 @@ windowed networks in ``--seeds`` replicates of every leave-worms-out split and t
 regression once, at the full profile's sizes (``--steps`` 600, hidden 32). The jobs run one after
 another in the chapter's order (``experiments.JOB_ORDER``, longest first), each timed, and no job
 starts after ``--deadline`` seconds: a lease too short for the whole section still measures its
-longest jobs. Only times are printed; the chapter's scores come from the chapter.
+longest jobs. Only times are printed; the chapter's scores come from the chapter. The setting's
+models are listed below as chapter 3's time-context cell lists them: a change there belongs here too.
 """
 
 from __future__ import annotations
