@@ -228,22 +228,27 @@ plotting.numbered_table(
 
 # %%
 white = connectome.adjacency(kato_shared)
-agreement = []
-for name, (adj, worm_of, _) in graph_sets.items():
-    for w in np.unique(worm_of):
-        stats = graphs.connectome_agreement(
-            adj[worm_of == w].mean(0), white, seed=cfg.seed
-        )
-        agreement.append(dict(models=name, worm=data7.worms[w], **stats))
-        results.add_metrics(
-            f"graph-vs-connectome-{name}",
-            stats,
-            task="7-state",
-            model="gnn-inferred-static",
-            test=data7.worms[w],
-        )
-agreement = pd.DataFrame(agreement)
+agreement = pd.DataFrame(  # each worm's graph, averaged over its replicates
+    dict(
+        models=name,
+        worm=data7.worms[w],
+        **graphs.connectome_agreement(adj[worm_of == w].mean(0), white, seed=cfg.seed),
+    )
+    for name, (adj, worm_of, _) in graph_sets.items()
+    for w in np.unique(worm_of)
+)
 fig = plotting.connectome_agreement(agreement)
+
+# %% tags=["remove-cell"]
+for row in agreement.to_dict("records"):
+    name, worm = row.pop("models"), row.pop("worm")
+    results.add_metrics(
+        f"graph-vs-connectome-{name}",
+        row,
+        task="7-state",
+        model="gnn-inferred-static",
+        test=worm,
+    )
 
 # %% tags=["remove-input"]
 plotting.figure(
