@@ -394,19 +394,7 @@ four = bank.view(tuple(range(len(worms) - 1)), admm.FIGURE_EMBEDDING)
 everyone = bank.view(tuple(range(len(worms))), admm.FIGURE_EMBEDDING, keep=True)
 cycle_all, mode_all = everyone.manifold.cycle_mode()
 separation_admm = pd.DataFrame(admm.held_out_separation(bank, states4))
-for row in separation_admm.itertuples():
-    for space in ("admm", "pca"):
-        results.add(
-            f"held-out-separation-{space}",
-            "nearest-centroid-accuracy-2d",
-            getattr(row, space),
-            task="4-state",
-            population="unseen",
-            test=worms[row.worm].worm,
-        )
-period_s = 2 * np.pi / np.angle(cycle) / worms[-1].fps
-results.add("admm-cycle", "period-s", period_s, train="1,2,3,4")
-results.save()
+period_s = 2 * np.pi / np.angle(cycle) / worms[-1].fps  # seconds per turn of the cycle
 fig = plotting.admm_manifold(
     [
         dict(
@@ -424,6 +412,20 @@ fig = plotting.admm_manifold(
     ],
     CLASSES["4-state"],
 )
+
+# %% tags=["remove-cell"]
+for row in separation_admm.itertuples():
+    for space in ("admm", "pca"):
+        results.add(
+            f"held-out-separation-{space}",
+            "nearest-centroid-accuracy-2d",
+            getattr(row, space),
+            task="4-state",
+            population="unseen",
+            test=worms[row.worm].worm,
+        )
+results.add("admm-cycle", "period-s", period_s, train="1,2,3,4")
+results.save()
 
 # %% tags=["remove-input"]
 plotting.figure(
