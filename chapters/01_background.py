@@ -220,12 +220,21 @@ plotting.figure(
 plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 
 # %%
-for signal in ("derivative", "trace"):
-    for worm, pca in manifold.per_worm_pca(worms, signal).items():
+variance_3pc = {  # signal → worm → variance its own 3 components explain, all its neurons
+    signal: {
+        worm: pca.explained.sum()
+        for worm, pca in manifold.per_worm_pca(worms, signal).items()
+    }
+    for signal in ("derivative", "trace")
+}
+
+# %% tags=["remove-cell"]
+for signal, per_worm in variance_3pc.items():
+    for worm, explained in per_worm.items():
         results.add(
             f"pca-all-neurons-{signal}",
             "variance-explained-3pc",
-            pca.explained.sum(),
+            explained,
             population="seen",
             train=worm,
             test=worm,
