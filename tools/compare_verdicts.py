@@ -11,7 +11,7 @@ Exit status 1 when a verdict changed.
 A run that covers only some sections (a short GPU lease) is compared with ``--partial``: the
 second folder's records replace the first's with the same keys (every field but the value), and
 the first's other records are kept, so the scorecard is complete on both sides. A results file
-may sit in the folder or in a ``<chapter>`` subfolder (``tools/profile_chapters.py --out``).
+may sit in the folder or below it, as ``tools/profile_chapters.py --out`` writes it (the shallowest wins).
 
     python tools/compare_verdicts.py --partial results /tmp/gpu-run
 """
@@ -19,6 +19,7 @@ may sit in the folder or in a ``<chapter>`` subfolder (``tools/profile_chapters.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -27,27 +28,37 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from wormlib import scorecard  # noqa: E402
-from wormlib.results import read_records  # noqa: E402
+from wormlib.results import FIELDS  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tools"))
+from compare_results import KEY, find  # noqa: E402
 
 CHAPTERS = ("classification", "trajectories", "discussion")
 
 
-def records_in(folder: Path) -> dict[str, pd.DataFrame]:
-    """``folder``'s results files by name, at its top or one folder down."""
-    found = {c: next(iter(sorted(folder.glob(f"{c}.json")) + sorted(folder.glob(f"*/{c}.json"))), None)
-             for c in CHAPTERS}
-    return {c: read_records(path) for c, path in found.items() if path is not None}
+def records_in(folder: Path) -> dict[str, list[dict]]:
+    """``folder``'s results files by name (``compare_results.find``: at its top or below it)."""
+    found = find(folder)
+    return {c: json.loads(found[f"{c}.json"].read_text()) for c in CHAPTERS if f"{c}.json" in found}
 
 
-def overlay(base: dict[str, pd.DataFrame], partial: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """``base`` with each record that ``partial`` also has replaced by ``partial``'s."""
+def overlay(base: dict[str, list[dict]], partial: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """``base`` with each record that ``partial`` also has (same ``compare_results.KEY``) replaced
+    by ``partial``'s, in ``base``'s order; ``partial``'s other records appended."""
+    def key(record: dict) -> tuple:
+        return tuple(record.get(f) for f in KEY)
+
     merged = dict(base)
     for name, new in partial.items():
-        keys = [c for c in new.columns if c != "value"]
-        old = base[name]
-        kept = old[~old[keys].astype(str).agg("|".join, axis=1).isin(new[keys].astype(str).agg("|".join, axis=1))]
-        merged[name] = pd.concat([kept, new], ignore_index=True)
+        replacement = {key(r): r for r in new}
+        ours = {key(r) for r in base[name]}
+        merged[name] = [replacement.get(key(r), r) for r in base[name]] + [r for r in new if key(r) not in ours]
     return merged
+
+
+def card(records: dict[str, list[dict]]) -> pd.DataFrame:
+    """The scorecard of results records by file name (``scorecard.build``)."""
+    return scorecard.build({c: pd.DataFrame(r, columns=list(FIELDS)) for c, r in records.items()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the second folder holds some sections' records: overlay them on the first's")
     args = parser.parse_args(argv)
     first, second = records_in(args.first), records_in(args.second)
-    a = scorecard.build(first)
-    b = scorecard.build(overlay(first, second) if args.partial else second)
+    a, b = card(first), card(overlay(first, second) if args.partial else second)
     if args.partial:
         print(f"{args.second}'s records overlaid on {args.first}'s: "
               + ", ".join(f"{n} {len(r)}" for n, r in second.items()))
