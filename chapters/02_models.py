@@ -132,8 +132,12 @@ counts = pd.DataFrame(
     ],
     columns=["model", "parameters"],
 ).set_index("model")
+
+# %% tags=["remove-cell"]
 for name, n in counts["parameters"].items():
     results.add("parameter-count", "parameters", n, task="4-state", model=name)
+
+# %%
 counts_table = plotting.table(counts)
 
 # %% tags=["nbval-check-output", "remove-cell"]

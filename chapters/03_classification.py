@@ -156,6 +156,8 @@ table1 = pd.concat(
         )[0],
     ]
 )
+
+# %% tags=["remove-cell"]
 results.add_scores(table1, "table1-forward-reverse", "2-state")
 results.save()
 table1 = metric_table(
@@ -232,11 +234,15 @@ fig4a = pd.concat(
         for protocol in ("shuffled-windows", "contiguous-blocks")
     ]
 )
+
+# %% tags=["remove-cell"]
 results.add_scores(fig4a, "fig4a-seven-states-seen", "7-state")
 results.save()
 fig4a = metric_table(
     load_results("classification", cfg.profile), "fig4a-seven-states-seen"
 )
+
+# %%
 summary4a = experiments.summarise(fig4a, ["model", "protocol"])
 fig = plotting.accuracy_bars(summary4a, "protocol", paper=0.92)
 
@@ -282,10 +288,14 @@ runs = {
     for k in (1, 2, 3, 4)
 }
 fig4b = pd.concat([scores for scores, _ in runs.values()])
+
+# %% tags=["remove-cell"]
 results.add_scores(fig4b, "fig4b-four-states-unseen", "4-state")
 results.save()
 saved = load_results("classification", cfg.profile)
 fig4b = metric_table(saved, "fig4b-four-states-unseen")
+
+# %%
 summary4b = experiments.summarise(fig4b, ["model", "n_train_worms"])
 fig = plotting.enlargement_curve(summary4b, paper=(3, 0.87))
 
@@ -320,6 +330,8 @@ counts = evaluate.confusion(
 fig = plotting.confusion_matrix(
     counts, d4.classes, "GNN, 3 training worms, unseen Kato worms"
 )
+
+# %% tags=["remove-cell"]
 for i, true in enumerate(d4.classes):
     for j, pred in enumerate(d4.classes):
         results.add(
@@ -370,8 +382,11 @@ if nichols is not None:
         cfg.hidden,
         train_cfg,
     )[0]
-    results.add_scores(nichols_scores, "nichols-forward-reverse", "2-state")
     display(experiments.summarise(nichols_scores, ["model"]))
+
+# %% tags=["remove-cell"]
+if nichols is not None:
+    results.add_scores(nichols_scores, "nichols-forward-reverse", "2-state")
 
 # %% [markdown]
 # ## Does the GNN generalise better? Paired comparisons
@@ -406,6 +421,8 @@ comparisons = evaluate.paired_comparisons(
         ("logistic-regression", "admm"),
     ],
 )
+
+# %% tags=["remove-cell"]
 for row in comparisons.itertuples():
     task = row.comparison.split(",")[0]
     k = int(row.comparison.rsplit(" ", 1)[1])
@@ -474,6 +491,8 @@ robust = experiments.derivative_comparison(
     cfg.max_subsets,
     workers,
 )
+
+# %% tags=["remove-cell"]
 results.add_scores_by_derivative(robust, "robustness")
 results.save()
 saved = load_results("classification", cfg.profile)
@@ -554,6 +573,8 @@ fig4b_seeds = pd.concat(
         workers,
     )
 )
+
+# %% tags=["remove-cell"]
 results.add_scores(fig4b_seeds, "fig4b-four-states-unseen-seeds", "4-state")
 results.save()
 saved = load_results("classification", cfg.profile)
@@ -621,6 +642,8 @@ seen_tables = experiments.run_settings(
     ],
     workers,
 )
+
+# %% tags=["remove-cell"]
 for (protocol, task), table in zip(seen_settings, seen_tables):
     results.add_scores(table, f"seen-{protocol}-seeds", task)
 results.save()
@@ -700,6 +723,8 @@ aggregation = experiments.aggregation_comparison(
     cfg.max_subsets,
     workers,
 )
+
+# %% tags=["remove-cell"]
 results.add_scores_by_derivative(aggregation, "aggregation")
 results.save()
 saved = load_results("classification", cfg.profile)
@@ -773,9 +798,13 @@ admm7 = experiments.run_models(
     cfg.hidden,
     train_cfg,
 )[0]
+
+# %% tags=["remove-cell"]
 results.add_scores(admm7, "admm-seven-states-unseen", "7-state")
 results.save()
 saved = load_results("classification", cfg.profile)
+
+# %%
 admm_pairs = evaluate.paired_comparisons(
     {
         "2-state, train 4": saved.query(
@@ -913,9 +942,13 @@ temporal = experiments.time_context(
     cfg.n_seeds,
     workers,
 )
+
+# %% tags=["remove-cell"]
 results.add_scores_by_derivative(temporal, "time-context")
 results.save()
 saved = load_results("classification", cfg.profile)
+
+# %%
 time_pairs = evaluate.paired_comparisons(
     {
         f"{task}, train {k}, {kind.replace('causal', 'past-only')}": saved[
@@ -1013,6 +1046,8 @@ nested_settings = [("7-state", 4), ("4-state", 3)]
 nested_runs = selection.run(
     worms, nested_settings, cfg.n_seeds, cfg.hidden, train_cfg, cfg.max_subsets, workers
 )
+
+# %% tags=["remove-cell"]
 for (task, k), run in nested_runs.items():
     results.add_scores(run["inner"], "window-selection-inner", task)
     results.add_scores(run["outer"], "window-selection-outer", task)
@@ -1022,6 +1057,8 @@ for (task, k), run in nested_runs.items():
     )  # fmt: skip
 results.save()
 saved = load_results("classification", cfg.profile)
+
+# %%
 window_choice, nested_groups = {}, {}
 for task, k in nested_settings:
     table, records = selection.from_records(
@@ -1154,10 +1191,14 @@ window_runs = pd.concat(
         window_tables, [task for task, _ in unseen_settings] + ["7-state"] * 2
     )
 )
+
+# %% tags=["remove-cell"]
 for task, scores in window_runs.groupby("task", sort=False):
     results.add_scores(scores, "time-context-protocols", task)
 results.save()
 saved = load_results("classification", cfg.profile)
+
+# %%
 seeded = saved.experiment.isin(  # every network below averaged over its seed replicates
     [
         "time-context-protocols",
@@ -1251,6 +1292,8 @@ alignment = {
         window_states,
     ),
 }
+
+# %% tags=["remove-cell"]
 for name, a in alignment.items():
     results.add_metrics(
         f"cross-worm-agreement-{'tavrnn' if name.startswith('TAVRNN') else 'raw'}",
@@ -1258,6 +1301,8 @@ for name, a in alignment.items():
         task="4-state",
     )
 results.save()
+
+# %%
 plane = manifold.fit_pca(np.concatenate(shared_emb), 2)
 fig = plotting.embedding_plane(
     [plane.project(e) for e in shared_emb], window_states, d4c.classes, d4c.worms

@@ -131,11 +131,15 @@ runs = {
     )
     for k in (1, 4)
 }
+
+# %% tags=["remove-cell"]
 results.add_frame(
     pd.concat([rows for rows, _ in runs.values()]), "fig5-mse", "mse", "mse"
 )
 results.save()
 mse = metric_table(load_results("trajectories", cfg.profile), "fig5-mse", "mse")
+
+# %%
 curves = experiments.summarise(mse, ["model", "n_train_worms", "step"], metric="mse")
 fig = plotting.mse_curves(curves)
 
@@ -236,6 +240,8 @@ for k in (1, 4):
                 )
             )
 comparisons = pd.DataFrame(comparisons)
+
+# %% tags=["remove-cell"]
 for row in comparisons.itertuples():
     for metric in ("mean_difference", "ci_low", "ci_high"):
         results.add(
@@ -248,6 +254,8 @@ for row in comparisons.itertuples():
             n_train_worms=row.n_train_worms,
             step=row.step,
         )
+
+# %%
 verdicts = comparisons.pivot(
     index="b", columns=["n_train_worms", "step"], values="verdict"
 )
@@ -323,6 +331,8 @@ fig5_seeds = pd.concat(
     )
     for k in (1, 4)
 )
+
+# %% tags=["remove-cell"]
 results.add_frame(fig5_seeds, "fig5-seeds-mse", "mse", "mse")
 results.add_frame(
     fig5_seeds, "fig5-seeds-mse", "mse-sd-over-seeds", "mse_sd_over_seeds"
@@ -330,6 +340,8 @@ results.add_frame(
 results.save()
 saved = load_results("trajectories", cfg.profile)
 seeded = metric_table(saved, "fig5-seeds-mse", "mse")
+
+# %%
 # Fig. 5 with the seed-averaged networks
 averaged = evaluate.replace_with_seeded(mse, seeded)
 seeded_comparisons = pd.DataFrame(
@@ -444,6 +456,8 @@ causal_rows = tj.run_seeds(
     train_cfg,
     cfg.n_seeds,
 )
+
+# %% tags=["remove-cell"]
 results.add_frame(causal_rows, "causal-mse", "mse", "mse")
 results.add_frame(
     causal_rows.dropna(subset=["mse_sd_over_seeds"]),
@@ -453,6 +467,8 @@ results.add_frame(
 )
 results.save()
 causal = metric_table(load_results("trajectories", cfg.profile), "causal-mse", "mse")
+
+# %%
 causal_at = causal[causal.step.isin([1, 8, 16])].pivot_table(
     index="model", columns="step", values="mse"
 )
@@ -554,6 +570,8 @@ breakdown = tj.errors_by_transition(
     splits4,
     device=train_cfg.device,
 )
+
+# %% tags=["remove-cell"]
 results.add_frame(
     breakdown[breakdown.transition],
     "breakdown-with-transition",
@@ -568,6 +586,8 @@ results.add_frame(
     "mse",
     n_train_worms=4,
 )
+
+# %%
 split_summary = experiments.summarise(
     breakdown, ["model", "transition", "step"], metric="mse"
 )
@@ -629,7 +649,6 @@ if nichols is not None:
         cfg.hidden,
         train_cfg,
     )
-    results.add_frame(nichols_rows, "nichols-mse", "mse", "mse")
     display(
         experiments.summarise(
             nichols_rows[nichols_rows.step.isin([1, 8, 16])],
@@ -639,6 +658,8 @@ if nichols is not None:
     )
 
 # %% tags=["remove-cell"]
+if nichols is not None:
+    results.add_frame(nichols_rows, "nichols-mse", "mse", "mse")
 results.save()
 print(
     f"{len(results.records)} records → results/{'' if cfg.profile == 'full' else cfg.profile + '/'}trajectories.json"

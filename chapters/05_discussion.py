@@ -561,11 +561,15 @@ records = {
     for name in ("classification", "trajectories", "discussion")
 }
 card = scorecard.build(records)
+
+# %% tags=["remove-cell"]
 for row in card.itertuples():
     results.add(
         f"scorecard-{row.key}", "verdict-code", scorecard.VERDICTS.index(row.verdict)
     )
 results.save()
+
+# %%
 card_table = scorecard.to_markdown(card)
 
 # %% tags=["remove-input", "full-width"]

@@ -74,6 +74,32 @@ def test_executed_pages_show_no_stray_return_values(chapter, profile):
                 assert not re.fullmatch(ECHOED, shown.strip()), (cell.id, shown)
 
 
+RECORDING = re.compile(r"\bresults\.(add\w*|save)\(")
+"""A call that writes the chapter's results file: plumbing, which the page hides."""
+
+
+def test_the_recording_pattern_finds_every_writing_call():
+    assert all(RECORDING.search(s) for s in ["results.add(", "    results.add_scores_by_derivative(t, 'x')",
+                                              "results.save()", "results.add_frame("])
+    assert not any(RECORDING.search(s) for s in ["load_results('classification')", "saved_results.add(",
+                                                  "results.records"])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_shown_code_cells_never_write_results(chapter):
+    """Recording a number and saving the results file happen in cells whose code the page removes
+    (``remove-cell``, ``remove-input``): the code a reader sees, or can unfold (``hide-input``),
+    computes and shows; it does not do bookkeeping."""
+    import jupytext
+
+    from wormlib.provenance import chapter_source
+
+    shown = [cell for cell in jupytext.read(chapter_source(chapter)).cells if cell.cell_type == "code"
+             and not {"remove-cell", "remove-input"} & set(cell.metadata.get("tags", []))]
+    writing = [line.strip() for cell in shown for line in cell.source.splitlines() if RECORDING.search(line)]
+    assert not writing, f"{chapter}: shown cells write results: {writing}"
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_inputs_hash_covers_every_library_module_the_chapter_loads(chapter):
     # run the chapter's import statements in a fresh interpreter: every wormlib module they load
