@@ -120,6 +120,26 @@ def test_row_blocks_and_the_reused_buffer_do_not_change_the_kernel():
         np.testing.assert_allclose(dist, ref[1], rtol=1e-10)
 
 
+@pytest.mark.parametrize("n", [1, 20, 840])
+def test_nearest_columns_are_those_of_a_full_selection(n):
+    """``_nearest_unsorted`` selects from a threshold set by every 8th column: it must keep each
+    row's ``n`` smallest exactly as ``np.argpartition`` does, also for a row whose smallest values
+    are the sampled columns (too few pass the threshold: the full selection), a row with infinite
+    entries and a row of fewer finite entries than ``n``."""
+    rng = np.random.default_rng(n)
+    d = rng.exponential(size=(40, 3000))
+    d[0, ::8] *= 1e-3                        # the sampled columns are the nearest: too few pass
+    d[1, : 2 * n] = np.inf
+    d[2, n // 2:] = np.inf
+    got = admm._nearest_unsorted(d, n)
+    want = np.argpartition(d, n - 1, axis=1)[:, :n]
+    assert got.shape == (40, n)
+    finite = np.isfinite(d)
+    for g, w, f in zip(got, want, finite):
+        assert set(g[f[g]]) == set(w[f[w]])                                  # inf ties may differ
+        assert len(set(g)) == n
+
+
 def _worms(n=3, seed=0):
     acts, targets = [], []
     for w in range(n):

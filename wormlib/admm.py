@@ -180,13 +180,43 @@ def _pick_neighbours(order: np.ndarray, stamp: np.ndarray, k: int, min_time: int
     return kept
 
 
+def _nearest_unsorted(d: np.ndarray, n: int, stride: int = 8) -> np.ndarray:
+    """(B, nodes) distances → (B, n) column indices of each row's ``n`` smallest, in no order:
+    ``np.argpartition(d, n − 1)[:, :n]``, faster (a block of 256 × 12,637: 35 → 14 ms for 20,
+    33 → 21 ms for 840 columns on the book's CPU, one thread). A threshold from every
+    ``stride``-th column (its ⌈1.25 n / stride⌉-th smallest) keeps about 1.25 n columns per row;
+    the selection runs on those alone, and a row that keeps fewer than ``n`` takes the full
+    selection. (Ties at the n-th distance may be broken differently; float distances of
+    distinct frames are not tied.)"""
+    m = min(-(-5 * n // (4 * stride)), (d.shape[1] - 1) // stride)
+    cut = np.partition(d[:, ::stride], m, axis=1)[:, m]                     # (B,)
+    keep = d <= cut[:, None]                                                # (B, nodes)
+    counts = keep.sum(1)
+    out = np.empty((len(d), n), dtype=np.intp)
+    few = counts < n
+    if few.any():
+        out[few] = np.argpartition(d[few], n - 1, axis=1)[:, :n]
+    if (~few).any():
+        many = np.flatnonzero(~few)
+        flat = np.flatnonzero(keep[many])                                   # row-major over (B', nodes)
+        row, c, width = flat // d.shape[1], counts[many], counts[many].max()
+        slot = row * width + np.arange(len(flat)) - np.repeat(np.cumsum(c) - c, c)  # in (B', C')
+        packed = np.full(len(c) * width, np.inf)
+        index = np.zeros(len(c) * width, dtype=np.intp)
+        packed[slot] = (d if len(many) == len(d) else d[many]).ravel()[flat]
+        index[slot] = flat - row * d.shape[1]
+        packed, index = packed.reshape(len(c), width), index.reshape(len(c), width)   # (B', C'), C' ≥ n
+        out[many] = np.take_along_axis(index, np.argpartition(packed, n - 1, axis=1)[:, :n], 1)
+    return out
+
+
 def _candidates_then_pick(d: np.ndarray, stamp: np.ndarray, cfg: KernelConfig, n_cand: int) -> np.ndarray:
     """(B, nodes) distances → (B, n_neighbors) linked nodes: the greedy pick among the ``n_cand``
     nearest, redone over all nodes for the rare row whose candidates ran out."""
     n_nodes = d.shape[1]
     finite = np.isfinite(d)
     if n_cand < n_nodes:
-        cand = np.argpartition(d, n_cand - 1, axis=1)[:, :n_cand]            # (B, C) unsorted
+        cand = _nearest_unsorted(d, n_cand)                                 # (B, C) unsorted
     else:
         cand = np.broadcast_to(np.arange(n_nodes), d.shape)
     cand = np.take_along_axis(cand, np.argsort(np.take_along_axis(d, cand, 1), 1, kind="stable"), 1)
@@ -326,7 +356,7 @@ class Manifold:
         distances, buffer = _ScaledDistances(self.points, self.noise), np.empty((min(block, len(x)), len(self.points)))
         for s in range(0, len(x), block):
             d = distances(x[s:s + block], noise[s:s + block], out=buffer)      # (B, nodes)
-            nn = np.argpartition(d, k - 1, axis=1)[:, :k]                      # (B, k)
+            nn = _nearest_unsorted(d, k)                                       # (B, k)
             # the expanded product loses digits for near points: recompute the k exactly
             diff = (self.points[nn] - x[s:s + block, None]) / (self.noise[nn] * noise[s:s + block, None])
             dd = np.sum(diff ** 2, -1)                                          # (B, k)
