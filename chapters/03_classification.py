@@ -166,21 +166,10 @@ table1 = metric_table(
 
 
 # %% tags=["hide-input"]
-def model_table(scores, columns):
-    """Models × protocol table of 'mean ± sd' (sd across test worms)."""
-    summary = experiments.summarise(scores, ["model", "protocol"])
-    summary["cell"] = summary.apply(
-        lambda r: f"{r['mean']:.3f} ± {r['sd']:.3f}", axis=1
-    )
-    table = summary.pivot(index="model", columns="protocol", values="cell").reindex(
-        columns=columns
-    )
-    return table.reindex(
-        [m for m in plotting.MODEL_COLOURS if m in table.index]
-    ).fillna("—")
-
-
-t1 = model_table(table1, ["shuffled-windows", "contiguous-blocks", "leave-worms-out"])
+t1 = plotting.mean_sd_cells(  # mean ± sd across test worms
+    experiments.summarise(table1, ["model", "protocol"]), "model", "protocol"
+).reindex(columns=["shuffled-windows", "contiguous-blocks", "leave-worms-out"])
+t1 = t1.reindex([m for m in plotting.MODEL_COLOURS if m in t1.index]).fillna("—")
 t1.columns = [
     "seen (paper's protocol)",
     "seen (contiguous blocks)",

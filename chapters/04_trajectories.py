@@ -183,16 +183,9 @@ plotting.figure(
 # ## Fig. 5B: mean error at steps 1, 8 and 16
 
 # %%
-table = (
-    curves[curves.step.isin([1, 8, 16])]
-    .assign(
-        cell=lambda d: (
-            d["mean"].map("{:.4f}".format) + " ± " + d["sd"].map("{:.4f}".format)
-        )
-    )
-    .pivot(index="model", columns=["n_train_worms", "step"], values="cell")
-    .reindex(list(tj.MODELS))
-)
+table = plotting.mean_sd_cells(
+    curves[curves.step.isin([1, 8, 16])], "model", ["n_train_worms", "step"], digits=4
+).reindex(list(tj.MODELS))
 table.columns = [f"{k} worm{'s' if k > 1 else ''}, step {s}" for k, s in table.columns]
 mse_table = plotting.table(table, digits=4)
 

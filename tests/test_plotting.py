@@ -22,6 +22,16 @@ def test_table_formats_numbers_p_values_and_headers_and_reprs_stably():
     assert html == plotting.table(frame)._repr_html_()  # stable element ids: same page on a rerun
 
 
+def test_mean_sd_cells_pivot_each_summary_row_into_its_cell():
+    summary = pd.DataFrame(dict(model=["gnn", "gnn", "mlp"], step=[1, 16, 1], mean=[0.01234, 0.5, 0.2],
+                                sd=[0.00049, 0.0, np.nan]))
+    cells = plotting.mean_sd_cells(summary, "model", "step", digits=3)
+    assert cells.loc["gnn", 1] == "0.012 ± 0.000" and cells.loc["gnn", 16] == "0.500 ± 0.000"
+    assert cells.loc["mlp", 1] == "0.200 ± nan" and pd.isna(cells.loc["mlp", 16])   # one worm: no sd
+    wide = plotting.mean_sd_cells(summary.assign(k=4), "model", ["k", "step"], digits=2)
+    assert list(wide.columns) == [(4, 1), (4, 16)] and wide.loc["mlp", (4, 1)] == "0.20 ± nan"
+
+
 def test_plotting_functions_draw_at_page_width_and_close_their_figure():
     @plotting.page_figure
     def wide():

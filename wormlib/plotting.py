@@ -628,6 +628,15 @@ def connectome_agreement(agreement: pd.DataFrame):
     return fig
 
 
+def mean_sd_cells(summary: pd.DataFrame, index: str, columns: str | list[str], digits: int = 3) -> pd.DataFrame:
+    """``experiments.summarise`` rows (mean and sd across test worms) as a wide table of
+    "mean ± sd" text, one row per ``index`` value and one column per ``columns`` value (or
+    combination): the cells of the book's model-by-protocol tables (Table 1, Fig. 5B)."""
+    number = f"{{:.{digits}f}}".format
+    cells = summary.assign(cell=summary["mean"].map(number) + " ± " + summary["sd"].map(number))
+    return cells.pivot(index=index, columns=columns, values="cell")
+
+
 def table(frame: pd.DataFrame, digits: int = 3, p_columns: tuple[str, ...] = ("p_value", "p-value"),
           headers: dict[str, str] | None = None, index: bool | None = None, labels: tuple = ()):
     """A DataFrame as the book shows tables: human headers (``headers``, else underscores →
