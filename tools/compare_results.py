@@ -29,9 +29,13 @@ KEY = tuple(f for f in FIELDS if f != "value")
 GROUP = ("experiment", "task", "model", "n_train_worms")  # how one-sided records are counted
 
 
+def key(record: dict) -> tuple:
+    """What identifies a record: every field but its value (``KEY``)."""
+    return tuple(record.get(f) for f in KEY)
+
+
 def load(path: Path) -> dict[tuple, float]:
-    records = json.loads(path.read_text())
-    return {tuple(r.get(f) for f in KEY): r["value"] for r in records}
+    return {key(r): r["value"] for r in json.loads(path.read_text())}
 
 
 def find(folder: Path) -> dict[str, Path]:

@@ -31,7 +31,7 @@ from wormlib import scorecard  # noqa: E402
 from wormlib.results import FIELDS  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
-from compare_results import KEY, find  # noqa: E402
+from compare_results import find, key  # noqa: E402
 
 CHAPTERS = ("classification", "trajectories", "discussion")
 
@@ -43,11 +43,8 @@ def records_in(folder: Path) -> dict[str, list[dict]]:
 
 
 def overlay(base: dict[str, list[dict]], partial: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """``base`` with each record that ``partial`` also has (same ``compare_results.KEY``) replaced
+    """``base`` with each record that ``partial`` also has (same ``compare_results.key``) replaced
     by ``partial``'s, in ``base``'s order; ``partial``'s other records appended."""
-    def key(record: dict) -> tuple:
-        return tuple(record.get(f) for f in KEY)
-
     merged = dict(base)
     for name, new in partial.items():
         replacement = {key(r): r for r in new}
