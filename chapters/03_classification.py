@@ -160,12 +160,11 @@ table1 = pd.concat(
 # %% tags=["remove-cell"]
 results.add_scores(table1, "table1-forward-reverse", "2-state")
 results.save()
+
+# %% tags=["hide-input"]
 table1 = metric_table(
     load_results("classification", cfg.profile), "table1-forward-reverse"
 )
-
-
-# %% tags=["hide-input"]
 t1 = plotting.mean_sd_cells(  # mean ± sd across test worms
     experiments.summarise(table1, ["model", "protocol"]), "model", "protocol"
 ).reindex(columns=["shuffled-windows", "contiguous-blocks", "leave-worms-out"])
@@ -227,11 +226,11 @@ fig4a = pd.concat(
 # %% tags=["remove-cell"]
 results.add_scores(fig4a, "fig4a-seven-states-seen", "7-state")
 results.save()
+
+# %%
 fig4a = metric_table(
     load_results("classification", cfg.profile), "fig4a-seven-states-seen"
 )
-
-# %%
 summary4a = experiments.summarise(fig4a, ["model", "protocol"])
 fig = plotting.accuracy_bars(summary4a, "protocol", paper=0.92)
 
@@ -281,10 +280,10 @@ fig4b = pd.concat([scores for scores, _ in runs.values()])
 # %% tags=["remove-cell"]
 results.add_scores(fig4b, "fig4b-four-states-unseen", "4-state")
 results.save()
-saved = load_results("classification", cfg.profile)
-fig4b = metric_table(saved, "fig4b-four-states-unseen")
 
 # %%
+saved = load_results("classification", cfg.profile)
+fig4b = metric_table(saved, "fig4b-four-states-unseen")
 summary4b = experiments.summarise(fig4b, ["model", "n_train_worms"])
 fig = plotting.enlargement_curve(summary4b, paper=(3, 0.87))
 
@@ -388,6 +387,7 @@ if nichols is not None:
 # "not detectable", not "no difference".
 
 # %%
+saved = load_results("classification", cfg.profile)
 comparisons = evaluate.paired_comparisons(
     {
         "2-state, train 4": saved.query(
@@ -791,9 +791,9 @@ admm7 = experiments.run_models(
 # %% tags=["remove-cell"]
 results.add_scores(admm7, "admm-seven-states-unseen", "7-state")
 results.save()
-saved = load_results("classification", cfg.profile)
 
 # %%
+saved = load_results("classification", cfg.profile)
 admm_pairs = evaluate.paired_comparisons(
     {
         "2-state, train 4": saved.query(
@@ -935,9 +935,9 @@ temporal = experiments.time_context(
 # %% tags=["remove-cell"]
 results.add_scores_by_derivative(temporal, "time-context")
 results.save()
-saved = load_results("classification", cfg.profile)
 
 # %%
+saved = load_results("classification", cfg.profile)
 time_pairs = evaluate.paired_comparisons(
     {
         f"{task}, train {k}, {kind.replace('causal', 'past-only')}": saved[
@@ -1045,9 +1045,9 @@ for (task, k), run in nested_runs.items():
         n_train_worms=k, population="unseen", protocol="leave-worms-out",
     )  # fmt: skip
 results.save()
-saved = load_results("classification", cfg.profile)
 
 # %%
+saved = load_results("classification", cfg.profile)
 window_choice, nested_groups = {}, {}
 for task, k in nested_settings:
     table, records = selection.from_records(
@@ -1185,9 +1185,9 @@ window_runs = pd.concat(
 for task, scores in window_runs.groupby("task", sort=False):
     results.add_scores(scores, "time-context-protocols", task)
 results.save()
-saved = load_results("classification", cfg.profile)
 
 # %%
+saved = load_results("classification", cfg.profile)
 seeded = saved.experiment.isin(  # every network below averaged over its seed replicates
     [
         "time-context-protocols",

@@ -137,9 +137,9 @@ results.add_frame(
     pd.concat([rows for rows, _ in runs.values()]), "fig5-mse", "mse", "mse"
 )
 results.save()
-mse = metric_table(load_results("trajectories", cfg.profile), "fig5-mse", "mse")
 
 # %%
+mse = metric_table(load_results("trajectories", cfg.profile), "fig5-mse", "mse")
 curves = experiments.summarise(mse, ["model", "n_train_worms", "step"], metric="mse")
 fig = plotting.mse_curves(curves)
 
@@ -331,11 +331,11 @@ results.add_frame(
     fig5_seeds, "fig5-seeds-mse", "mse-sd-over-seeds", "mse_sd_over_seeds"
 )
 results.save()
-saved = load_results("trajectories", cfg.profile)
-seeded = metric_table(saved, "fig5-seeds-mse", "mse")
 
 # %%
 # Fig. 5 with the seed-averaged networks
+saved = load_results("trajectories", cfg.profile)
+seeded = metric_table(saved, "fig5-seeds-mse", "mse")
 averaged = evaluate.replace_with_seeded(mse, seeded)
 seeded_comparisons = pd.DataFrame(
     dict(
@@ -459,9 +459,9 @@ results.add_frame(
     "mse_sd_over_seeds",
 )
 results.save()
-causal = metric_table(load_results("trajectories", cfg.profile), "causal-mse", "mse")
 
 # %%
+causal = metric_table(load_results("trajectories", cfg.profile), "causal-mse", "mse")
 causal_at = causal[causal.step.isin([1, 8, 16])].pivot_table(
     index="model", columns="step", values="mse"
 )

@@ -100,6 +100,57 @@ def test_shown_code_cells_never_write_results(chapter):
     assert not writing, f"{chapter}: shown cells write results: {writing}"
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds anywhere, names it reads) by its syntax tree."""
+    import ast
+
+    bound, read = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, read
+
+
+def test_the_name_reader_sees_bindings_and_reads():
+    bound, read = _names("import numpy as np\nfrom a import b\nx = [k for k in y]\ndef f(z):\n    return z + w\n")
+    assert bound >= {"np", "b", "x", "k", "f", "z"} and read >= {"y", "w", "k", "z"}
+    assert "x" not in read and "y" not in bound
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_shown_code_reads_only_names_the_page_defines(chapter):
+    """Every name a shown (or unfoldable) code cell reads was last bound by code the page shows, or by
+    the parameters and set-up cells that the banner under the set-up describes: a reader who copies
+    the shown cells in order runs the page's computation, with no value that a removed cell set."""
+    import builtins
+
+    import jupytext
+
+    from wormlib.provenance import chapter_source
+
+    shown_last = dict.fromkeys(dir(builtins), True)  # name -> was its latest binding shown?
+    missing = []
+    for cell in jupytext.read(chapter_source(chapter)).cells:
+        if cell.cell_type != "code":
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        bound, read = _names(cell.source)
+        # the parameters cell and the set-up cell count as shown: the banner under the set-up shows them
+        shown = "parameters" in tags or not {"remove-cell", "remove-input"} & tags or "cfg" in bound
+        if shown:
+            missing += sorted(name for name in read - bound if not shown_last.get(name, True))
+        shown_last |= dict.fromkeys(bound, shown)
+    assert not missing, f"{chapter}: shown cells read names last bound by removed cells: {missing}"
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_inputs_hash_covers_every_library_module_the_chapter_loads(chapter):
     # run the chapter's import statements in a fresh interpreter: every wormlib module they load

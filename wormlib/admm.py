@@ -199,7 +199,8 @@ def _nearest_unsorted(d: np.ndarray, n: int, stride: int = 8) -> np.ndarray:
     if (~few).any():
         many = np.flatnonzero(~few)
         flat = np.flatnonzero(keep[many])                                   # row-major over (B', nodes)
-        row, c, width = flat // d.shape[1], counts[many], counts[many].max()
+        c = counts[many]
+        row, width = flat // d.shape[1], c.max()
         slot = row * width + np.arange(len(flat)) - np.repeat(np.cumsum(c) - c, c)  # in (B', C')
         packed = np.full(len(c) * width, np.inf)
         index = np.zeros(len(c) * width, dtype=np.intp)
