@@ -125,29 +125,43 @@ def test_the_name_reader_sees_bindings_and_reads():
     assert "x" not in read and "y" not in bound
 
 
+def _reads_of_removed_bindings(cells: list[tuple[set[str], str]]) -> list[str]:
+    """Names that shown code cells (given as (tags, source), in page order) read while their latest
+    binding is in a removed cell. The parameters cell and the set-up cell (the one binding ``cfg``)
+    count as shown: the banner under the set-up prints what they set."""
+    import builtins
+
+    shown_last = dict.fromkeys(dir(builtins), True)  # name -> was its latest binding shown?
+    missing = []
+    for tags, source in cells:
+        bound, read = _names(source)
+        shown = "parameters" in tags or not {"remove-cell", "remove-input"} & tags or "cfg" in bound
+        if shown:
+            missing += sorted(name for name in read - bound if not shown_last.get(name, True))
+        shown_last |= dict.fromkeys(bound, shown)
+    return missing
+
+
+def test_the_removed_binding_check_flags_hidden_values_only():
+    removed, shown, unfoldable = {"remove-cell"}, set(), {"hide-input"}
+    assert _reads_of_removed_bindings([(set(), "cfg = 1"), (shown, "a = cfg"), (removed, "b = a"),
+                                       (shown, "print(a, b)")]) == ["b"]
+    assert _reads_of_removed_bindings([(shown, "a = 1"), (removed, "a = 2"), (unfoldable, "a + 1")]) == ["a"]
+    assert _reads_of_removed_bindings([(removed, "a = 1"), (shown, "a = 2\nprint(a)"), ({"remove-input"}, "a"),
+                                       (shown, "[k for k in range(a)]")]) == []
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_shown_code_reads_only_names_the_page_defines(chapter):
     """Every name a shown (or unfoldable) code cell reads was last bound by code the page shows, or by
     the parameters and set-up cells that the banner under the set-up describes: a reader who copies
     the shown cells in order runs the page's computation, with no value that a removed cell set."""
-    import builtins
-
     import jupytext
 
     from wormlib.provenance import chapter_source
 
-    shown_last = dict.fromkeys(dir(builtins), True)  # name -> was its latest binding shown?
-    missing = []
-    for cell in jupytext.read(chapter_source(chapter)).cells:
-        if cell.cell_type != "code":
-            continue
-        tags = set(cell.metadata.get("tags", []))
-        bound, read = _names(cell.source)
-        # the parameters cell and the set-up cell count as shown: the banner under the set-up shows them
-        shown = "parameters" in tags or not {"remove-cell", "remove-input"} & tags or "cfg" in bound
-        if shown:
-            missing += sorted(name for name in read - bound if not shown_last.get(name, True))
-        shown_last |= dict.fromkeys(bound, shown)
+    missing = _reads_of_removed_bindings([(set(cell.metadata.get("tags", [])), cell.source) for cell in
+                                          jupytext.read(chapter_source(chapter)).cells if cell.cell_type == "code"])
     assert not missing, f"{chapter}: shown cells read names last bound by removed cells: {missing}"
 
 
