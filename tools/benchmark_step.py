@@ -6,7 +6,8 @@
 For each model family — the chapter-3 stacks (50 models: 5 worms × 10 folds, batch 64, the 15
 paper neurons, hidden 32; also the time-context networks, which read each neuron's six lagged
 frames, directly or through a GRU) and the chapter-4 trajectory stacks (5 models, 8-step
-rollouts) — it
+rollouts), and TAVRNN (25 stacked models, chunks of 16 graphs; with and without its
+behaviour head) — it
 prints FLOPs per optimiser step (forward + backward, ``torch.utils.flop_counter``), ms per step
 (median of ``--steps`` timed steps after warm-up), the achieved GFLOP/s, and that as a fraction
 of the machine's single-precision matmul peak measured in the same run (a 1024² ``torch.mm``
@@ -111,6 +112,51 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        out[name] = (model, step)
+    out.update(_tavrnn_families(data, len(data.worms) * 5, device, gen))
+    return out
+
+
+def _tavrnn_families(data, m: int, device: str, gen) -> dict:
+    """TAVRNN with its behaviour head (``tavrnn``) and without (``tavrnn-probe``'s training), ``m``
+    stacked models (chapter 3: 5 leave-one-worm-out splits × 5 seeds): one step of
+    ``wormlib.tavrnn.fit`` (chunks of graphs, KL + edge (+ behaviour) loss, per-model clipping,
+    StackedAdam). None in commits before TAVRNN."""
+    import torch
+    import torch.nn.functional as F
+
+    try:
+        from wormlib import tavrnn
+    except ImportError:
+        return {}
+    cfg = tavrnn.TAVRNNConfig()
+    seq = tavrnn.Sequences.build(data, cfg)
+    if device != "cpu":
+        seq.x, seq.adj = seq.x.to(device), seq.adj.to(device)
+    out = {}
+    for name, supervised in (("tavrnn", True), ("tavrnn-probe", False)):
+        torch.manual_seed(0)
+        model = tavrnn.TAVRNN(m, data.x.shape[-1], len(data.classes) if supervised else 0, cfg).to(device)
+        opt = tavrnn.StackedAdam(model.parameters(), lr=cfg.lr)
+        worm = torch.arange(m) % len(data.worms)
+
+        def step(model=model, opt=opt, worm=worm, supervised=supervised):
+            room = (seq.steps[worm] - cfg.chunk).clamp_min(1)
+            idx = (torch.rand(m, cfg.batch, generator=gen) * room[:, None]).long()[..., None] + torch.arange(cfg.chunk)
+            w = worm[:, None, None].expand_as(idx)                        # (M, B, L)
+            res = model(seq.x[w, idx], seq.adj[w, idx])
+            keep = slice(cfg.burn_in, None)
+            loss = (res["kl"][..., keep] + res["edge"][..., keep]).mean((1, 2)).sum()
+            if supervised:
+                logits = res["logits"][:, :, keep]
+                y = seq.y[w, idx][..., keep].to(logits.device)
+                ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp_min(0),
+                                     reduction="none").reshape(m, -1)             # (M, B·L), as fit
+                labelled = (y.reshape(m, -1) >= 0).float()
+                loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step(torch.isfinite(tavrnn.clip_grad_norm_per_model(model.parameters(), tavrnn.GRAD_CLIP)))
         out[name] = (model, step)
     return out
 
