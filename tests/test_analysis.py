@@ -87,6 +87,9 @@ def test_interval_text_shows_which_side_of_zero_a_bound_lies_on():
     assert text(dict(mean_difference=0.0, ci_low=-1e-9, ci_high=1e-9)) == "+0.00000 [-0.00000, +0.00000]"
     assert text(dict(mean_difference=0.01, ci_low=0.0, ci_high=0.02)) == "+0.010 [+0.000, +0.020]"
     assert text(dict(mean_difference=0.0204, ci_low=0.00004, ci_high=0.04), 4) == "+0.02040 [+0.00004, +0.04000]"
+    # a mean that rounds to 0 is not printed as -0 (its sign is noise); a bound keeps its side
+    assert text(dict(mean_difference=-0.0003, ci_low=-0.077, ci_high=0.076)) == "+0.000 [-0.077, +0.076]"
+    assert text(dict(mean_difference=-0.0006, ci_low=-0.077, ci_high=0.076)) == "-0.001 [-0.077, +0.076]"
 
 
 def test_paired_table_means_per_worm_and_intervals_as_text():

@@ -131,6 +131,12 @@ def test_keys_show_as_keys_and_index_names_get_their_headers():
     lines = plotting.paired_table(narrow, ["lag_s", "a", "b"], digits=4).to_myst("tbl-n", "c").splitlines()
     assert lines[5].startswith("| 0 | gnn | mlp | 0.00010 | 0.00002 | 0.00018 | 0.040 |")  # not 0.0000
     assert lines[4].endswith("|---:|---:|---:|---:|:---|")  # the differences stay right-aligned numbers
+    around_zero = paired.assign(mean_difference=[-2e-5], ci_low=[-2e-4], ci_high=[-1e-6])
+    row = plotting.paired_table(around_zero, ["lag_s", "a", "b"], digits=4).to_myst("tbl-z", "c").splitlines()[5]
+    assert row.startswith("| 0 | gnn | mlp | -0.000020 | -0.000200 | -0.000001 |")  # more decimals: a bound ≈ 0
+    wide = paired.assign(mean_difference=[-2e-5], ci_low=[-2e-4], ci_high=[2e-4])
+    row = plotting.paired_table(wide, ["lag_s", "a", "b"], digits=4).to_myst("tbl-w", "c").splitlines()[5]
+    assert row.startswith("| 0 | gnn | mlp | 0.0000 | -0.0002 | 0.0002 |")  # a difference ≈ 0 is 0, not -0
 
 
 def test_transposed_table_formats_each_quantity_as_its_column_would_be():

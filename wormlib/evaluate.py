@@ -64,9 +64,10 @@ def interval_text(d: dict, digits: int = 3) -> str:
     """A ``paired_difference`` as text: the mean difference and its 95% interval,
     e.g. ``+0.012 [-0.003, +0.030]``. A bound that would print as ±0 although it is not 0 gets up to
     two more decimals (all three numbers alike), so the text shows which side of 0 it lies on:
-    ``-0.0008 [-0.0013, -0.0003]``, not ``-0.001 [-0.001, -0.000]``."""
+    ``-0.0008 [-0.0013, -0.0003]``, not ``-0.001 [-0.001, -0.000]``. A mean that rounds to 0 prints
+    as ``+0.000`` (never ``-0.000``): its interval then says on which sides of 0 it may lie."""
     shown = interval_digits(d["ci_low"], d["ci_high"], digits)
-    return f"{d['mean_difference']:+.{shown}f} [{d['ci_low']:+.{shown}f}, {d['ci_high']:+.{shown}f}]"
+    return f"{d['mean_difference']:+z.{shown}f} [{d['ci_low']:+.{shown}f}, {d['ci_high']:+.{shown}f}]"
 
 
 def interval_digits(low: float, high: float, digits: int = 3) -> int:
