@@ -9,8 +9,9 @@ windowed networks in ``--seeds`` replicates of every leave-worms-out split and t
 regression once, at the full profile's sizes (``--steps`` 600, hidden 32). The jobs run one after
 another in the chapter's order (``experiments.JOB_ORDER``, longest first), each timed, and no job
 starts after ``--deadline`` seconds: a lease too short for the whole section still measures its
-longest jobs. Only times are printed; the chapter's scores come from the chapter. The setting's
-models are listed below as chapter 3's time-context cell lists them: a change there belongs here too.
+longest jobs. Only times are printed; the chapter's scores come from the chapter. The setting is
+``first_setting()``, as chapter 3's time-context cell lists it; ``tests/test_jobs.py`` fails when
+the two differ.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from toolargs import pin_threads  # noqa: E402
+
+
+def first_setting() -> tuple:
+    """Chapter 3's first time-context setting, as its ``experiments.time_context`` call lists it:
+    (features, task, training worms, models, models trained in seed replicates)."""
+    from wormlib import experiments
+
+    window_nets = experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS
+    return ("causal", "7-state", 4, ("tavrnn", "tavrnn-probe", "logistic-regression-lagged", *window_nets),
+            (*window_nets, "tavrnn", "tavrnn-probe"))
 
 
 def main() -> None:
@@ -38,15 +49,13 @@ def main() -> None:
     from wormlib.preprocess import PAPER_NEURONS
     from wormlib.train import TaskData, TrainConfig
 
-    window_nets = experiments.WINDOW_MODELS + experiments.GRU_WINDOW_MODELS
-    models = ("tavrnn", "tavrnn-probe", "logistic-regression-lagged", *window_nets)  # chapter 3's first setting
-    replicated = (*window_nets, "tavrnn", "tavrnn-probe")
-    data = TaskData.build(load_kato2015(), "7-state", PAPER_NEURONS, derivative_kind="causal")
-    jobs, _ = experiments.replicated_jobs(models, replicated, data, experiments.unseen_splits(data, 4), args.seeds,
-                                          32, TrainConfig(steps=args.steps, device=args.device))
+    features, task, n_train, models, replicated = first_setting()
+    data = TaskData.build(load_kato2015(), task, PAPER_NEURONS, derivative_kind=features)
+    jobs, _ = experiments.replicated_jobs(models, replicated, data, experiments.unseen_splits(data, n_train),
+                                          args.seeds, 32, TrainConfig(steps=args.steps, device=args.device))
     rank = {m: i for i, m in enumerate(experiments.JOB_ORDER)}
     jobs.sort(key=lambda job: rank.get(job[0], len(rank)))
-    print(f"time context, past-only features, 7 states, 4 training worms: {len(jobs)} jobs, {args.steps} steps, "
+    print(f"time context, {features} features, {task}, {n_train} training worms: {len(jobs)} jobs, {args.steps} steps, "
           f"{args.seeds} seeds, device {args.device}, {args.threads} thread(s)", flush=True)
     start = time.perf_counter()
     for job in jobs:
