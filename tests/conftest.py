@@ -19,3 +19,18 @@ def data_dir(tmp_path, monkeypatch):
     """An empty data directory that WORMLIB_DATA points to."""
     monkeypatch.setenv("WORMLIB_DATA", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture
+def load_tool():
+    """Import a script of ``tools/`` by name (``load_tool("compare_results")``): the tools are
+    scripts, not a package."""
+    import importlib.util
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

@@ -1,20 +1,10 @@
 """tools/compare_results.py: records matched on their key, differences per metric, one-sided
 records counted per group, and --strict's exit status."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("compare_results", ROOT / "tools" / "compare_results.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
 
 
 def _record(model, test, metric, value, n_train=1):
@@ -29,8 +19,8 @@ def _write(folder: Path, records) -> Path:
     return folder
 
 
-def test_differences_per_metric_and_one_sided_records_counted_per_group(tmp_path, capsys):
-    tool = _tool()
+def test_differences_per_metric_and_one_sided_records_counted_per_group(tmp_path, capsys, load_tool):
+    tool = load_tool("compare_results")
     old = [_record("gnn", t, m, 0.5) for t in ("2", "3") for m in ("accuracy", "balanced-accuracy")]
     new = [dict(r) for r in old]
     new[0]["value"] = 0.53                                           # gnn, worm 2, accuracy moved

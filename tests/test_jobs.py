@@ -81,10 +81,10 @@ def _first_time_context_setting_of_chapter_3() -> tuple:
     """The first setting of chapter 3's ``experiments.time_context`` call, evaluated from the
     chapter's source (with the ``window_nets`` it defines before the call)."""
     import ast
-    from pathlib import Path
 
-    source = (Path(__file__).resolve().parents[1] / "chapters" / "03_classification.py").read_text()
-    tree = ast.parse(source)
+    from wormlib.provenance import chapter_source
+
+    tree = ast.parse(chapter_source("03_classification").read_text())
     namespace = {"experiments": experiments}
     assign = next(n for n in ast.walk(tree) if isinstance(n, ast.Assign)
                   and any(isinstance(t, ast.Name) and t.id == "window_nets" for t in n.targets))
@@ -95,14 +95,7 @@ def _first_time_context_setting_of_chapter_3() -> tuple:
     return eval(compile(ast.Expression(settings.elts[0]), "chapter 3", "eval"), namespace)
 
 
-def test_the_time_context_benchmark_times_chapter_3s_first_setting():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "tools" / "benchmark_time_context.py"
-    spec = importlib.util.spec_from_file_location("benchmark_time_context", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_the_time_context_benchmark_times_chapter_3s_first_setting(load_tool):
     chapter = _first_time_context_setting_of_chapter_3()
     assert chapter[:3] == ("causal", "7-state", 4) and "tavrnn" in chapter[3]   # the parse found the setting
-    assert tool.first_setting() == chapter
+    assert load_tool("benchmark_time_context").first_setting() == chapter

@@ -369,15 +369,12 @@ def test_recurrent_attention_row_says_where_tavrnn_is_seed_averaged():
     assert "TAVRNN averaged over seeds in every setting" in notes[2] and "1 seed" not in notes[2]
 
 
-def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys):
-    import importlib.util
+def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys, load_tool):
     import shutil
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("compare_verdicts", root / "tools" / "compare_verdicts.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("compare_verdicts")
     same, moved = tmp_path / "same", tmp_path / "moved"
     for folder in (same, moved):
         folder.mkdir()
