@@ -113,50 +113,37 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
             loss.backward()
             opt.step()
         out[name] = (model, step)
-    out.update(_tavrnn_families(data, len(data.worms) * 5, device, gen))
+    out.update(_tavrnn_families(data, len(data.worms) * 5, device))
     return out
 
 
-def _tavrnn_families(data, m: int, device: str, gen) -> dict:
+def _tavrnn_families(data, m: int, device: str) -> dict:
     """TAVRNN with its behaviour head (``tavrnn``) and without (``tavrnn-probe``'s training), ``m``
-    stacked models (chapter 3: 5 leave-one-worm-out splits × 5 seeds): one step of
-    ``wormlib.tavrnn.fit`` (chunks of graphs, KL + edge (+ behaviour) loss, per-model clipping,
-    StackedAdam). None in commits before TAVRNN."""
+    stacked models (chapter 3: 5 leave-one-worm-out splits × 5 seeds, each on its 4 training
+    worms): one optimiser step is ``wormlib.tavrnn.fit`` with ``steps=1`` (chunks of graphs, KL +
+    edge (+ behaviour) loss, per-model clipping, StackedAdam), the library's own loop. None in
+    commits before TAVRNN, and none off the CPU: ``fit`` trains there whatever the chapter's
+    device (README, "On a GPU")."""
     import torch
-    import torch.nn.functional as F
 
     try:
         from wormlib import tavrnn
     except ImportError:
         return {}
+    if device != "cpu":
+        return {}
     cfg = tavrnn.TAVRNNConfig()
     seq = tavrnn.Sequences.build(data, cfg)
-    if device != "cpu":
-        seq.x, seq.adj = seq.x.to(device), seq.adj.to(device)
+    n_worms = len(data.worms)
+    train_worms = torch.arange(n_worms)[None] != (torch.arange(m) % n_worms)[:, None]   # (M, W)
     out = {}
     for name, supervised in (("tavrnn", True), ("tavrnn-probe", False)):
         torch.manual_seed(0)
-        model = tavrnn.TAVRNN(m, data.x.shape[-1], len(data.classes) if supervised else 0, cfg).to(device)
-        opt = tavrnn.StackedAdam(model.parameters(), lr=cfg.lr)
-        worm = torch.arange(m) % len(data.worms)
+        model = tavrnn.TAVRNN(m, data.x.shape[-1], len(data.classes) if supervised else 0, cfg)
+        seeds = iter(range(1 << 30))  # a fresh draw of chunks each step
 
-        def step(model=model, opt=opt, worm=worm, supervised=supervised):
-            room = (seq.steps[worm] - cfg.chunk).clamp_min(1)
-            idx = (torch.rand(m, cfg.batch, generator=gen) * room[:, None]).long()[..., None] + torch.arange(cfg.chunk)
-            w = worm[:, None, None].expand_as(idx)                        # (M, B, L)
-            res = model(seq.x[w, idx], seq.adj[w, idx])
-            keep = slice(cfg.burn_in, None)
-            loss = (res["kl"][..., keep] + res["edge"][..., keep]).mean((1, 2)).sum()
-            if supervised:
-                logits = res["logits"][:, :, keep]
-                y = seq.y[w, idx][..., keep].to(logits.device)
-                ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp_min(0),
-                                     reduction="none").reshape(m, -1)             # (M, B·L), as fit
-                labelled = (y.reshape(m, -1) >= 0).float()
-                loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step(torch.isfinite(tavrnn.clip_grad_norm_per_model(model.parameters(), tavrnn.GRAD_CLIP)))
+        def step(model=model, supervised=supervised, seeds=seeds):
+            tavrnn.fit(model, seq, train_worms, steps=1, seed=next(seeds), supervised=supervised)
         out[name] = (model, step)
     return out
 
