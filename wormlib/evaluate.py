@@ -62,12 +62,20 @@ def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: st
 
 def interval_text(d: dict, digits: int = 3) -> str:
     """A ``paired_difference`` as text: the mean difference and its 95% interval,
-    e.g. ``+0.012 [-0.003, +0.030]``. A bound that would print as ±0 although it is not 0 gets up to
-    two more decimals (all three numbers alike), so the text shows which side of 0 it lies on:
-    ``-0.0008 [-0.0013, -0.0003]``, not ``-0.001 [-0.001, -0.000]``. A mean that rounds to 0 prints
-    as ``+0.000`` (never ``-0.000``): its interval then says on which sides of 0 it may lie."""
-    shown = interval_digits(d["ci_low"], d["ci_high"], digits)
-    return f"{d['mean_difference']:+z.{shown}f} [{d['ci_low']:+.{shown}f}, {d['ci_high']:+.{shown}f}]"
+    e.g. ``+0.012 [-0.003, +0.030]``, written as :func:`interval_parts` writes them:
+    ``-0.0008 [-0.0013, -0.0003]``, not ``-0.001 [-0.001, -0.000]``; ``+0.000``, never ``-0.000``."""
+    mean, low, high = interval_parts(d["mean_difference"], d["ci_low"], d["ci_high"], digits)
+    return f"{mean} [{low}, {high}]"
+
+
+def interval_parts(mean: float, low: float, high: float, digits: int = 3, plus: bool = True) -> tuple[str, str, str]:
+    """A paired difference's mean and 95% interval bounds as three texts, the rule of every table
+    and caption of the book: all three with :func:`interval_digits` decimals (a bound that is not 0
+    never prints as ±0); a mean that rounds to 0 prints as 0, never −0 (its interval then says on
+    which sides of 0 it may lie), while the bounds keep their sign, which says on which side of 0
+    each lies. ``plus``: positive numbers get a "+"."""
+    shown, sign = interval_digits(low, high, digits), "+" if plus else ""
+    return f"{mean:{sign}z.{shown}f}", f"{low:{sign}.{shown}f}", f"{high:{sign}.{shown}f}"
 
 
 def interval_digits(low: float, high: float, digits: int = 3) -> int:

@@ -720,14 +720,15 @@ def paired_table(comparisons: pd.DataFrame, keys: list[str], digits: int = 3,
                  headers: dict[str, str] | None = None):
     """A table of ``wormlib.evaluate.paired_difference`` rows: the ``keys`` columns that say
     what was compared, then difference, interval, p-value and verdict. A row's difference and
-    interval get more decimals where a bound would print as 0 (``evaluate.interval_digits``); a
-    difference that rounds to 0 prints as 0, never −0 (as in ``evaluate.interval_text``)."""
-    from .evaluate import interval_digits
+    interval are written as ``evaluate.interval_parts`` writes them (more decimals where a bound
+    would print as 0; a difference that rounds to 0 as 0, never −0)."""
+    from .evaluate import interval_parts
 
     shown = comparisons[list(keys) + list(PAIRED_COLUMNS)].copy()
-    decimals = [interval_digits(lo, hi, digits) for lo, hi in zip(shown.ci_low, shown.ci_high)]
-    for column, sign in (("mean_difference", "z"), ("ci_low", ""), ("ci_high", "")):
-        shown[column] = ["—" if pd.isna(v) else f"{v:{sign}.{k}f}" for v, k in zip(shown[column], decimals)]
+    columns = ("mean_difference", "ci_low", "ci_high")
+    texts = [interval_parts(*values, digits=digits, plus=False) for values in zip(*(shown[c] for c in columns))]
+    for i, column in enumerate(columns):
+        shown[column] = ["—" if pd.isna(v) else t[i] for v, t in zip(shown[column], texts)]
     return table(shown, digits=digits, headers={**PAIRED_HEADERS, **(headers or {})}, labels=tuple(keys))
 
 
