@@ -1269,7 +1269,7 @@ d4c = TaskData.build(worms, "4-state", PAPER_NEURONS, derivative_kind="causal")
 stride = tavrnn.TAVRNNConfig().stride
 window_states = [d4c.y[w, : int(n) : stride].numpy() for w, n in enumerate(d4c.lengths)]
 shared_emb, shared_skips = tavrnn.embeddings_of_every_worm(
-    d4c, train_cfg.steps, cfg.seed
+    d4c, train_cfg.steps, cfg.seed, device=cfg.device
 )
 alignment = {
     "TAVRNN embedding": tavrnn.cross_worm_agreement(shared_emb, window_states),

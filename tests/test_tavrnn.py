@@ -232,6 +232,58 @@ def test_run_worm_reads_each_step_from_a_training_length_block_and_is_causal():
     assert not torch.allclose(out2["hidden"][:, 20:], out["hidden"][:, 20:])
 
 
+def _fit_and_read(default_device):
+    """fit (supervised, 3 steps), run_worm and frames_from_steps of a tiny model built on the CPU,
+    run with ``default_device`` as torch's default device."""
+    data = _tiny_data()
+    seq = tavrnn.Sequences.build(data, CFG)
+    torch.manual_seed(0)
+    model = tavrnn.TAVRNN(2, 2, 2, CFG)
+    train = torch.tensor([[True, True, False], [False, True, True]])
+    with torch.device(default_device):
+        tavrnn.fit(model, seq, train, steps=3, seed=0)
+        out = tavrnn.run_worm(model, seq, 2)
+        frames = tavrnn.frames_from_steps(out["logits"], 60, CFG.stride)
+    return [p.detach() for p in model.parameters()], out, frames, model.skipped_steps
+
+
+def test_tavrnn_places_each_tensor_on_its_inputs_device_not_the_default_one():
+    # No GPU is needed to check what a GPU run relies on: with torch's default device set to
+    # "meta", a tensor that fit, StackedAdam, run_worm or worm_schedule created without an
+    # explicit device would be a meta tensor, and mixing it with the model's CPU tensors raises or
+    # reads garbage. Everything must come out on the CPU with the bits of a plain run.
+    params, out, frames, skipped = _fit_and_read("cpu")
+    params_meta, out_meta, frames_meta, skipped_meta = _fit_and_read("meta")
+    for a, b in zip(params, params_meta):
+        assert b.device.type == "cpu" and torch.equal(a, b)
+    for key in out:
+        assert out_meta[key].device.type == "cpu" and torch.equal(out[key], out_meta[key])
+    assert torch.equal(frames, frames_meta) and skipped_meta.device.type == "cpu"
+    assert skipped.tolist() == skipped_meta.tolist() == [0, 0]
+
+
+def test_tavrnn_is_built_on_the_cpu_and_trained_on_the_chapters_device(monkeypatch):
+    seen = {}
+
+    def fit(model, seq, train_worms, steps, seed, supervised):
+        seen["fit"] = model.phi_x.weight.device.type
+        model.skipped_steps = torch.zeros(train_worms.shape[0], dtype=torch.long)
+        return model
+
+    def run_worm(model, seq, worm):
+        seen["run"] = model.phi_x.weight.device.type
+        m, s = model.phi_x.weight.shape[0], int(seq.steps[worm])
+        return dict(logits=torch.zeros(m, s, 2), hidden=torch.zeros(m, s, 5, CFG.hidden))
+
+    monkeypatch.setattr(tavrnn, "fit", fit)
+    monkeypatch.setattr(tavrnn, "run_worm", run_worm)
+    data = _tiny_data()
+    train = torch.zeros(1, 3, 60, dtype=torch.bool)
+    train[0, :2] = True
+    experiments.fit_predict_tavrnn("tavrnn", data, train, ~train.any(-1), experiments.TrainConfig(device="meta"))
+    assert seen == {"fit": "meta", "run": "meta"}
+
+
 def test_lagged_features_see_only_the_past():
     x = torch.arange(10.0).reshape(1, 10, 1, 1)
     data = TaskData(("1",), ("n",), ("a",), x, torch.zeros(1, 10, dtype=torch.long),

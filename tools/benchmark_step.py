@@ -76,6 +76,7 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
     window = getattr(experiments, "WINDOW", None)
     window_names = [*getattr(experiments, "WINDOW_MODELS", ()), *getattr(experiments, "GRU_WINDOW_MODELS", ())]
     windowed = data.with_lags(experiments.LAGS) if window_names else None   # on the CPU, as the chapters build it
+    on_cpu = data
     if device != "cpu":  # the tensors on the device; indices stay on the CPU (as in training)
         on_device = lambda d: dataclasses.replace(d, x=d.x.to(device), y=d.y.to(device),  # noqa: E731
                                                   present=d.present.to(device))
@@ -113,7 +114,7 @@ def families(data, n_folds: int = 10, device: str = "cpu"):
             loss.backward()
             opt.step()
         out[name] = (model, step)
-    out.update(_tavrnn_families(data, len(data.worms) * 5, device))
+    out.update(_tavrnn_families(on_cpu, len(data.worms) * 5, device))
     return out
 
 
@@ -121,16 +122,17 @@ def _tavrnn_families(data, m: int, device: str) -> dict:
     """TAVRNN with its behaviour head (``tavrnn``) and without (``tavrnn-probe``'s training), ``m``
     stacked models (chapter 3: 5 leave-one-worm-out splits × 5 seeds, each on its 4 training
     worms): one optimiser step is ``wormlib.tavrnn.fit`` with ``steps=1`` (chunks of graphs, KL +
-    edge (+ behaviour) loss, per-model clipping, StackedAdam), the library's own loop. None in
-    commits before TAVRNN, and none off the CPU: ``fit`` trains there whatever the chapter's
-    device (README, "On a GPU")."""
+    edge (+ behaviour) loss, per-model clipping, StackedAdam), the library's own loop, on the
+    device the model is moved to (the graphs are built on the CPU from ``data``, as the chapter
+    builds them). None in commits before TAVRNN, and none off the CPU in commits whose ``fit``
+    trained on the CPU whatever the model's device (before ``Sequences.to``)."""
     import torch
 
     try:
         from wormlib import tavrnn
     except ImportError:
         return {}
-    if device != "cpu":
+    if device != "cpu" and not hasattr(tavrnn.Sequences, "to"):
         return {}
     cfg = tavrnn.TAVRNNConfig()
     seq = tavrnn.Sequences.build(data, cfg)
@@ -139,7 +141,7 @@ def _tavrnn_families(data, m: int, device: str) -> dict:
     out = {}
     for name, supervised in (("tavrnn", True), ("tavrnn-probe", False)):
         torch.manual_seed(0)
-        model = tavrnn.TAVRNN(m, data.x.shape[-1], len(data.classes) if supervised else 0, cfg)
+        model = tavrnn.TAVRNN(m, data.x.shape[-1], len(data.classes) if supervised else 0, cfg).to(device)
         seeds = iter(range(1 << 30))  # a fresh draw of chunks each step
 
         def step(model=model, supervised=supervised, seeds=seeds):

@@ -216,14 +216,15 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
     training worms' embeddings (the authors' protocol). Returns (M, W, T, C) probabilities (a
     frame's prediction uses graphs of frames ≤ t only) and (M,) the optimiser steps each model
     skipped because its gradient was not finite (``tavrnn.NonFiniteGradientWarning``, which is
-    not raised again: the count goes with the scores)."""
+    not raised again: the count goes with the scores). The model is initialised on the CPU (the
+    same weights on every device) and trains and predicts on ``train_cfg.device``."""
     cfg = tavrnn.TAVRNNConfig()
     seq = tavrnn.Sequences.build(data, cfg)
     train_worms = train_mask.any(-1)                                         # (M, W)
     n_models, n_classes = train_mask.shape[0], len(data.classes)
     supervised = name == "tavrnn"
     torch.manual_seed(train_cfg.seed)
-    model = tavrnn.TAVRNN(n_models, data.x.shape[-1], n_classes if supervised else 0, cfg)
+    model = tavrnn.TAVRNN(n_models, data.x.shape[-1], n_classes if supervised else 0, cfg).to(train_cfg.device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tavrnn.NonFiniteGradientWarning)
         tavrnn.fit(model, seq, train_worms, train_cfg.steps, train_cfg.seed, supervised)

@@ -251,7 +251,8 @@ class StackedAdam(torch.optim.Optimizer):
     parameter's first axis is the model) with a step count per model: ``step(active)`` updates
     the models in ``active`` ((M,) bool) only, and every other model's parameters, moments and
     step count stay as they were, so a model that skips a step (its gradient was not finite)
-    goes on exactly as it would alone."""
+    goes on exactly as it would alone. The step counts and bias corrections are float64 on the
+    CPU (as ``active``), on every device; each update moves them to its parameter's."""
 
     def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
@@ -265,12 +266,15 @@ class StackedAdam(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state.update(step=torch.zeros(p.shape[0], dtype=torch.float64), exp_avg=torch.zeros_like(p),
+                    state.update(step=torch.zeros(p.shape[0], dtype=torch.float64, device="cpu"),
+                                 exp_avg=torch.zeros_like(p),
                                  exp_avg_sq=torch.zeros_like(p))
-                on = active.reshape(-1, *[1] * (p.dim() - 1))                  # (M, 1, …)
+                shape = (-1, *[1] * (p.dim() - 1))                              # (M, 1, …)
+                on = active.to(p.device).reshape(shape)
                 state["step"] += active
-                t = state["step"].clamp_min(1).reshape(on.shape)                # bias corrections in float64
-                step_size, root = (lr / (1 - beta1 ** t)).to(p.dtype), (1 - beta2 ** t).sqrt().to(p.dtype)
+                t = state["step"].clamp_min(1).reshape(shape)                   # bias corrections in float64
+                step_size = (lr / (1 - beta1 ** t)).to(p.device, p.dtype)
+                root = (1 - beta2 ** t).sqrt().to(p.device, p.dtype)
                 m = torch.where(on, state["exp_avg"].lerp(p.grad, 1 - beta1), state["exp_avg"])
                 v = torch.where(on, state["exp_avg_sq"] * beta2 + (1 - beta2) * p.grad * p.grad, state["exp_avg_sq"])
                 state["exp_avg"], state["exp_avg_sq"] = m, v
@@ -280,7 +284,7 @@ class StackedAdam(torch.optim.Optimizer):
 @dataclass
 class Sequences:
     """Every worm as a padded graph sequence: x (W, S, V, F), adj (W, S, V, V), y (W, S) the
-    label at each window's last frame (−1: none), steps (W,) real steps per worm."""
+    label at each window's last frame (−1: none), steps (W,) real steps per worm (on the CPU)."""
 
     x: torch.Tensor
     adj: torch.Tensor
@@ -301,7 +305,11 @@ class Sequences:
             x[w, : len(a)], adj[w, : len(a)] = feats, a
             y[w, : len(a)] = data.y[w, : int(data.lengths[w]) : cfg.stride].numpy()
         return cls(torch.from_numpy(x), torch.from_numpy(adj), torch.from_numpy(y),
-                   torch.tensor([len(a) for a, _ in graphs]), cfg.stride)
+                   torch.tensor([len(a) for a, _ in graphs], device="cpu"), cfg.stride)
+
+    def to(self, device) -> "Sequences":
+        """The graphs, features and labels on ``device``; ``steps`` stays on the CPU (bookkeeping)."""
+        return Sequences(self.x.to(device), self.adj.to(device), self.y.to(device), self.steps, self.stride)
 
 
 def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, seed: int = 0,
@@ -313,18 +321,24 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     finite, the model skips that update: :class:`StackedAdam`, counted in
     ``model.skipped_steps`` (M,) and warned with :class:`NonFiniteGradientWarning`) and its
     behaviour loss averaged over its own labelled steps, so that stacked models never
-    interact. train_worms: (M, W) bool."""
+    interact. train_worms: (M, W) bool.
+
+    The model trains on the device its parameters are on; the chunks are drawn on the CPU, so
+    they are the same on every device."""
     cfg = model.cfg
+    device = model.phi_x.weight.device
+    seq = seq.to(device)
     gen = torch.Generator().manual_seed(seed)
     optimiser = StackedAdam(model.parameters(), lr=cfg.lr)
     model.train()
     m = train_worms.shape[0]
-    skipped = torch.zeros(m, dtype=torch.long)                              # (M,) skipped updates
+    skipped = torch.zeros(m, dtype=torch.long, device="cpu")               # (M,) skipped updates
+    offsets = torch.arange(cfg.chunk, device="cpu")
     for worm in worm_schedule(train_worms, steps, gen):
         room = (seq.steps[worm] - cfg.chunk).clamp_min(1)                    # (M,)
-        start = (torch.rand(m, cfg.batch, generator=gen) * room[:, None]).long()   # (M, B)
-        idx = start[..., None] + torch.arange(cfg.chunk)                     # (M, B, L)
-        w = worm[:, None, None].expand_as(idx)
+        start = (torch.rand(m, cfg.batch, generator=gen, device="cpu") * room[:, None]).long()   # (M, B)
+        idx = (start[..., None] + offsets).to(device)                        # (M, B, L)
+        w = worm.to(device)[:, None, None].expand_as(idx)
         out = model(seq.x[w, idx], seq.adj[w, idx])
         keep = slice(cfg.burn_in, None)
         loss = (out["kl"][..., keep] + out["edge"][..., keep]).mean((1, 2)).sum()
@@ -337,7 +351,7 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
             loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        finite = torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP))   # (M,)
+        finite = torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP)).cpu()   # (M,)
         skipped += ~finite
         optimiser.step(finite)
     if skipped.any():
@@ -355,40 +369,44 @@ def run_worm(model: TAVRNN, seq: Sequences, worm: int) -> dict:
     Training never unrolls longer than a chunk, and the authors' recurrence feeds the attention's
     value projection back as the state, which nothing keeps bounded: over a whole recording one
     model's state grew without limit. Returns hidden (M, S, V, H), kl and edge (M, S), attention
-    (M, S, A) and, with a head, logits (M, S, C); step t depends on graphs ≤ t only."""
+    (M, S, A) and, with a head, logits (M, S, C), on the CPU (the model runs on its parameters'
+    device); step t depends on graphs ≤ t only."""
     model.eval()
     cfg = model.cfg
+    device = model.phi_x.weight.device
     s = int(seq.steps[worm])
     m = model.phi_x.weight.shape[0]
     hop = cfg.chunk - cfg.burn_in
-    t = torch.arange(s)
+    t = torch.arange(s, device="cpu")
     block = ((t - cfg.burn_in).div(hop, rounding_mode="floor")).clamp_min(0)   # (S,) the block that gives step t
-    starts = torch.arange(int(block[-1]) + 1) * hop                            # (K,)
-    idx = (starts[:, None] + torch.arange(cfg.chunk)).clamp_max(s - 1)         # (K, L) steps, repeated past the end
-    x = seq.x[worm, idx].expand(m, *idx.shape, *seq.x.shape[2:])               # (M, K, L, V, F)
-    adj = seq.adj[worm, idx].expand(m, *idx.shape, *seq.adj.shape[2:])
+    starts = torch.arange(int(block[-1]) + 1, device="cpu") * hop              # (K,)
+    idx = (starts[:, None] + torch.arange(cfg.chunk, device="cpu")).clamp_max(s - 1)   # (K, L), repeated past the end
+    x = seq.x[worm, idx.to(seq.x.device)].to(device).expand(m, *idx.shape, *seq.x.shape[2:])   # (M, K, L, V, F)
+    adj = seq.adj[worm, idx.to(seq.adj.device)].to(device).expand(m, *idx.shape, *seq.adj.shape[2:])
     out = model(x, adj, sample=False)
-    return {k: v[:, block, t - starts[block]] for k, v in out.items()}         # (M, K, L, …) → (M, S, …)
+    rows, cols = block.to(device), (t - starts[block]).to(device)
+    return {k: v[:, rows, cols].cpu() for k, v in out.items()}                # (M, K, L, …) → (M, S, …)
 
 
 def frames_from_steps(values: torch.Tensor, n_frames: int, stride: int) -> torch.Tensor:
     """(M, S, …) per graph step → (M, n_frames, …): frame t takes step ⌊t / stride⌋, the last
     window that ends at or before t (causal)."""
-    return values[:, torch.arange(n_frames) // stride]
+    return values[:, torch.arange(n_frames, device=values.device) // stride]
 
 
 # ------------------------------------------------------------------------------------------
 # Shared structure across worms
 # ------------------------------------------------------------------------------------------
 
-def embeddings_of_every_worm(data, steps: int, seed: int = 0,
-                             cfg: TAVRNNConfig = TAVRNNConfig()) -> tuple[list[np.ndarray], int]:
+def embeddings_of_every_worm(data, steps: int, seed: int = 0, cfg: TAVRNNConfig = TAVRNNConfig(),
+                             device: str = "cpu") -> tuple[list[np.ndarray], int]:
     """One TAVRNN trained without labels on every worm of ``data`` (no label enters, so no worm
     is a test worm), then each worm's step embeddings (S_w, 2H) — the authors' picture of shared
-    structure — and the optimiser steps it skipped (a non-finite gradient; not warned again)."""
+    structure — and the optimiser steps it skipped (a non-finite gradient; not warned again).
+    The model is initialised on the CPU (the same weights on every device), trained on ``device``."""
     seq = Sequences.build(data, cfg)
     torch.manual_seed(seed)
-    model = TAVRNN(1, data.x.shape[-1], 0, cfg)
+    model = TAVRNN(1, data.x.shape[-1], 0, cfg).to(device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonFiniteGradientWarning)
         fit(model, seq, torch.ones(1, len(data.worms), dtype=torch.bool), steps, seed, supervised=False)

@@ -107,10 +107,11 @@ def worm_schedule(train_worms: torch.Tensor, steps: int, gen: torch.Generator):
     n_slots = len(worms_of[0])
     if any(len(w) != n_slots for w in worms_of):
         raise ValueError("every stacked model must train on the same number of worms")
-    order = torch.empty(len(worms_of), 0, dtype=torch.long)
+    order = torch.empty(len(worms_of), 0, dtype=torch.long, device=gen.device)
     for step in range(steps):
         if step % n_slots == 0:
-            order = torch.stack([w[torch.randperm(n_slots, generator=gen)] for w in worms_of])  # (M, J)
+            order = torch.stack([w[torch.randperm(n_slots, generator=gen, device=gen.device)]
+                                 for w in worms_of])                       # (M, J)
         yield order[:, step % n_slots]
 
 
