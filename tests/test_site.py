@@ -247,3 +247,10 @@ def test_the_landing_page_lists_every_verdict_of_the_scorecard(site):
     text = " ".join(" ".join(intro.text).split())
     for i, verdict in enumerate(scorecard.VERDICTS):
         assert f"{verdict}: {codes.count(i)} of {len(codes)}" in text, verdict
+
+
+def test_screenshots_skip_the_redirect_page_chromium_would_wait_on(load_tool, tmp_path):
+    shots = load_tool("screenshots")
+    (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=intro.html" />')
+    (tmp_path / "intro.html").write_text("<html><head><title>Intro</title></head><body>text</body></html>")
+    assert shots.is_redirect(tmp_path / "index.html") and not shots.is_redirect(tmp_path / "intro.html")

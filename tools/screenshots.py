@@ -112,11 +112,17 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     pages = sorted(site.glob("*.html")) + sorted((site / "chapters").glob("*.html"))
     for page in pages:
-        if page.name in ("genindex.html", "search.html"):
+        if page.name in ("genindex.html", "search.html") or is_redirect(page):
             continue
         target = out / f"{page.stem}.png"
         shoot(browser, page, target, args.width, args.height)
         print(target)
+
+
+def is_redirect(page: Path) -> bool:
+    """A page that only sends the browser on (jupyter-book's ``index.html``: a meta refresh to the
+    first page); headless Chromium waits on it until the screenshot times out."""
+    return 'http-equiv="Refresh"' in page.read_text(errors="replace")[:500]
 
 
 if __name__ == "__main__":
