@@ -40,27 +40,13 @@ CORES = 2
 """Cores of the book's machine (the floor divides the arithmetic among them)."""
 
 
-def peaks(n32: int = 1024, n64: int = 2048, repeats: int = 10) -> dict[str, float]:
-    """GFLOP/s of a float32 ``torch.mm`` and a float64 NumPy matmul (best of ``repeats``)."""
-    import numpy as np
-    import torch
+def peaks() -> dict[str, float]:
+    """GFLOP/s of a 1024² float32 ``torch.mm`` (``benchmark_step.matmul_peak``) and a 2048² float64
+    NumPy product (``benchmark_admm.float64_peak``, best of 10): the BLAS the training and ADMM run on."""
+    from benchmark_admm import float64_peak
+    from benchmark_step import matmul_peak
 
-    out = {}
-    for name, n, product in (("float32", n32, lambda a, b: a @ b), ("float64", n64, np.matmul)):
-        if name == "float32":
-            a, b = torch.randn(n, n), torch.randn(n, n)
-        else:
-            rng = np.random.default_rng(0)
-            a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-        for _ in range(2):
-            product(a, b)
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product(a, b)
-            best = min(best, time.perf_counter() - start)
-        out[name] = 2 * n**3 / best / 1e9
-    return out
+    return dict(float32=matmul_peak(), float64=float64_peak(repeats=10))
 
 
 class Ledger:
