@@ -104,7 +104,7 @@ def install(ledger: Ledger, patch=setattr) -> None:
             asked.clear()
             with FlopCounterMode(display=False) as counter:
                 out = fit(*args, **kwargs)
-            models = (a.get("train_mask") if "train_mask" in a else a["train_worms"]).shape[0]
+            models = (a["train_mask"] if "train_mask" in a else a["train_worms"]).shape[0]   # (M, …)
             ledger.loop(family(a), models, counter.get_total_flops(), asked[0] if asked else 1)
             return out
         return wrapper
