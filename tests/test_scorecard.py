@@ -135,6 +135,18 @@ def test_every_headline_is_worded_by_its_interval(committed):
     mse = mse[(mse.n_train_worms == 4) & (mse.step == 16)]
     ar = scorecard.paired_difference(mse, "linear-ar", "gnn", metric="mse")
     assert f"{ar['mean_difference']:+.4f}" in points[4]
+    # both feature sets, each named beside its own interval (the scorecard's row 11 is past-only)
+    causal = scorecard.metric_table(committed["trajectories"], "causal-mse", "mse")
+    causal = scorecard.paired_difference(causal[causal.step == 16], "persistence", "gnn", metric="mse")
+    centred_at, causal_at = points[4].index("centred features"), points[4].index("past-only features")
+    assert centred_at < points[4].index(f"{scorecard.interval_text(persistence_centred(committed), 4)}") < causal_at
+    assert points[4].index(scorecard.interval_text(causal, 4)) > causal_at
+
+
+def persistence_centred(committed):
+    mse, _ = scorecard._fig5(committed)
+    mse = mse[(mse.n_train_worms == 4) & (mse.step == 16)]
+    return scorecard.paired_difference(mse, "persistence", "gnn", metric="mse")
 
 
 def test_trajectory_rows_use_the_seed_averaged_networks_where_they_exist():
