@@ -423,3 +423,68 @@ def test_landing_page_summary_links_each_claim_to_its_built_page_and_escapes_tex
     assert '<td>2</td><td><a href="chapters/05_discussion.html#scorecard">D</a>' in table
     assert scorecard.verdict_counts(card) == ("holds: 1 of 2; not detectable: 1 of 2; contradicted: 0 of 2; "
                                               "not testable here: 0 of 2")
+
+
+def _design(diffs: dict[tuple[str, str], float], population: str = "unseen") -> pd.DataFrame:
+    """Scores of models a and b per (training subset, test worm): b scores 0.5, a 0.5 + the diff."""
+    rows = [dict(model=m, train=train, test=test, population=population, accuracy=0.5 + (d if m == "a" else 0.0))
+            for (train, test), d in diffs.items() for m in ("a", "b")]
+    return pd.DataFrame(rows)
+
+
+def _all_but(w: str) -> str:
+    return ",".join(x for x in "12345" if x != w)
+
+
+def test_overlap_correction_widens_leave_one_worm_out_by_nadeau_bengio_factor():
+    # leave one worm out: one model per test worm, J = 5 resamples, n_test/n_train = 1/4
+    scores = _design({(_all_but(w), w): d for w, d in zip("12345", (0.02, 0.03, 0.01, 0.04, 0.02))})
+    naive = scorecard.paired_difference(scores, "a", "b")
+    corrected = scorecard.overlap_corrected(scores, "a", "b")
+    assert corrected["mean_difference"] == pytest.approx(naive["mean_difference"])
+    half = lambda d: (d["ci_high"] - d["ci_low"]) / 2  # noqa: E731
+    assert half(corrected) == pytest.approx(1.5 * half(naive))          # √(1 + 5/4) = 1.5
+    assert corrected["p_value"] > naive["p_value"] and corrected["n_train_worms"] == 4
+
+
+def test_overlap_correction_sees_what_one_training_worm_does_to_every_test_worm():
+    # one training worm (5) lifts every test worm it trains: the per-test-worm differences agree
+    # (the paired interval excludes 0), the per-training-subset statistics do not
+    diffs = {(v, w): 0.01 + (0.3 if v == "5" else 0.0) + 0.001 * int(w)
+             for v in "12345" for w in "12345" if v != w}
+    scores = _design(diffs)
+    naive = scorecard.paired_difference(scores, "a", "b")
+    corrected = scorecard.overlap_corrected(scores, "a", "b")
+    assert naive["ci_low"] > 0 and corrected["ci_low"] < 0 < corrected["ci_high"]
+    assert corrected["n_units"] == 5 and corrected["n_train_worms"] == 1
+
+
+def test_overlap_correction_keeps_seen_worms_and_refuses_two_designs():
+    seen = _design({(w, w): d for w, d in zip("12345", (0.02, 0.03, 0.01, 0.04, 0.02))}, population="seen")
+    assert scorecard.overlap_corrected(seen, "a", "b") == scorecard.paired_difference(seen, "a", "b")
+    one = _design({(v, w): 0.01 for v in "12345" for w in "12345" if v != w})
+    four = _design({(_all_but(w), w): 0.05 for w in "12345"})
+    two_designs = pd.concat([one[one.model == "a"].assign(model="k=1"), four[four.model == "a"].assign(model="k=4")])
+    with pytest.raises(scorecard.NotAssessed):
+        scorecard.overlap_corrected(two_designs, "k=4", "k=1")
+
+
+def test_overlap_sensitivity_of_the_committed_scorecard(committed):
+    card = scorecard.build(committed)
+    sens = scorecard.overlap_sensitivity(committed, card)
+    assert (sens.verdict == card.verdict).all() and len(sens) == len(card)
+    assert sens.verdict_corrected.isin(scorecard.VERDICTS + (scorecard.NOT_ASSESSED,)).all()
+    # seen worms (each its own model) and the untestable row cannot change
+    fixed = sens.claim.str.contains(r"\bseen worms|separate study")
+    assert fixed.sum() == 3 and (sens.verdict[fixed] == sens.verdict_corrected[fixed]).all()
+    # the rows comparing 4 training worms with 1 have no common resample
+    more = sens.claim.str.startswith("More training worms")
+    assert (sens.verdict_corrected[more] == scorecard.NOT_ASSESSED).all()
+    assert (sens.verdict_corrected[~more] != scorecard.NOT_ASSESSED).all()
+    summary = scorecard.overlap_summary(sens)
+    changed = sens[(sens.verdict != sens.verdict_corrected) & ~more]
+    assert summary.startswith(f"{(~more).sum() - len(changed)} of {(~more).sum()} assessed verdicts unchanged")
+    assert all(f"claim {i + 1} ({row.verdict} → {row.verdict_corrected})" in summary for i, row in changed.iterrows())
+    assert scorecard.overlap_markdown(sens).count("\n") == len(sens) + 1
+    # the verdict rule itself is untouched: outside the analysis a test is the paired one again
+    assert scorecard.build(committed).equals(card)
