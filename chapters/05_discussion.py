@@ -628,9 +628,12 @@ plotting.numbered_table(
     "Each claim's verdict ({numref}`tbl-scorecard`) and its verdict when every unseen-worm interval is "
     "Nadeau and Bengio's corrected resampled t-interval (95%, Holm and margins as before): "
     + scorecard.overlap_summary(sensitivity)
-    + ". Where a verdict changes, its evidence with the corrected intervals; saved as "
-    "`verdict-code-overlap-corrected` under each claim's `scorecard-<key>`.",
+    + ". Saved as `verdict-code-overlap-corrected` under each claim's `scorecard-<key>`; "
+    "the evidence behind each change is listed below the table.",
 )
+
+# %% tags=["remove-input"]
+display(Markdown(scorecard.overlap_changes(sensitivity)))
 
 # %% [markdown]
 # ## What the reproduction changes

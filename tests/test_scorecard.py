@@ -486,5 +486,8 @@ def test_overlap_sensitivity_of_the_committed_scorecard(committed):
     assert summary.startswith(f"{(~more).sum() - len(changed)} of {(~more).sum()} assessed verdicts unchanged")
     assert all(f"claim {i + 1} ({row.verdict} → {row.verdict_corrected})" in summary for i, row in changed.iterrows())
     assert scorecard.overlap_markdown(sens).count("\n") == len(sens) + 1
+    changes = scorecard.overlap_changes(sens).splitlines()
+    assert len(changes) == (sens.verdict != sens.verdict_corrected).sum()
+    assert all(line.startswith("* **Claim ") for line in changes)
     # the verdict rule itself is untouched: outside the analysis a test is the paired one again
     assert scorecard.build(committed).equals(card)

@@ -155,7 +155,8 @@ def overlap_corrected(scores: pd.DataFrame, a: str, b: str, metric: str = "accur
     per = rows.pivot_table(index=["train", "test"], columns="model", values=metric, aggfunc="mean")
     diff = (per[a] - per[b]).dropna() if {a, b} <= set(per.columns) else pd.Series(dtype=float)
     if diff.empty:
-        raise NotAssessed(f"{a} and {b} were not run on the same training subsets")
+        raise NotAssessed(f"{a} and {b} were not run on the same training subsets and test worms: "
+                          "no common resample")
     per_subset = diff.groupby(level="train").mean()                     # (J,) one statistic per subset
     sizes = {len(str(train).split(",")) for train in per_subset.index}
     if len(sizes) != 1 or len(per_subset) < 2:
@@ -694,14 +695,21 @@ def overlap_summary(sensitivity: pd.DataFrame) -> str:
 
 
 def overlap_markdown(sensitivity: pd.DataFrame) -> str:
-    """:func:`overlap_sensitivity` as a Markdown table: each claim's verdict, its verdict with the
-    corrected intervals, and the corrected evidence where the verdict changed or was not assessed."""
-    lines = ["| # | claim | verdict | with the correction | evidence with the correction (where it differs) |",
-             "|---|---|---|---|---|"]
+    """:func:`overlap_sensitivity` as a Markdown table: each claim's verdict and its verdict with
+    the corrected intervals (the evidence behind a change: :func:`overlap_changes`)."""
+    lines = ["| # | claim | verdict | with the correction |", "|---|---|---|---|"]
     for i, row in enumerate(sensitivity.itertuples(), 1):
-        shown = row.evidence_corrected.replace("\n", "<br>") if row.verdict_corrected != row.verdict else ""
-        lines.append(f"| {i} | [{row.claim}]({row.where}) | {row.verdict} | **{row.verdict_corrected}** | {shown} |")
+        lines.append(f"| {i} | [{row.claim}]({row.where}) | {row.verdict} | **{row.verdict_corrected}** |")
     return "\n".join(lines)
+
+
+def overlap_changes(sensitivity: pd.DataFrame) -> str:
+    """The claims whose verdict the correction changes or does not assess, each with its evidence
+    under the corrected intervals: a Markdown list."""
+    changed = sensitivity[sensitivity.verdict != sensitivity.verdict_corrected]
+    one_line = lambda text: text.replace(":\n", ": ").replace("\n", "; ")  # noqa: E731
+    return "\n".join(f"* **Claim {i + 1}, {row.verdict_corrected}.** {one_line(row.evidence_corrected)}"
+                     for i, row in changed.iterrows())
 
 
 def _compared(diff: dict, better: str = "higher", worse: str = "lower") -> str:
