@@ -621,7 +621,7 @@ for row in assessed.itertuples():
 results.save()
 glue("overlap_summary", scorecard.overlap_summary(sensitivity), display=False)
 
-# %% tags=["remove-input", "full-width"]
+# %% tags=["remove-input"]
 plotting.numbered_table(
     scorecard.overlap_markdown(sensitivity),
     "tbl-overlap",
