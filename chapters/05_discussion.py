@@ -594,18 +594,18 @@ glue("scorecard_counts", scorecard.verdict_counts(card), display=False)
 # %% [markdown]
 # ### Test worms that share training worms
 #
-# The verdict rule takes the five test worms as independent. On unseen worms they are not
-# quite: with 4 training worms, the models of any two test worms share 3 of them, so the
-# per-worm differences are correlated and a t-interval over them is too narrow. Nadeau and
+# The verdict rule takes the five test worms as independent. On unseen worms they need not be:
+# with 4 training worms, the models of any two test worms share 3 of them, so the per-worm
+# differences can be correlated, and a t-interval over them is then too narrow. Nadeau and
 # Bengio's corrected resampled t-test {cite}`nadeau2003` widens it for that overlap: each
 # training subset is one resample, and the variance of the mean of J resamples is
 # (1/J + n_test/n_train)·s² instead of s²/J, with n_test/n_train the ratio of test to training
-# worms (leave one worm out: ×2.25; 3 training worms: ×4.3 with J = 10 subsets). Their correlation model
-# was derived for random subsamples of independent examples, and here the units are worms, so
-# it is a check of the rule's assumption, not a new rule. The seen-worm rows (each worm its own
-# model) cannot change; rows that compare 4 training worms with 1 have no common training
-# subset to resample and are not assessed (chapter 4 shows which training worm drives the
-# trajectory row).
+# worms (leave one worm out, J = 5 and n_test/n_train = 1/4: an interval √2.25 = 1.5 times as
+# wide as the paired one). Their correlation model was derived for random subsamples of
+# independent examples, and here the units are worms, so it is a check of the rule's
+# assumption, not a new rule. The seen-worm rows (each worm its own model) cannot change; rows
+# that compare 4 training worms with 1 have no common training subset to resample and are not
+# assessed (chapter 4 shows which training worm drives the trajectory row).
 
 # %%
 sensitivity = scorecard.overlap_sensitivity(records, card)
