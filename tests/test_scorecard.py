@@ -491,3 +491,16 @@ def test_overlap_sensitivity_of_the_committed_scorecard(committed):
     assert all(line.startswith("* **Claim ") for line in changes)
     # the verdict rule itself is untouched: outside the analysis a test is the paired one again
     assert scorecard.build(committed).equals(card)
+
+
+def test_overlap_coverage_shows_what_the_correction_buys():
+    cov = scorecard.overlap_coverage(designs=(4, 1), mixes=((0.0, 1.0), (1.0, 0.0)), reps=200, seed=1)
+    cov = cov.set_index(["training_worms", "sd_train"])
+    # no training-worm effect: both near their 95%
+    assert (cov.xs(0.0, level="sd_train")[["paired", "corrected"]] > 0.88).all().all()
+    # training worms only: the paired interval fails, the correction recovers part (4 worms) or all (1)
+    only = cov.xs(1.0, level="sd_train")
+    assert (only.paired < 0.65).all()
+    assert only.corrected[4] > only.paired[4] + 0.1 and only.corrected[1] > 0.95
+    text = scorecard.coverage_summary(cov.reset_index())
+    assert f"{only.corrected[4]:.0%} with 4 training worms" in text and "1 training worm." in text
