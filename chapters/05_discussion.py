@@ -650,11 +650,11 @@ coverage = scorecard.overlap_coverage(reps=400, seed=cfg.seed)
 for row in coverage.itertuples():
     for interval in ("paired", "corrected"):
         results.add(
-            "overlap-coverage",
+            f"overlap-coverage-sd-train-{row.sd_train:g}-sd-test-{row.sd_test:g}",
             "coverage",
             getattr(row, interval),
             model=interval,
-            protocol=f"sd-train-{row.sd_train:g}-sd-test-{row.sd_test:g}",
+            protocol="leave-worms-out",
             n_train_worms=row.training_worms,
         )
 results.save()
