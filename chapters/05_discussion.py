@@ -644,7 +644,8 @@ display(Markdown(scorecard.overlap_changes(sensitivity)))
 # interval should contain it in 95% of studies.
 
 # %%
-coverage = scorecard.overlap_coverage(reps=400, seed=cfg.seed)
+n_studies = 400
+coverage = scorecard.overlap_coverage(reps=n_studies, seed=cfg.seed)
 
 # %% tags=["remove-cell"]
 for row in coverage.itertuples():
@@ -674,8 +675,9 @@ plotting.numbered_table(
         labels=("training_worms", "sd_train", "sd_test"),
     ),
     "tbl-overlap-coverage",
-    "Share of simulated studies (400 per row; Monte Carlo standard error about 0.01 at "
-    "0.95) whose 95% interval contains the true difference, for the paired t-interval "
+    f"Share of simulated studies ({n_studies} per row; Monte Carlo standard error "
+    f"{np.sqrt(0.95 * 0.05 / n_studies):.3f} at 0.95) whose 95% interval contains the "
+    "true difference, for the paired t-interval "
     "over test worms and the corrected interval (`wormlib.scorecard.overlap_coverage`). "
     "A model trained on worms S and tested on worm w scores the mean of S's effects "
     "(sd, training worm) plus w's effect (sd, test worm) plus its own noise (sd 0.1). "
