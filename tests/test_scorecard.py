@@ -1,6 +1,8 @@
 """The scorecard is computed from results records, follows its one verdict rule (four outcomes,
 Holm per claim, both metrics), and says when a claim cannot be tested."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -504,3 +506,21 @@ def test_overlap_coverage_shows_what_the_correction_buys():
     assert only.corrected[4] > only.paired[4] + 0.1 and only.corrected[1] > 0.95
     text = scorecard.coverage_summary(cov.reset_index())
     assert f"{only.corrected[4]:.0%} with 4 training worms" in text and "1 training worm." in text
+
+
+def test_the_simulated_intervals_are_the_ones_the_scorecard_uses():
+    # overlap_coverage computes both intervals from numpy arrays; they must be the paired test's
+    # and overlap_corrected's intervals of the same scores
+    rng = np.random.default_rng(3)
+    subsets = [",".join(s) for s in itertools.combinations("12345", 3)]
+    diffs = {(s, w): float(rng.normal()) for s in subsets for w in "12345" if w not in s}
+    scores = _design(diffs)
+    per_worm = pd.Series(diffs).groupby(level=1).mean().to_numpy()
+    per_subset = pd.Series(diffs).groupby(level=0).mean().to_numpy()
+    mean, half = scorecard._t_interval(per_worm)
+    paired = scorecard.paired_difference(scores, "a", "b")
+    assert (paired["ci_low"], paired["ci_high"]) == pytest.approx((mean - half, mean + half))
+    mean, half, p = scorecard._corrected_interval(per_subset, 3)
+    corrected = scorecard.overlap_corrected(scores, "a", "b")
+    assert (corrected["ci_low"], corrected["ci_high"], corrected["p_value"]) == pytest.approx(
+        (mean - half, mean + half, p))
