@@ -603,9 +603,12 @@ glue("scorecard_counts", scorecard.verdict_counts(card), display=False)
 # worms (leave one worm out, J = 5 and n_test/n_train = 1/4: an interval √2.25 = 1.5 times as
 # wide as the paired one). Their correlation model was derived for random subsamples of
 # independent examples, and here the units are worms, so it is a check of the rule's
-# assumption, not a new rule. The seen-worm rows (each worm its own model) cannot change; rows
-# that compare 4 training worms with 1 have no common training subset to resample and are not
-# assessed (chapter 4 shows which training worm drives the trajectory row).
+# assumption, not a new rule. The seen-worm rows (each worm its own model) cannot change. The
+# rows that compare 4 training worms with 1 have no common training subset to resample; for them
+# the check asks instead whether the verdict survives the loss of any one training worm: the
+# paired difference is recomputed five times, each time without the single-worm models that one
+# worm trained, and the interval shown spans the five (lowest lower bound, highest upper bound;
+# the largest p-value enters Holm).
 
 # %%
 sensitivity = scorecard.overlap_sensitivity(records, card)
@@ -626,7 +629,9 @@ plotting.numbered_table(
     scorecard.overlap_markdown(sensitivity),
     "tbl-overlap",
     "Each claim's verdict ({numref}`tbl-scorecard`) and its verdict when every unseen-worm interval is "
-    "Nadeau and Bengio's corrected resampled t-interval (95%, Holm and margins as before): "
+    "Nadeau and Bengio's corrected resampled t-interval, or for the rows comparing 4 training "
+    "worms with 1 the span over the loss of each training worm (95%, Holm and margins as "
+    "before): "
     + scorecard.overlap_summary(sensitivity)
     + ". Saved as `verdict-code-overlap-corrected` under each claim's `scorecard-<key>`; "
     "the evidence behind each change is listed below the table.",
@@ -704,7 +709,8 @@ plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 #   rule, not behaviour.
 # - **Test worms that share training worms.** Every unseen-worm interval treats the five test
 #   worms as independent although their models share training worms; with Nadeau and Bengio's
-#   correction ({numref}`tbl-overlap`): {glue:text}`overlap_summary`.
+#   correction, or the loss of any one training worm ({numref}`tbl-overlap`):
+#   {glue:text}`overlap_summary`.
 # - **Offline decoding.** Min–max scaling, batch-norm statistics and the static graph use the
 #   whole test recording; a decoder running live would not have them.
 # - **Features that see the future.** The paper's derivative feature is a centred Savitzky–Golay

@@ -22,8 +22,10 @@ A claim with two parts ("matches on seen worms but generalises worse") is two ro
 **Its one assumption, checked** (:func:`overlap_sensitivity`): the t-intervals treat the five test
 worms as independent, but on unseen worms their models share training worms. Every verdict is
 recomputed with Nadeau & Bengio's corrected resampled t-test (:func:`overlap_corrected`), which
-widens the intervals for that overlap; the book shows both, and how often each interval covers
-in simulated studies of the same designs (:func:`overlap_coverage`).
+widens the intervals for that overlap (a comparison of 4 training worms with 1 instead has to
+survive the loss of any one training worm: :func:`without_each_training_worm`); the book shows
+both, and how often each interval covers in simulated studies of the same designs
+(:func:`overlap_coverage`).
 """
 
 from __future__ import annotations
@@ -149,16 +151,15 @@ def overlap_corrected(scores: pd.DataFrame, a: str, b: str, metric: str = "accur
     ×2.25. Nadeau & Bengio's correlation model (ρ = test/total) was derived for random subsamples
     of independent examples; here the units are worms: a sensitivity check, not a new verdict rule.
     Seen-worm records (each worm its own model: independent) are returned as the paired test has
-    them. Raises :class:`NotAssessed` when a and b were not run on the same training subsets and
-    test worms (e.g. 4 training worms against 1: two designs, no common resample)."""
+    them. Two designs (e.g. 4 training worms against 1) share no resample: for them see
+    :func:`without_each_training_worm`. Raises :class:`NotAssessed` when neither applies."""
     rows = scores[scores.model.isin([a, b])]
     if "population" in rows and rows.population.eq("seen").all():
         return paired_difference(scores, a, b, metric=metric, higher_is_better=higher_is_better)
     per = rows.pivot_table(index=["train", "test"], columns="model", values=metric, aggfunc="mean")
     diff = (per[a] - per[b]).dropna() if {a, b} <= set(per.columns) else pd.Series(dtype=float)
     if diff.empty:
-        raise NotAssessed(f"{a} and {b} were not run on the same training subsets and test worms: "
-                          "no common resample")
+        return without_each_training_worm(scores, a, b, metric, higher_is_better)
     per_subset = diff.groupby(level="train").mean()                     # (J,) one statistic per subset
     sizes = {len(str(train).split(",")) for train in per_subset.index}
     if len(sizes) != 1 or len(per_subset) < 2:
@@ -170,6 +171,33 @@ def overlap_corrected(scores: pd.DataFrame, a: str, b: str, metric: str = "accur
                else f"{a if sign * mean > 0 else b} better")
     return dict(a=a, b=b, n_units=n, mean_difference=mean, ci_low=mean - half, ci_high=mean + half,
                 p_value=p, verdict=verdict, n_train_worms=k)
+
+
+def without_each_training_worm(scores: pd.DataFrame, a: str, b: str, metric: str = "accuracy",
+                               higher_is_better: bool = True) -> dict:
+    """For two designs that share no resample (a and b trained on different numbers of worms, e.g.
+    4 against 1), the check of :func:`overlap_corrected` is replaced by one of influence: the
+    paired difference is recomputed without the models of the smaller design that any one worm
+    trained, worm by worm, and the result spans them all (the lowest lower bound, the highest
+    upper bound, the largest p-value; the mean is the full paired mean), so that a verdict holds
+    only if it survives the loss of any one training worm. Raises :class:`NotAssessed` when a and
+    b do not form two designs of one subset size each."""
+    rows = scores[scores.model.isin([a, b])]
+    sizes = {m: {len(str(t).split(",")) for t in rows[rows.model == m].train} for m in (a, b)}
+    if any(len(s) != 1 for s in sizes.values()) or sizes[a] == sizes[b]:
+        raise NotAssessed(f"{a} and {b} share no training subset and test worm, and are not two designs")
+    smaller = min((a, b), key=lambda m: next(iter(sizes[m])))
+    worms = sorted({w for t in rows[rows.model == smaller].train for w in str(t).split(",")})
+    full = paired_difference(scores, a, b, metric=metric, higher_is_better=higher_is_better)
+    drops = [paired_difference(scores[~((scores.model == smaller)
+                                        & scores.train.map(lambda t, v=v: v in str(t).split(",")))],
+                               a, b, metric=metric, higher_is_better=higher_is_better) for v in worms]
+    low, high = min(d["ci_low"] for d in drops), max(d["ci_high"] for d in drops)
+    sign = 1 if higher_is_better else -1
+    mean = full["mean_difference"]
+    verdict = ("not detectable" if not (low > 0 or high < 0) else f"{a if sign * mean > 0 else b} better")
+    return dict(full, ci_low=low, ci_high=high, p_value=max(d["p_value"] for d in drops), verdict=verdict,
+                dropped_training_worms=len(worms))
 
 
 def _corrected_interval(per_subset: np.ndarray, k: int, n_worms: int = N_WORMS) -> tuple[float, float, float]:
@@ -720,7 +748,8 @@ def overlap_sensitivity(records: dict[str, pd.DataFrame], card: pd.DataFrame | N
     """Every claim decided again with :func:`overlap_corrected` intervals (Holm, margins and
     numbers as before): ``card`` (``build(records)``, built if not given) with the columns
     ``verdict_corrected`` and ``evidence_corrected``. A claim that compares designs (4 training
-    worms against 1) gets ``NOT_ASSESSED``; seen-worm claims keep their intervals."""
+    worms against 1) is checked by :func:`without_each_training_worm`; seen-worm claims keep their
+    intervals; a claim neither applies to gets ``NOT_ASSESSED``."""
     card = build(records) if card is None else card
     token = OVERLAP.set(True)
     try:
