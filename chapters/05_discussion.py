@@ -754,9 +754,11 @@ plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 # ```
 #
 # What would settle the open questions: more worms per condition (every interval in this book
-# is over five test worms), the Nichols recordings with their turn labels (the paper's own
-# unseen set, for the 4-state claim), a hyperparameter budget fixed in advance and shared by
-# all models, and held-out worms used only once. The Nichols sections of chapters 3 and 4 run by
+# is over five test worms, and five worms cannot tell how much of a score a worm brings as a
+# training worm from how much it brings as a test worm, {numref}`tbl-overlap-coverage`), the
+# Nichols recordings with their turn labels (the paper's own unseen set, for the 4-state
+# claim), a hyperparameter budget fixed in advance and shared by all models, and held-out worms
+# used only once. The Nichols sections of chapters 3 and 4 run by
 # themselves once those files are in the data folder (`make book` re-executes them).
 
 # %% tags=["remove-cell"]
