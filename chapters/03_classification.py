@@ -384,7 +384,10 @@ if nichols is not None:
 # difference over the five worms with a 95% t-interval — on accuracy and on balanced accuracy,
 # since accuracy is dominated by the frequent classes (forward and reverse) and balanced accuracy
 # weighs the rare turns equally. Five worms make wide intervals; an interval that includes 0 is
-# "not detectable", not "no difference".
+# "not detectable", not "no difference". The intervals also take the five test worms as
+# independent, although the models of different test worms share training worms;
+# [chapter 5](05_discussion.ipynb#test-worms-that-share-training-worms) decides every verdict
+# of the scorecard again without that assumption.
 
 # %%
 saved = load_results("classification", cfg.profile)

@@ -208,7 +208,11 @@ plotting.numbered_table(
 # ## Paired comparisons
 #
 # Per test worm, the MSE difference GNN − rival (averaged over the training subsets that leave
-# the worm out), then the mean over worms with a 95% t-interval; negative favours the GNN.
+# the worm out), then the mean over worms with a 95% t-interval; negative favours the GNN. The
+# interval takes the five test worms as independent, although the models of different test
+# worms share training worms;
+# [chapter 5](05_discussion.ipynb#test-worms-that-share-training-worms) decides the
+# scorecard's trajectory verdicts again without that assumption.
 
 # %%
 comparisons = []
