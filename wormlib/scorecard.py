@@ -161,16 +161,13 @@ def overlap_corrected(scores: pd.DataFrame, a: str, b: str, metric: str = "accur
     if diff.empty:
         return without_each_training_worm(scores, a, b, metric, higher_is_better)
     per_subset = diff.groupby(level="train").mean()                     # (J,) one statistic per subset
-    sizes = {len(str(train).split(",")) for train in per_subset.index}
+    sizes = {len(_worms(train)) for train in per_subset.index}
     if len(sizes) != 1 or len(per_subset) < 2:
         raise NotAssessed(f"{a} − {b}: training subsets of sizes {sorted(sizes)}, {len(per_subset)} of them")
     k, n = sizes.pop(), len(per_subset)
     mean, half, p = _corrected_interval(per_subset.to_numpy(), k, n_worms)
-    sign = 1 if higher_is_better else -1
-    verdict = ("not detectable" if not (mean - half > 0 or mean + half < 0)
-               else f"{a if sign * mean > 0 else b} better")
-    return dict(a=a, b=b, n_units=n, mean_difference=mean, ci_low=mean - half, ci_high=mean + half,
-                p_value=p, verdict=verdict, n_train_worms=k)
+    return dict(a=a, b=b, n_units=n, mean_difference=mean, ci_low=mean - half, ci_high=mean + half, p_value=p,
+                verdict=_verdict(a, b, mean, mean - half, mean + half, higher_is_better), n_train_worms=k)
 
 
 def without_each_training_worm(scores: pd.DataFrame, a: str, b: str, metric: str = "accuracy",
@@ -183,21 +180,32 @@ def without_each_training_worm(scores: pd.DataFrame, a: str, b: str, metric: str
     only if it survives the loss of any one training worm. Raises :class:`NotAssessed` when a and
     b do not form two designs of one subset size each."""
     rows = scores[scores.model.isin([a, b])]
-    sizes = {m: {len(str(t).split(",")) for t in rows[rows.model == m].train} for m in (a, b)}
+    sizes = {m: {len(_worms(t)) for t in rows[rows.model == m].train} for m in (a, b)}
     if any(len(s) != 1 for s in sizes.values()) or sizes[a] == sizes[b]:
         raise NotAssessed(f"{a} and {b} share no training subset and test worm, and are not two designs")
     smaller = min((a, b), key=lambda m: next(iter(sizes[m])))
-    worms = sorted({w for t in rows[rows.model == smaller].train for w in str(t).split(",")})
+    worms = sorted({w for t in rows[rows.model == smaller].train for w in _worms(t)})
     full = paired_difference(scores, a, b, metric=metric, higher_is_better=higher_is_better)
     drops = [paired_difference(scores[~((scores.model == smaller)
-                                        & scores.train.map(lambda t, v=v: v in str(t).split(",")))],
+                                        & scores.train.map(lambda t, v=v: v in _worms(t)))],
                                a, b, metric=metric, higher_is_better=higher_is_better) for v in worms]
     low, high = min(d["ci_low"] for d in drops), max(d["ci_high"] for d in drops)
-    sign = 1 if higher_is_better else -1
-    mean = full["mean_difference"]
-    verdict = ("not detectable" if not (low > 0 or high < 0) else f"{a if sign * mean > 0 else b} better")
-    return dict(full, ci_low=low, ci_high=high, p_value=max(d["p_value"] for d in drops), verdict=verdict,
+    return dict(full, ci_low=low, ci_high=high, p_value=max(d["p_value"] for d in drops),
+                verdict=_verdict(a, b, full["mean_difference"], low, high, higher_is_better),
                 dropped_training_worms=len(worms))
+
+
+def _worms(train) -> list[str]:
+    """A training subset's worms as the records write it ("1,2,3" → ["1", "2", "3"])."""
+    return str(train).split(",")
+
+
+def _verdict(a: str, b: str, mean: float, low: float, high: float, higher_is_better: bool) -> str:
+    """``paired_difference``'s words for an interval of a − b: "<a> better", "<b> better" or
+    "not detectable" (its rule, for the intervals this module computes itself)."""
+    if low <= 0 <= high:
+        return "not detectable"
+    return f"{a if (1 if higher_is_better else -1) * mean > 0 else b} better"
 
 
 def _corrected_interval(per_subset: np.ndarray, k: int, n_worms: int = N_WORMS) -> tuple[float, float, float]:
@@ -761,16 +769,15 @@ def overlap_sensitivity(records: dict[str, pd.DataFrame], card: pd.DataFrame | N
 
 
 def overlap_summary(sensitivity: pd.DataFrame) -> str:
-    """What :func:`overlap_sensitivity` changed, in words: "12 of 14 assessed verdicts unchanged;
-    changed: claim 2 (holds → not detectable), …; not assessed: claims 8, 9"."""
+    """What :func:`overlap_sensitivity` changed, in words: "14 of 17 assessed verdicts unchanged;
+    changed: claim 2 (holds → not detectable), …" (and "not assessed: claim …" where any is)."""
     assessed = sensitivity[sensitivity.verdict_corrected != NOT_ASSESSED]
     changed = assessed[assessed.verdict != assessed.verdict_corrected]
-    numbers = lambda frame: [str(i + 1) for i in frame.index]  # noqa: E731  (claims are numbered from 1)
     parts = [f"{len(assessed) - len(changed)} of {len(assessed)} assessed verdicts unchanged"]
     if len(changed):
         parts.append("changed: " + ", ".join(f"claim {i + 1} ({row.verdict} → {row.verdict_corrected})"
                                              for i, row in changed.iterrows()))
-    skipped = numbers(sensitivity[sensitivity.verdict_corrected == NOT_ASSESSED])
+    skipped = [str(i + 1) for i in sensitivity.index[sensitivity.verdict_corrected == NOT_ASSESSED]]
     if skipped:
         parts.append(f"not assessed: claim{'s' if len(skipped) > 1 else ''} {', '.join(skipped)}")
     return "; ".join(parts)
