@@ -133,27 +133,27 @@ unseen_models = (
 d2 = data["2-state"]
 table1 = pd.concat(
     [
-        experiments.run_models(
+        experiments.score_models(
             seen_models,
             d2,
             experiments.seen_splits(d2, "shuffled-windows", cfg.n_folds, cfg.seed),
             cfg.hidden,
             train_cfg,
-        )[0],
-        experiments.run_models(
+        ),
+        experiments.score_models(
             ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
             d2,
             experiments.seen_splits(d2, "contiguous-blocks", cfg.n_folds),
             cfg.hidden,
             train_cfg,
-        )[0],
-        experiments.run_models(
+        ),
+        experiments.score_models(
             unseen_models,
             d2,
             experiments.unseen_splits(d2, 4, cfg.max_subsets),
             cfg.hidden,
             train_cfg,
-        )[0],
+        ),
     ]
 )
 
@@ -212,13 +212,13 @@ plotting.numbered_table(
 d7 = data["7-state"]
 fig4a = pd.concat(
     [
-        experiments.run_models(
+        experiments.score_models(
             ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
             d7,
             experiments.seen_splits(d7, protocol, cfg.n_folds, cfg.seed),
             cfg.hidden,
             train_cfg,
-        )[0]
+        )
         for protocol in ("shuffled-windows", "contiguous-blocks")
     ]
 )
@@ -265,8 +265,8 @@ curve_models = (
     "gnn-inferred-static",
     "gnn-connectome",
 )
-runs = {
-    k: experiments.run_models(
+fig4b = pd.concat(
+    experiments.score_models(
         curve_models,
         d4,
         experiments.unseen_splits(d4, k, cfg.max_subsets),
@@ -274,8 +274,7 @@ runs = {
         train_cfg,
     )
     for k in (1, 2, 3, 4)
-}
-fig4b = pd.concat([scores for scores, _ in runs.values()])
+)
 
 # %% tags=["remove-cell"]
 results.add_scores(fig4b, "fig4b-four-states-unseen", "4-state")
@@ -311,9 +310,12 @@ plotting.figure(
 )
 
 # %%
-train_mask, test_mask, _ = experiments.unseen_splits(d4, 3, cfg.max_subsets)
-counts = evaluate.confusion(
-    runs[3][1]["gnn-inferred-static"], d4.y, test_mask, len(d4.classes)
+counts = experiments.confusion_of(
+    "gnn-inferred-static",
+    d4,
+    experiments.unseen_splits(d4, 3, cfg.max_subsets),
+    cfg.hidden,
+    train_cfg,
 )
 fig = plotting.confusion_matrix(
     counts, d4.classes, "GNN, 3 training worms, unseen Kato worms"
@@ -363,13 +365,13 @@ if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 
     both = TaskData.build(worms + nichols, "2-state", NICHOLS_SHARED)
-    nichols_scores = experiments.run_models(
+    nichols_scores = experiments.score_models(
         ("logistic-regression", "mlp-concat", "gnn-inferred-static"),
         both,
         experiments.transfer_split(both, len(worms), "kato2015"),
         cfg.hidden,
         train_cfg,
-    )[0]
+    )
     display(experiments.summarise(nichols_scores, ["model"]))
 
 # %% tags=["remove-cell"]
@@ -783,13 +785,13 @@ plotting.numbered_table(
 )
 
 # %%
-admm7 = experiments.run_models(
+admm7 = experiments.score_models(
     ("admm",),
     d7,
     experiments.unseen_splits(d7, 4, cfg.max_subsets),
     cfg.hidden,
     train_cfg,
-)[0]
+)
 
 # %% tags=["remove-cell"]
 results.add_scores(admm7, "admm-seven-states-unseen", "7-state")

@@ -31,9 +31,11 @@ import papermill
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from wormlib.atomic import write_text_atomic  # noqa: E402
-from wormlib.provenance import (DEVICES, ParameterError, check_seed, inputs_hash, resolve_device,  # noqa: E402
-                                results_read)
-from wormlib.results import RESULTS_DIR, STAGE_ENV, promote, sha256_file  # noqa: E402
+from wormlib.provenance import (DEVICES, REPO_ENV, ParameterError, check_seed, inputs_hash,  # noqa: E402
+                                load_profiles, resolve_device, results_read)
+from wormlib.results import RESULTS_DIR, STAGE_ENV, sha256_file  # noqa: E402
+from wormlib.transaction import (PAGE, chapter_lock, clean_stages, new_stage, pending, plan_promotion,  # noqa: E402
+                                 read_usage, recover)
 
 from toolargs import chapter_environment  # noqa: E402  (tools/ is this script's folder)
 
@@ -55,13 +57,27 @@ def recorded(path: Path) -> dict:
     return nbformat.read(path, as_version=4).metadata.get("wormlib", {})
 
 
-def results_current(meta: dict) -> bool:
-    """Every results file the notebook recorded exists with the recorded SHA-256."""
-    digests = meta.get("results_sha256")
-    if digests is None:
+def files_current(recorded_digests: dict | None) -> bool:
+    """Every file recorded (path under results/ → SHA-256) exists with that SHA-256."""
+    if recorded_digests is None:
         return False
-    return all((RESULTS_DIR / name).exists() and sha256_file(RESULTS_DIR / name) == digest
-               for name, digest in digests.items())
+    return all((RESULTS_DIR / name).is_file() and sha256_file(RESULTS_DIR / name) == digest
+               for name, digest in recorded_digests.items())
+
+
+def data_current(recorded_digests: dict) -> bool:
+    """Every data file the page read (``<study>/<file>`` → SHA-256) is still the file it read."""
+    from wormlib.data import DataError, study_dir
+    from wormlib.data.locate import sha256
+
+    for name, digest in recorded_digests.items():
+        study, _, file = name.partition("/")
+        try:
+            if sha256(study_dir(study) / file) != digest:
+                return False
+        except DataError:
+            return False
+    return True
 
 
 def read_digests(chapter: str, profile: str) -> dict[str, str | None]:
@@ -70,18 +86,27 @@ def read_digests(chapter: str, profile: str) -> dict[str, str | None]:
             for p in results_read(chapter, profile)}
 
 
-def up_to_date(meta: dict, digest: str, chapter: str, profile: str) -> bool:
-    """The notebook was produced from these inputs and its results are the ones in results/.
-    Results of profiles other than ``full`` are not committed (a fresh clone has none): for them
-    only the results the chapter reads are compared, where they exist (for ``full`` they are
-    part of the inputs hash)."""
+def why_stale(meta: dict, digest: str) -> str | None:
+    """None when the page was produced from these inputs and everything it recorded — its results,
+    the store entries of its experiments, the data files it read — is still there, unchanged;
+    else the first reason it is not. The same rule for every profile."""
+    if not meta:
+        return "never executed"
     if meta.get("inputs_sha256") != digest:
-        return False
-    if profile == "full":  # the results it reads are part of the inputs hash
-        return results_current(meta)
-    recorded_reads = meta.get("results_read_sha256", {})
-    return all(value is None or recorded_reads.get(name) == value
-               for name, value in read_digests(chapter, profile).items())
+        return "its source, the wormlib code it can load, its parameters, sizes or the results it reads changed"
+    if pending():
+        return "a promotion was interrupted (run the runner to finish it)"
+    if not files_current(meta.get("results_sha256")):
+        return "its results files differ from those it wrote"
+    if not files_current(meta.get("experiments_sha256")):
+        return "a store entry of its experiments is missing or differs from the one it used"
+    if not data_current(meta.get("data_sha256", {})):
+        return "a data file it read changed"
+    return None
+
+
+def up_to_date(meta: dict, digest: str) -> bool:
+    return why_stale(meta, digest) is None
 
 
 def stable_ids(notebook: nbformat.NotebookNode, chapter: str) -> None:
@@ -90,41 +115,56 @@ def stable_ids(notebook: nbformat.NotebookNode, chapter: str) -> None:
         cell.id = f"{chapter[:2]}-{i:03d}"
 
 
+def fix_command(chapter: str, profile: str) -> str:
+    """The command that makes a stale page current."""
+    return f"python tools/execute_chapters.py --profile {profile} {chapter}"
+
+
 def execute(chapter: str, profile: str, device: str, seed: int, force: bool = False, threads: int = 1) -> None:
+    """Execute one chapter all-or-nothing (see ``wormlib.transaction``); refused while another
+    run of the same chapter and profile holds its lock."""
     out = output_path(chapter, profile)
-    digest = inputs_hash(chapter, profile, device, seed)
-    meta = recorded(out)
-    if not force and up_to_date(meta, digest, chapter, profile):
-        print(f"{chapter} [{profile}]: up to date", flush=True)
-        return
+    with chapter_lock(chapter, profile):
+        recover(holding=f"{chapter}-{profile}")
+        clean_stages(chapter, profile)
+        digest = inputs_hash(chapter, profile, device, seed, threads)
+        meta = recorded(out)
+        if not force and up_to_date(meta, digest):
+            print(f"{chapter} [{profile}]: up to date", flush=True)
+            return
+        _execute(chapter, profile, device, seed, threads, digest, out)
+
+
+def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, digest: str, out: Path) -> None:
     notebook = jupytext.read(ROOT / "chapters" / f"{chapter}.py")
     notebook.metadata["kernelspec"] = KERNEL
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=RESULTS_DIR))
-    previous = {var: os.environ.get(var) for var in (STAGE_ENV, "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    stage = new_stage(chapter, profile)
+    kernel_env = {STAGE_ENV: str(stage), REPO_ENV: str(ROOT),
+                  # this repository's wormlib first, whatever else the environment has installed
+                  "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+                  # float reductions depend on the thread count: a fixed count keeps reruns bit-identical
+                  "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    previous = {var: os.environ.get(var) for var in kernel_env}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / f"{chapter}.ipynb"
-            nbformat.write(notebook, source)
-            print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
-            start = time.perf_counter()
-            os.environ[STAGE_ENV] = str(stage)  # the kernel inherits it: results go to the stage
-            chapter_environment()  # the kernel inherits it too (toolargs.CHAPTER_ENV)
-            # float reductions depend on the thread count: a fixed count keeps reruns bit-identical
-            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-                os.environ[var] = str(threads)
-            try:
-                papermill.execute_notebook(
-                    str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
-                    parameters=dict(profile=profile, device=device, seed=seed),
-                    progress_bar=False, request_save_on_cell_execute=False)
-            except papermill.PapermillExecutionError as exc:
-                raise ChapterFailed(f"{chapter} [{profile}] failed in cell {exc.exec_count}: "
-                                    f"{exc.ename}: {exc.evalue}. Nothing was written; results/ and "
-                                    "the executed notebooks are as they were.") from None
-            runtime = time.perf_counter() - start
-            executed = nbformat.read(source, as_version=4)
+        source = stage / f"{chapter}.ipynb"
+        nbformat.write(notebook, source)
+        print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
+        start = time.perf_counter()
+        os.environ.update(kernel_env)  # the kernel inherits them
+        chapter_environment()  # the kernel inherits it too (toolargs.CHAPTER_ENV)
+        try:
+            papermill.execute_notebook(
+                str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
+                parameters=dict(profile=profile, device=device, seed=seed),
+                progress_bar=False, request_save_on_cell_execute=False)
+        except papermill.PapermillExecutionError as exc:
+            raise ChapterFailed(f"{chapter} [{profile}] failed in cell {exc.exec_count}: "
+                                f"{exc.ename}: {exc.evalue}. Nothing was written; results/ and "
+                                "the executed notebooks are as they were.") from None
+        runtime = time.perf_counter() - start
+        executed = nbformat.read(source, as_version=4)
+        source.unlink()
         executed.metadata.pop("papermill", None)
         sections = section_times(executed)
         for cell in executed.cells:  # per-cell timestamps would make every re-run a diff
@@ -134,13 +174,18 @@ def execute(chapter: str, profile: str, device: str, seed: int, force: bool = Fa
             if "injected-parameters" in tags and "remove-cell" not in tags:
                 cell.metadata["tags"] = tags + ["remove-cell"]  # plumbing: not on the page
         stable_ids(executed, chapter)
-        produced = promote(stage)
-        executed.metadata["wormlib"] = dict(inputs_sha256=digest, profile=profile, device=device,
-                                            seed=seed, runtime_s=round(runtime, 1),
-                                            executed_on=time.strftime("%Y-%m-%d", time.gmtime()),
-                                            section_times_s=sections, results_sha256=produced,
-                                            results_read_sha256=read_digests(chapter, profile))
-        write_text_atomic(out, nbformat.writes(executed) + "\n")
+        usage = read_usage(stage)
+        plan = plan_promotion(stage, chapter, profile, usage["entry"])
+        executed.metadata["wormlib"] = dict(
+            inputs_sha256=digest, profile=profile, device=device, seed=seed, threads=threads,
+            runtime_s=round(runtime, 1), executed_on=time.strftime("%Y-%m-%d", time.gmtime()),
+            section_times_s=sections, results_sha256=plan.results_sha256,
+            experiments_sha256=plan.entries_sha256, data_sha256=dict(sorted(usage["data"].items())),
+            results_read_sha256=read_digests(chapter, profile))
+        staged_page = stage / PAGE
+        write_text_atomic(staged_page, nbformat.writes(executed) + "\n")
+        plan.moves.append((staged_page, out))
+        plan.commit()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         for var, value in previous.items():
@@ -176,8 +221,9 @@ def write_status() -> None:
     for chapter in CHAPTERS:
         path = output_path(chapter, "full")
         meta = recorded(path)
-        digest = inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0))
-        stale = not up_to_date(meta, digest, chapter, "full")
+        digest = inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0),
+                             meta.get("threads", 1))
+        stale = not up_to_date(meta, digest)
         rows.append(f"| {chapter} | {meta.get('executed_on', '—')} | {meta.get('profile', '—')} | "
                     f"{meta.get('device', '—')} | {meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
                     f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")

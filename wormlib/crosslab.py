@@ -23,6 +23,7 @@ from .evaluate import balanced_accuracy
 from .experiments import LAGS, WINDOW, run_models, transfer_split, unseen_splits
 from .nulls import auc_from_ranks, midranks, p_at_least
 from .preprocess import shared_neurons
+from .store import cached
 from .train import TaskData, TrainConfig
 
 LAG_S = 0.0
@@ -101,6 +102,7 @@ def window_lags(fps: list[float], reference_fps: float, n_reference: int = 0) ->
                          for i, f in enumerate(fps)])
 
 
+@cached
 def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, ...], hidden: int,
                 train_cfg: TrainConfig, lags_s: tuple[float, ...] = (LAG_S, SENSITIVITY_LAG_S),
                 n_shifts: int = N_SHIFTS) -> pd.DataFrame:
@@ -118,6 +120,7 @@ def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, 
     return pd.concat(rows, ignore_index=True)
 
 
+@cached
 def within_dag(dag: list[Recording], neurons: tuple[str, ...], models: tuple[str, ...], hidden: int,
                train_cfg: TrainConfig, lags_s: tuple[float, ...] = (LAG_S, SENSITIVITY_LAG_S),
                n_shifts: int = N_SHIFTS, kato_fps: float | None = None) -> pd.DataFrame:

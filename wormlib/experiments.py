@@ -17,9 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from . import admm, connectome, tavrnn
-from .evaluate import score_table
+from .evaluate import confusion, score_table
 from .jobs import run_jobs
 from .models import GNN, GRUWindow, MLPClassifier
+from .store import cached
 from .preprocess import (DERIVATIVES, PAPER_NEURONS, contiguous_block_folds, leave_worms_out,
                          shuffled_window_folds)
 from .train import TaskData, TrainConfig, fit, predict
@@ -172,6 +173,7 @@ def fit_predict_admm(data: TaskData, train_mask: torch.Tensor, needed: torch.Ten
     return torch.from_numpy(out)
 
 
+@cached
 def admm_choices(data: TaskData, n_train: int, max_subsets: int | None = None) -> pd.DataFrame:
     """The embedding ADMM chose for each leave-worms-out training subset (nested, on the
     training worms only): one row per subset with each candidate's inner balanced accuracy."""
@@ -323,10 +325,28 @@ def run_models(models: tuple[str, ...], data: TaskData, splits, hidden: int,
     return pd.concat(scores, ignore_index=True), probs
 
 
+@cached
 def scores_of(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Tensor, splits: list[dict],
               hidden: int, train_cfg: TrainConfig, lags=LAGS) -> pd.DataFrame:
-    """``run``'s scores alone: one job for ``wormlib.jobs.run_jobs`` (the probabilities stay behind)."""
+    """``run``'s scores alone: one model family on one protocol, the book's unit of computation
+    (an experiment of ``wormlib.store``) and one job for ``wormlib.jobs.run_jobs`` (the
+    probabilities stay behind)."""
     return run(name, data, train_mask, test_mask, splits, hidden, train_cfg, lags)[0]
+
+
+def score_models(models: tuple[str, ...], data: TaskData, splits, hidden: int, train_cfg: TrainConfig,
+                 lags=LAGS) -> pd.DataFrame:
+    """``run_models``' scores, each model an experiment of its own (``scores_of``)."""
+    return pd.concat([scores_of(name, data, *splits, hidden, train_cfg, lags) for name in models], ignore_index=True)
+
+
+@cached
+def confusion_of(name: str, data: TaskData, splits, hidden: int, train_cfg: TrainConfig) -> np.ndarray:
+    """Counts (C, C) of each true state (rows) predicted as each state (columns), pooled over the
+    test worms of every split (paper Fig. 4C): the model trained as ``scores_of`` trains it."""
+    train_mask, test_mask, info = splits
+    probs = run(name, data, train_mask, test_mask, info, hidden, train_cfg)[1]
+    return confusion(probs, data.y, test_mask, len(data.classes))
 
 
 JOB_ORDER = (*TEMPORAL_MODELS, *GRU_WINDOW_MODELS, *WINDOW_MODELS)
@@ -467,7 +487,7 @@ def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], m
                 raise ValueError(f"the scores given for the {label!r} set are not of these models and splits")
             rows.append(done.assign(neurons=label))
         else:
-            rows.append(run_models(models, data, splits, hidden, train_cfg)[0].assign(neurons=label))
+            rows.append(score_models(models, data, splits, hidden, train_cfg).assign(neurons=label))
     return pd.concat(rows, ignore_index=True)
 
 

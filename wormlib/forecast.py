@@ -19,6 +19,7 @@ import torch
 from . import admm, experiments
 from .nulls import auc_from_ranks, midranks, p_at_least
 from .preprocess import PAPER_NEURONS
+from .store import cached
 from .train import TaskData
 
 HORIZONS_S = tuple(range(3, 31, 3))
@@ -91,6 +92,7 @@ def evaluate(probs: torch.Tensor, data, test_mask: torch.Tensor, splits: list[di
     return pd.DataFrame(rows)
 
 
+@cached
 def run(recordings: list, models: tuple[str, ...], hidden: int, train_cfg, n_seeds: int = 1,
         n_shifts: int = 200, max_subsets: int | None = None) -> pd.DataFrame:
     """The forecasting test, leave-one-worm-out on ``recordings``: features with the past-only

@@ -17,6 +17,7 @@ from torch.func import functional_call
 
 from .experiments import build_model, unseen_splits
 from .nulls import auc_from_ranks, midranks, p_at_least
+from .store import cached
 from .train import TaskData, TrainConfig, fit
 
 
@@ -123,6 +124,7 @@ def connectome_agreement(a: np.ndarray, connectome: np.ndarray, n_permutations: 
                 null_roc_auc_low=float(low), null_roc_auc_high=float(high))
 
 
+@cached
 def replicate_graphs(data: TaskData, replicates: int, pooled: bool, hidden: int,
                      train_cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Static GNNs (``gnn-inferred-static``) trained ``replicates`` times — as stacked copies

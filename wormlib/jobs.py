@@ -16,6 +16,7 @@ accelerator would compete for its memory) on a GPU.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,6 +24,8 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 
 from tqdm import tqdm
+
+from . import store
 
 WORKERS_ENV = "WORMLIB_WORKERS"
 ONE_THREAD_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
@@ -84,13 +87,29 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple], workers: int = 1, desc: str = 
     longest first), results come back in that order."""
     if workers <= 1 or len(jobs) <= 1:
         return [fn(*job) for job in tqdm(jobs, desc=desc, disable=None)]
+    # jobs the experiment store holds are read here: no worker is started for them
+    stored = ([store.lookup(fn, job, threads=1) for job in jobs] if hasattr(fn, "uncached")
+              else [store.MISS] * len(jobs))
+    todo = [i for i, value in enumerate(stored) if value is store.MISS]
+    if len(todo) < len(jobs):
+        computed = run_jobs(fn, [jobs[i] for i in todo], workers, desc) if todo else []
+        for i, value in zip(todo, computed):
+            stored[i] = value
+        return stored
     results = [None] * len(jobs)
-    with _environment(ONE_THREAD_ENV), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
-                                                           initializer=_start_worker) as pool:
-        futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
+    # a traced call (wormlib.store) counts the code its jobs run on the workers as its own
+    submit, traced = (lambda f, *a: pool.submit(store.traced_job, f, *a)), store.tracing()
+    env = {**ONE_THREAD_ENV, store.DATA_READ_ENV: json.dumps(store.data_read())}
+    with _environment(env), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
+                                                initializer=_start_worker) as pool:
+        futures = {(submit(fn, *job) if traced else pool.submit(fn, *job)): i for i, job in enumerate(jobs)}
         try:
             for future in tqdm(as_completed(futures), total=len(jobs), desc=desc, disable=None):
-                results[futures[future]] = future.result()
+                value = future.result()
+                if traced:
+                    value, code = value
+                    store.merge(code)
+                results[futures[future]] = value
         except BaseException:  # a job failed (or an interrupt): start no other
             for future in futures:
                 future.cancel()

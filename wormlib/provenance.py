@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import platform
 import random
 import subprocess
@@ -56,23 +57,73 @@ SIZES = tuple(f.name for f in fields(Config))[4:]
 """The sizes a profile sets: every field of :class:`Config` after chapter, profile, device and seed."""
 
 
+SIZE_RULES = {
+    "n_folds": (2, "cross-validation needs at least 2 folds"),
+    "steps": (1, "an untrained network would be scored as if it were trained"),
+    "max_subsets": (1, "every protocol needs at least one training subset (leave it out for all)"),
+    "hidden": (1, "a network needs at least one hidden unit"),
+    "n_seeds": (2, "the chapters report the spread across seed replicates, which needs at least 2"),
+}
+"""Each size's smallest value and why: ``load_profiles`` refuses anything else."""
+
+
 def load_profiles() -> dict[str, dict]:
-    """Each profile's sizes from ``chapters/profiles.toml`` (``max_subsets`` absent → None). A
-    data file, not a module: the inputs hash of a chapter reads only its own profile's entry."""
+    """Each profile's sizes from ``chapters/profiles.toml`` (``max_subsets`` absent → None), each
+    checked (an integer, at least its ``SIZE_RULES`` minimum: ``ProfileError`` otherwise). A data
+    file, not a module: the inputs hash of a chapter reads only its own profile's entry."""
     import tomllib
 
     path = REPO_ROOT / "chapters" / "profiles.toml"
-    profiles = tomllib.loads(path.read_text())
+    try:
+        profiles = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path.name} is not valid TOML: {exc}") from None
     for name, sizes in profiles.items():
+        if not isinstance(sizes, dict):
+            raise ProfileError(f"{path.name}: [{name}] must be a table of sizes, not {sizes!r}")
         unknown, missing = set(sizes) - set(SIZES), set(SIZES) - set(sizes) - {"max_subsets"}
         if unknown or missing:
-            raise ParameterError(f"{path.name} [{name}]: unknown sizes {sorted(unknown)}, missing "
-                                 f"{sorted(missing)}; each profile sets {', '.join(SIZES)}")
+            raise ProfileError(f"{path.name} [{name}]: unknown sizes {sorted(unknown)}, missing "
+                               f"{sorted(missing)}; each profile sets {', '.join(SIZES)}")
+        for size, value in sizes.items():
+            smallest, why = SIZE_RULES[size]
+            if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+                raise ProfileError(f"{path.name} [{name}]: {size} = {value!r} is not allowed: it must be a "
+                                   f"whole number ≥ {smallest} ({why})")
     return {name: {k: sizes.get(k) for k in SIZES} for name, sizes in profiles.items()}
 
 
 class ParameterError(ValueError):
     """A chapter parameter (profile, device, seed) that cannot be used; says which values can."""
+
+
+class ProfileError(ParameterError):
+    """A size in ``chapters/profiles.toml`` that cannot be used; says which value and why."""
+
+
+class ForeignLibraryError(ImportError):
+    """The kernel imported a ``wormlib`` other than this repository's: its numbers would not be
+    the ones the inputs hash describes."""
+
+
+REPO_ENV = "WORMLIB_REPO"
+"""Set by ``tools/execute_chapters.py``: the repository whose ``wormlib`` a chapter must import."""
+
+
+def check_library() -> Path:
+    """The folder of the ``wormlib`` this process imported; ``ForeignLibraryError`` when a chapter
+    is run for a repository (``WORMLIB_REPO``, or the repository whose ``chapters/`` is the
+    working folder) whose own ``wormlib`` is not that one."""
+    imported = Path(wormlib.__file__).resolve().parent
+    expected = os.environ.get(REPO_ENV)
+    if not expected and Path.cwd().name == "chapters" and (Path.cwd().parent / "wormlib").is_dir():
+        expected = str(Path.cwd().parent)
+    if expected and imported != (Path(expected) / "wormlib").resolve():
+        raise ForeignLibraryError(
+            f"this kernel imported wormlib from {imported}, not the repository's own "
+            f"{Path(expected) / 'wormlib'}: another checkout's install is first on the path. Run the "
+            "chapter with tools/execute_chapters.py, or `pip install -e .` in this repository.")
+    return imported
 
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -129,7 +180,10 @@ def seed_everything(seed: int) -> None:
 
 
 def chapter_config(chapter: str, profile: str, device: str, seed: int) -> Config:
-    """The chapter's Config from its papermill parameters; seeds everything, starts the clock."""
+    """The chapter's Config from its papermill parameters (each checked: ParameterError); checks
+    that the kernel imported this repository's wormlib, seeds everything, starts the clock and
+    turns on the experiment store (``wormlib.store``) for the chapter's expensive steps."""
+    check_library()
     profiles = load_profiles()
     if not isinstance(profile, str) or profile not in profiles:
         raise ParameterError(f"profile must be one of {sorted(profiles)}, not {profile!r}")
@@ -137,6 +191,10 @@ def chapter_config(chapter: str, profile: str, device: str, seed: int) -> Config
     resolved = resolve_device(device)
     seed_everything(seed)
     _CLOCK[chapter] = time.perf_counter()
+    from . import store
+    from .results import STAGE_ENV, store_dir
+
+    store.configure(store_dir(chapter, profile), os.environ.get(STAGE_ENV), resolved)
     return Config(chapter, profile, resolved, seed, **profiles[profile])
 
 
@@ -227,19 +285,28 @@ def results_read(chapter: str, profile: str) -> list[Path]:
     return [results_path(name, profile) for name in RESULTS_READ.get(chapter, ())]
 
 
-def inputs_hash(chapter: str, profile: str, device: str, seed: int) -> str:
-    """SHA-256 over the chapter source, the wormlib files it can load (``library_closure``: a
-    change to a module no import of the chapter reaches, e.g. the scorecard for chapter 3, does not
-    re-execute it), the results files it reads, the parameters and the sizes of ``profile`` (the
-    other profiles' sizes are not inputs)."""
+def inputs_hash(chapter: str, profile: str, device: str, seed: int, threads: int = 1) -> str:
+    """SHA-256 over what a page shows: the chapter source (its prose too: a page re-executes for a
+    sentence, cheaply, since its experiments come from the store), the wormlib modules it can load
+    (``library_closure``) as parsed code (``store.module_code_hash``: comments, docstrings and
+    formatting do not count; a module no import of the chapter reaches, e.g. the scorecard for
+    chapter 3, does not count either), the results files of the same profile it reads, the
+    parameters and thread count, the sizes of ``profile`` (not the other profiles'), and the
+    versions of the libraries that change bits. The data files a page read are checked apart
+    (``tools/execute_chapters.py``), by the SHA-256 recorded when it ran."""
+    from . import store
+
     digest = hashlib.sha256()
-    for path in [chapter_source(chapter), *library_closure(chapter_source(chapter))]:
+    source = chapter_source(chapter)
+    digest.update(source.read_bytes())
+    for path in library_closure(source):
         digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    if profile == "full":  # only full-profile results are committed (the runner checks the others)
-        for path in results_read(chapter, profile):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes() if path.exists() else b"<absent>")
+        digest.update(store.module_code_hash(path).encode())
+    for path in results_read(chapter, profile):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"<absent>")
+    env = {k: v for k, v in store.environment(device).items() if k != "threads"}
     sizes = load_profiles().get(profile)
-    digest.update(json.dumps(dict(profile=profile, device=device, seed=seed, sizes=sizes), sort_keys=True).encode())
+    digest.update(json.dumps(dict(profile=profile, device=device, seed=seed, threads=threads, sizes=sizes,
+                                  environment=env), sort_keys=True).encode())
     return digest.hexdigest()

@@ -41,6 +41,11 @@ def results_path(chapter: str, profile: str) -> Path:
     return folder / f"{chapter}.json"
 
 
+def store_dir(chapter: str, profile: str) -> Path:
+    """Where a chapter's experiments are kept (``wormlib.store``), beside its results."""
+    return results_path(chapter, profile).parent / "store" / chapter
+
+
 def _staged_path(chapter: str, profile: str) -> Path | None:
     stage = os.environ.get(STAGE_ENV)
     if not stage:
@@ -50,20 +55,6 @@ def _staged_path(chapter: str, profile: str) -> Path | None:
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def promote(stage: Path) -> dict[str, str]:
-    """Move every results file of a staging folder into ``results/`` (one ``os.replace`` each,
-    so each file is either old or new) and return ``{path under results/: SHA-256}``."""
-    stage = Path(stage)
-    digests = {}
-    for staged in sorted(stage.rglob("*.json")):
-        relative = staged.relative_to(stage)
-        target = RESULTS_DIR / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digests[relative.as_posix()] = sha256_file(staged)
-        os.replace(staged, target)
-    return digests
 
 
 class Results:

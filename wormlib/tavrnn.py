@@ -47,6 +47,7 @@ from torch import nn
 
 from . import nulls
 from .models import StackedLinear
+from .store import cached
 from .train import worm_schedule
 
 
@@ -381,8 +382,9 @@ def run_worm(model: TAVRNN, seq: Sequences, worm: int) -> dict:
     block = ((t - cfg.burn_in).div(hop, rounding_mode="floor")).clamp_min(0)   # (S,) the block that gives step t
     starts = torch.arange(int(block[-1]) + 1, device="cpu") * hop              # (K,)
     idx = (starts[:, None] + torch.arange(cfg.chunk, device="cpu")).clamp_max(s - 1)   # (K, L), repeated past the end
-    x = seq.x[worm, idx.to(seq.x.device)].to(device).expand(m, *idx.shape, *seq.x.shape[2:])   # (M, K, L, V, F)
-    adj = seq.adj[worm, idx.to(seq.adj.device)].to(device).expand(m, *idx.shape, *seq.adj.shape[2:])
+    idx = idx.to(seq.x.device)                                                 # the sequence's graphs share it
+    x = seq.x[worm, idx].to(device).expand(m, *idx.shape, *seq.x.shape[2:])   # (M, K, L, V, F)
+    adj = seq.adj[worm, idx].to(device).expand(m, *idx.shape, *seq.adj.shape[2:])
     out = model(x, adj, sample=False)
     rows, cols = block.to(device), (t - starts[block]).to(device)
     return {k: v[:, rows, cols].cpu() for k, v in out.items()}                # (M, K, L, …) → (M, S, …)
@@ -398,6 +400,7 @@ def frames_from_steps(values: torch.Tensor, n_frames: int, stride: int) -> torch
 # Shared structure across worms
 # ------------------------------------------------------------------------------------------
 
+@cached
 def embeddings_of_every_worm(data, steps: int, seed: int = 0, cfg: TAVRNNConfig = TAVRNNConfig(),
                              device: str = "cpu") -> tuple[list[np.ndarray], int]:
     """One TAVRNN trained without labels on every worm of ``data`` (no label enters, so no worm

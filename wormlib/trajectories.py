@@ -33,6 +33,7 @@ from tqdm import tqdm
 from .experiments import replicate
 from .models import GNN, MLP, StackedGRUCell, StackedLinear
 from .runtime import keep_freed_memory
+from .store import cached
 from .train import TaskData, TrainConfig, make_optimiser, worm_schedule
 
 BURN_IN = 4       # true frames a recurrent model sees before it predicts (Section 5.2)
@@ -409,7 +410,27 @@ def run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
     """Train each named model on every split at once (stacked) and evaluate it on the worms the
     split tests. ``splits``: (train (M, W, T), test (M, W, T), descriptions), as made by
     ``wormlib.experiments.unseen_splits`` or ``transfer_split``. Returns one row per model ×
-    split × test worm × step with its ``mse``, and the trained stacks by name."""
+    split × test worm × step with its ``mse``, and the trained stacks by name (an experiment of
+    ``wormlib.store``: ``trained`` keeps their weights, and they are rebuilt from them)."""
+    rows, states = trained(names, data, splits, hidden, cfg)
+    models = {}
+    for name, state in states.items():
+        model = build_model(name, len(splits[2]), data.x.shape[2], data.x.shape[3], hidden)
+        model.load_state_dict(state)
+        models[name] = model.to(cfg.device)
+    return rows, models
+
+
+@cached
+def trained(names: tuple[str, ...], data: TaskData, splits, hidden: int,
+            cfg: TrainConfig) -> tuple[pd.DataFrame, dict[str, dict[str, torch.Tensor]]]:
+    """``run``'s rows and each trained stack's weights and buffers (``state_dict``, on the CPU)."""
+    rows, models = _run(names, data, splits, hidden, cfg)
+    return rows, {name: {k: v.detach().cpu() for k, v in m.state_dict().items()} for name, m in models.items()}
+
+
+def _run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
+         cfg: TrainConfig) -> tuple[pd.DataFrame, dict[str, nn.Module]]:
     train, test, info = splits
     train_worms, needed = train.any(-1), test.any(-1)                      # (M, W)
     rows, models = [], {}
@@ -425,6 +446,7 @@ def run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
     return pd.DataFrame(rows), models
 
 
+@cached
 def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: TrainConfig,
               n_seeds: int) -> pd.DataFrame:
     """``run`` with the learned models in ``n_seeds`` independently initialised replicates
@@ -433,9 +455,9 @@ def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: 
     the deterministic baselines)."""
     baselines = tuple(n for n in names if n in BASELINES)
     learned = tuple(n for n in names if n not in BASELINES)
-    parts = [run(learned, data, replicate(splits, n_seeds), hidden, cfg)[0]]
+    parts = [_run(learned, data, replicate(splits, n_seeds), hidden, cfg)[0]]
     if baselines:
-        parts.insert(0, run(baselines, data, splits, hidden, cfg)[0].assign(seed=0))
+        parts.insert(0, _run(baselines, data, splits, hidden, cfg)[0].assign(seed=0))
     rows = pd.concat(parts, ignore_index=True)
     keys = [c for c in rows.columns if c not in ("seed", "mse")]
     return (rows.groupby(keys, sort=False).mse.agg(mse="mean", mse_sd_over_seeds="std").reset_index())

@@ -109,14 +109,25 @@ def sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+VERIFIED: dict[str, str] = {}
+"""``<study folder>/<file>`` → SHA-256 of every data file this process verified: the data an
+experiment's store entry and a page's provenance record (``wormlib.store.data_read``)."""
+
+
 def verify_sha256(path: Path, expected: str) -> None:
-    """Raise ChecksumError when ``path``'s SHA-256 is not ``expected``."""
+    """Raise ChecksumError when ``path``'s SHA-256 is not ``expected``; record it as read."""
     actual = sha256(path)
     if actual != expected.lower():
         raise ChecksumError(
             f"{path}: SHA-256 is {actual}, expected {expected}. The file is damaged or a "
             "different version: delete it and download it again."
         )
+    key = f"{Path(path).parent.name}/{Path(path).name}"
+    if VERIFIED.get(key) != actual:
+        VERIFIED[key] = actual
+        from ..store import log_use
+
+        log_use("data", key, actual)
 
 
 _SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]?(\S.*)$")
