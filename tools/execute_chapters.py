@@ -30,6 +30,10 @@ import papermill
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from toolargs import chapter_environment  # noqa: E402  (tools/ is this script's folder)
+
+# before NumPy loads, and before any inputs hash: the hash reads the environment the chapters get
+chapter_environment()
 from wormlib.atomic import write_text_atomic  # noqa: E402
 from wormlib.provenance import (DEVICES, REPO_ENV, ParameterError, check_seed, inputs_hash,  # noqa: E402
                                 load_profiles, resolve_device, results_read)
@@ -37,7 +41,6 @@ from wormlib.results import RESULTS_DIR, STAGE_ENV, sha256_file  # noqa: E402
 from wormlib.transaction import (PAGE, chapter_lock, clean_stages, new_stage, pending, plan_promotion,  # noqa: E402
                                  read_usage, recover)
 
-from toolargs import chapter_environment  # noqa: E402  (tools/ is this script's folder)
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}

@@ -1,0 +1,101 @@
+"""What the runner (tools/execute_chapters.py) counts as current, for both profiles, and what a
+chapter refuses to run with."""
+
+import copy
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from wormlib import provenance
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def runner(load_tool):
+    return load_tool("execute_chapters")
+
+
+def _meta(runner, chapter, profile):
+    meta = nbformat.read(runner.output_path(chapter, profile), as_version=4).metadata["wormlib"]
+    return meta, provenance.inputs_hash(chapter, profile, meta["device"], meta["seed"], meta.get("threads", 1))
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_edited_results_of_either_profile_make_the_page_stale(runner, profile, tmp_path, monkeypatch):
+    # the runner once called chapter 3 [quick] "up to date" after 148 of its records were lowered
+    meta, digest = _meta(runner, "03_classification", profile)
+    assert runner.why_stale(meta, digest) is None
+    name = next(iter(meta["results_sha256"]))
+    copied = tmp_path / "results"
+    (copied / name).parent.mkdir(parents=True)
+    (copied / name).write_bytes((runner.RESULTS_DIR / name).read_bytes().replace(b'"value": 0.', b'"value": 0.0', 1))
+    monkeypatch.setattr(runner, "RESULTS_DIR", copied)
+    assert "results files differ" in runner.why_stale(meta, digest)
+
+
+def test_chapter_5_reads_the_results_of_its_own_profile():
+    # chapter 5's inputs hash covers chapters 3 and 4's results of the profile it runs, quick too
+    reads = {p: [path.relative_to(ROOT).as_posix() for path in provenance.results_read("05_discussion", p)]
+             for p in ("quick", "full")}
+    assert reads == {"quick": ["results/quick/classification.json", "results/quick/trajectories.json"],
+                     "full": ["results/classification.json", "results/trajectories.json"]}
+
+
+def test_a_missing_or_edited_store_entry_makes_the_page_stale(runner):
+    meta, digest = _meta(runner, "03_classification", "quick")
+    entries = meta["experiments_sha256"]
+    assert entries, "the page recorded no experiment"
+    edited = copy.deepcopy(meta)
+    first = next(iter(entries))
+    edited["experiments_sha256"][first] = "0" * 64
+    assert "store entry" in runner.why_stale(edited, digest)
+
+
+def test_a_changed_data_file_makes_the_page_stale(runner, tmp_path, monkeypatch):
+    # pages record the SHA-256 of every data file they read; another file under the same name is
+    # seen even when its SHA256SUMS line was changed with it
+    meta, digest = _meta(runner, "01_background", "quick")
+    assert any(name.startswith("kato2015/") for name in meta["data_sha256"])
+    from wormlib.data import study_dir
+
+    copied = tmp_path / "kato2015"
+    copied.mkdir()
+    for f in study_dir("kato2015").iterdir():
+        (copied / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("WORMLIB_DATA", str(tmp_path))
+    assert runner.why_stale(meta, digest) is None
+    victim = copied / next(n for n in meta["data_sha256"] if n.startswith("kato2015/")).split("/", 1)[1]
+    victim.write_bytes(victim.read_bytes() + b"\n")
+    sums = copied / "SHA256SUMS"
+    sums.write_text(sums.read_text().replace(meta["data_sha256"][f"kato2015/{victim.name}"],
+                                             hashlib.sha256(victim.read_bytes()).hexdigest()))
+    assert "data file" in runner.why_stale(meta, digest)
+
+
+def test_a_kernel_with_another_checkouts_wormlib_is_refused(tmp_path):
+    # another checkout's editable install first on the path: the chapter must not run on it
+    env = {**os.environ, provenance.REPO_ENV: str(tmp_path)}
+    probe = "from wormlib import provenance; provenance.chapter_config('02_models', 'quick', 'cpu', 0)"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "ForeignLibraryError" in out.stderr and str(tmp_path) in out.stderr
+    env[provenance.REPO_ENV] = str(ROOT)
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("args, message", [(["--threads", "0"], "--threads"), (["--seed", "-1"], "seed"),
+                                            (["no_such_chapter"], "unknown chapter"), (["--jobs", "0"], "--jobs")])
+def test_the_runner_refuses_bad_parameters_by_name(runner, args, message, capsys):
+    with pytest.raises(SystemExit):
+        runner.parse_args(args)
+    assert message in capsys.readouterr().err
+
+
+def test_the_thread_count_is_an_input_of_a_page():
+    assert provenance.inputs_hash("02_models", "quick", "cpu", 0, 1) != provenance.inputs_hash("02_models", "quick",
+                                                                                                "cpu", 0, 2)
