@@ -1142,7 +1142,7 @@ plotting.numbered_table(
 #
 # - **The GRU windows do not run on Fig. 4A's seen-worm folds**, for cost: a model per worm and
 #   fold in each protocol and seed, and a GRU window trains several times slower than a windowed
-#   network (`tools/benchmark_window_networks.py` measures the ratio).
+#   network (`benchmarks/benchmark_window_networks.py` measures the ratio).
 # - **Nor does TAVRNN.** It trains on chunks of 16 graphs (≈ 48 frames) and each graph spans 18
 #   frames, so shuffled 8-frame test windows would sit inside its training graphs.
 # - **TAVRNN does not run on the Kato → Dag test of chapter 5** either: the Dag worms' 1.7 Hz

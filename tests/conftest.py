@@ -23,12 +23,13 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def load_tool():
-    """Import a script of ``tools/`` by name (``load_tool("compare_results")``): the tools are
-    scripts, not a package."""
+    """Import a script of ``tools/`` or ``benchmarks/`` by name (``load_tool("compare_results")``):
+    the tools are scripts, not a package."""
     import importlib.util
 
     def load(name: str):
-        path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+        root = Path(__file__).resolve().parents[1]
+        path = next(p for p in (root / "tools" / f"{name}.py", root / "benchmarks" / f"{name}.py") if p.exists())
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

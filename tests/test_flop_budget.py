@@ -1,4 +1,4 @@
-"""tools/flop_budget.py: each training loop counted as one step times the steps asked, closed-form
+"""benchmarks/flop_budget.py: each training loop counted as one step times the steps asked, closed-form
 fits once, and the floor's arithmetic."""
 
 import torch

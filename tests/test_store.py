@@ -73,7 +73,8 @@ def active_store(tmp_path, monkeypatch):
 def test_code_hash_ignores_comments_docstrings_and_formatting(tmp_path):
     a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
     a.write_text("X = 1\n\ndef f(x):\n    '''Doc.'''\n    return x + X\n")
-    b.write_text("# comment\nX = (1)\n\n\ndef f( x ):\n    '''Another doc.'''\n    # why\n    return (x +\n            X)\n")
+    b.write_text("# comment\nX = (1)\n'''What X is: an attribute docstring.'''\n\n\ndef f( x ):\n    '''Another doc.'''\n"
+                 "    # why\n    return (x +\n            X)\n")
     c.write_text("X = 1\n\ndef f(x):\n    return x - X\n")
     assert store.module_hashes(a) == store.module_hashes(b)
     assert store.module_hashes(a)["f"] != store.module_hashes(c)["f"]

@@ -9,7 +9,7 @@
 # (five processes, two threads each, stopped at DEADLINE_S seconds: how far each gets and how
 # fast its cells run), both with tools/profile_chapters.py on --device cuda; samples the GPU's
 # load with nvidia-smi dmon meanwhile; then times one optimiser step of each model family
-# (tools/benchmark_step.py --device cuda). Everything goes to OUT: quick/ and full/ (results and
+# (benchmarks/benchmark_step.py --device cuda). Everything goes to OUT: quick/ and full/ (results and
 # timing.json), *.log, gpu-utilisation.txt, step.txt, about.txt. The data come from WORMLIB_DATA
 # (default: .devdata/ in the repository, a copy of kato2015/ and dag2023/); the connectome from a
 # `cect` package on PYTHONPATH (default: .devsite/, its __init__.py and the White 1986 table).
@@ -60,5 +60,5 @@ else
 fi
 echo "chapters: $((SECONDS - start)) s" >> "$out/about.txt"
 [ -n "$dmon" ] && kill "$dmon"
-[ "$mode" = sections ] || timeout 90 "$py" tools/benchmark_step.py --device "$device" --steps 20 > "$out/step.txt" 2>&1
+[ "$mode" = sections ] || timeout 90 "$py" benchmarks/benchmark_step.py --device "$device" --steps 20 > "$out/step.txt" 2>&1
 echo "done: $((SECONDS - start)) s" >> "$out/about.txt"

@@ -385,7 +385,7 @@ def other_machines() -> str:
             + (f"GPU busy (streaming multiprocessors, sampled every 5 s while the chapters ran): median "
                f"{statistics.median(busy):.0f} %, above 50 % in {sum(b > 50 for b in busy)} of {len(busy)} "
                "samples.\n\n" if busy else "")
-            + (f"One optimiser step of each model family there (`tools/benchmark_step.py --device cuda`):"
+            + (f"One optimiser step of each model family there (`benchmarks/benchmark_step.py --device cuda`):"
                f"\n\n```text\n{step}\n```\n\n" if step else "")
             + about.get("reading", "") + "\n")
     return ("\n## Runs on other machines\n\nThe chapters come from the CPU run in the table above; these runs "

@@ -148,7 +148,7 @@ class _ScaledDistances:
     """d[a, j] = Σ_d ((x_j − c_a) / (σ_j σ_a))² from blocks of centres (c, σ_c): (B, D) to fixed
     points (x, σ_x): (J, D), expanded into one matrix product against a (3D, J) operand built once
     → (B, J). ``out``: a (≥ B, J) buffer reused across blocks (a fresh block of this size costs
-    more in page faults than its product; ``tools/benchmark_admm.py``)."""
+    more in page faults than its product; ``benchmarks/benchmark_admm.py``)."""
 
     def __init__(self, points: np.ndarray, point_noise: np.ndarray):
         ip = point_noise ** -2                                                  # 1/σ²

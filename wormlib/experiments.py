@@ -350,7 +350,7 @@ def confusion_of(name: str, data: TaskData, splits, hidden: int, train_cfg: Trai
 
 
 JOB_ORDER = (*TEMPORAL_MODELS, *GRU_WINDOW_MODELS, *WINDOW_MODELS)
-"""The models whose jobs start first, longest first (``tools/benchmark_step.py``), so that no
+"""The models whose jobs start first, longest first (``benchmarks/benchmark_step.py``), so that no
 worker is left with a long job at the end; the order cannot change a result."""
 
 

@@ -1,12 +1,12 @@
 """Independent training jobs on one-thread worker processes, with the bits of one after another.
 
 More threads per op change the last bits of large element-wise ops (HISTORY.md, "Tried and
-reverted: idle cores for the last chapter"; ``tools/thread_invariance.py``); more *jobs* do not.
+reverted: idle cores for the last chapter"; ``benchmarks/thread_invariance.py``); more *jobs* do not.
 A job here is one model trained on its splits (``wormlib.experiments.run``), which seeds itself,
 so its scores are the same whether it runs in this process after other jobs or alone in a worker
 process, whatever the schedule: each worker has one thread, as every chapter has (torch's and the
 BLAS/OpenMP pools', whatever the calling process has), and the settings
-``provenance.seed_everything`` gives the chapter's process. ``tools/benchmark_jobs.py``
+``provenance.seed_everything`` gives the chapter's process. ``benchmarks/benchmark_jobs.py``
 measures the speed-up and checks the bits; a test checks them on a tiny setting.
 
 The number of workers is not a chapter parameter (it cannot change a result): ``WORMLIB_WORKERS``,

@@ -3,7 +3,7 @@
 glibc's ``malloc`` hands every block above its mmap threshold (128 KiB, adapting upwards) back to
 the operating system when it is freed, so each training step that allocates the same 10 MB
 activation tensors again page-faults them in afresh: ≈ 4,600 minor faults per step of the
-chapter-3 GNN stack, ≈ 15 % of its time (``tools/benchmark_step.py``). Raising the mmap and trim
+chapter-3 GNN stack, ≈ 15 % of its time (``benchmarks/benchmark_step.py``). Raising the mmap and trim
 thresholds keeps those blocks in the heap, to be reused. Values are unaffected: only where memory
 comes from changes.
 """

@@ -49,7 +49,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 STORE_ENV = "WORMLIB_STORE"
 """JSON ``{"root": folder of the chapter's entries, "stage": staging folder or null, "device": ...}``,
 set by ``wormlib.provenance.chapter_config``; worker processes inherit it."""
-FORMAT = 2
+FORMAT = 3
 """Version of the entry format and of the code hash: entries of another version are not used."""
 PLUMBING = {"store.py", "jobs.py", "atomic.py", "results.py", "provenance.py", "transaction.py"}
 """Modules whose code never enters a key: they move values, they do not compute them."""
@@ -67,13 +67,21 @@ class UncacheableError(TypeError):
 # Code, hashed as parsed code
 # ------------------------------------------------------------------------------------------
 
+class _NoStrings(ast.NodeTransformer):
+    """Removes every statement that is a bare string: docstrings, and the strings documenting a
+    constant or attribute after its assignment (this project's convention). They compute nothing."""
+
+    def visit_Expr(self, node: ast.Expr):
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return None
+        return self.generic_visit(node)
+
+
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    tree = _NoStrings().visit(tree)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
+        if isinstance(getattr(node, "body", None), list) and not node.body:
+            node.body = [ast.Pass()]
     return tree
 
 

@@ -7,7 +7,7 @@ always sees one worm ("we independently optimized the loss function for each wor
 epoch"). Training lasts a fixed number of steps, whatever the number of training worms.
 All M losses are summed into one backward pass: the models share nothing (each gets only its
 own gradient, and Adam is element-wise), so this is M independent trainings done in one pass —
-faster than a loop over models (``tools/benchmark_stacked.py``). Only the random mini-batch
+faster than a loop over models (``benchmarks/benchmark_stacked.py``). Only the random mini-batch
 draws differ from a loop, since the models share one seeded generator.
 """
 
@@ -96,7 +96,7 @@ class TrainConfig:
 
 def make_optimiser(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam with the fused kernel: one pass over all parameters instead of one per operation
-    and parameter, the same update rule (timed in ``tools/benchmark_step.py``)."""
+    and parameter, the same update rule (timed in ``benchmarks/benchmark_step.py``)."""
     return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
 

@@ -42,7 +42,7 @@ def _jld2_value(handle: h5py.File, value: Any, memo: dict | None = None) -> Any:
     ``first``/``second`` pairs) as dicts, tuples/structs as dicts of their fields. ``memo`` maps a
     referenced object's file address to its value, so that an object referenced twice is read
     once: a walk of the whole label file follows 33 894 references to 24 143 distinct objects
-    (``tools/benchmark_loaders.py``)."""
+    (``benchmarks/benchmark_loaders.py``)."""
     memo = {} if memo is None else memo
     if isinstance(value, h5py.Reference):
         target = h5py.h5r.dereference(value, handle.id)

@@ -1,6 +1,6 @@
 """Benchmark: what a protocol of chapter 3 costs with the windowed networks and with their GRU versions.
 
-    python tools/benchmark_window_networks.py [--profile full] [--threads 1] [--task 4-state] [--train 1]
+    python benchmarks/benchmark_window_networks.py [--profile full] [--threads 1] [--task 4-state] [--train 1]
 
 Trains, scores and times each pair of time-context networks (``experiments.WINDOW_MODELS``, then
 ``experiments.GRU_WINDOW_MODELS``) on one unseen-worm protocol exactly as chapter 3's "windowed
@@ -13,11 +13,13 @@ unseen-worm protocols only (not on Fig. 4A's seen-worm folds), because of the ra
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import time
+
 from toolargs import chapter_parser, pin_threads  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """Chapter 3's time-context jobs for one setting, timed one by one on a device, up to a deadline.
 
-    python tools/benchmark_time_context.py --device cuda --deadline 200      # full profile's sizes
-    python tools/benchmark_time_context.py --steps 3 --deadline 30           # a dry run on the CPU
+    python benchmarks/benchmark_time_context.py --device cuda --deadline 200      # full profile's sizes
+    python benchmarks/benchmark_time_context.py --steps 3 --deadline 30           # a dry run on the CPU
 
 A job is what chapter 3's "Time context" section trains for one model of one setting: here its
 first setting (past-only features, 7 states, 4 training worms), with TAVRNN, its probe and the
@@ -16,12 +16,15 @@ the two differ.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import argparse
+import time
+
 from toolargs import pin_threads  # noqa: E402
 
 

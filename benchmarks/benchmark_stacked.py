@@ -1,6 +1,6 @@
 """Benchmark: one experiment's models trained stacked (one pass) vs one by one.
 
-    python tools/benchmark_stacked.py [--model gnn-inferred-static] [--steps 100] [--threads 2]
+    python benchmarks/benchmark_stacked.py [--model gnn-inferred-static] [--steps 100] [--threads 2]
 
 The experiment is chapter 3's seven-state, seen-population protocol: 5 worms × 10 folds = 50
 models. Both ways run the same number of optimiser steps per model and the same evaluation;
@@ -10,14 +10,17 @@ should agree within noise).
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import argparse
+import time
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from wormlib import experiments  # noqa: E402
 from wormlib.data import load_kato2015  # noqa: E402
 from wormlib.preprocess import PAPER_NEURONS  # noqa: E402

@@ -1,7 +1,7 @@
 """Benchmark: loading each study's recordings (``wormlib.data``), cold, in a fresh process.
 
-    python tools/benchmark_loaders.py [--repeats 3]
-    python tools/benchmark_loaders.py --against <commit>   # also that commit's loaders, same run
+    python benchmarks/benchmark_loaders.py [--repeats 3]
+    python benchmarks/benchmark_loaders.py --against <commit>   # also that commit's loaders, same run
 
 For each loader of the book's data — the five Kato worms, the seven Dag worms, and the Dag
 NeuroPAL label file alone (the JLD2 tree of object references that the Dag loader walks) — it
@@ -14,15 +14,18 @@ Last, it counts the object references in the whole Dag label file and the object
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
 import argparse
 import json
 import os
 import statistics
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 
 LOADERS = {
     "kato2015 (5 worms)": ("from wormlib.data import load_kato2015 as f; f()", "kato2015", "*"),

@@ -1,6 +1,6 @@
 """Check TAVRNN's training stability on this machine, in chapter 3's most fragile setting.
 
-    python tools/tavrnn_stability.py [--profile full] [--threads 1]
+    python benchmarks/tavrnn_stability.py [--profile full] [--threads 1]
 
 Trains chapter 3's label-free TAVRNNs exactly as its time-context section does (7 states,
 past-only features, leave-one-worm-out with 4 training worms, ``n_seeds`` stacked replicates of
@@ -18,12 +18,14 @@ first step at which a replicate's state is not finite, and the seconds each read
 from __future__ import annotations
 
 import sys
-import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import time
+import warnings
+
 from toolargs import chapter_parser, pin_threads  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Does training give the same bits on one thread and on two? Where it first does not, which op.
 
-    python tools/thread_invariance.py [--models 4,50,250] [--steps 2]
+    python benchmarks/thread_invariance.py [--models 4,50,250] [--steps 2]
 
 Trains chapter 3's static-edge GNN (7 states, the 15 paper neurons, hidden 32, batch 64, real
 Kato recordings) as a stack of M models for ``--steps`` optimiser steps, once on one torch thread
@@ -16,12 +16,14 @@ and dropped: idle cores for the last chapter").
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import argparse
+import contextlib
 
 
 def train(n_models: int, steps: int, threads: int, record: bool = False):

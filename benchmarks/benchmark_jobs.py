@@ -1,10 +1,10 @@
 """Chapter 3's time-context training as independent jobs: one after another, or on worker processes.
 
-    python tools/benchmark_jobs.py [--steps 60] [--workers 2]
+    python benchmarks/benchmark_jobs.py [--steps 60] [--workers 2]
 
 The sound way to use a core that falls idle (HISTORY.md, "Tried and reverted: idle cores for the
 last chapter"): not more threads per op, which changes the last bits of a large element-wise op
-(``tools/thread_invariance.py``), but more jobs, each on one thread. Each job here is what
+(``benchmarks/thread_invariance.py``), but more jobs, each on one thread. Each job here is what
 chapter 3's "Time context" section trains for one model and one setting — a GRU-window network
 in 5 seed replicates on every leave-worms-out split of 7 states with 4 training worms or 4 states
 with 3, past-only features, hidden 32 — with ``--steps`` optimiser steps instead of the full
@@ -16,12 +16,15 @@ cannot matter).
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import argparse
+import time
+
 from toolargs import pin_threads  # noqa: E402
 
 JOBS = [(model, kind, task, k) for kind, task, k in (("causal", "7-state", 4), ("causal", "4-state", 3))

@@ -1,6 +1,6 @@
 """Benchmark: where chapter 4's time goes — training and evaluating each trajectory model.
 
-    python tools/benchmark_trajectories.py [--steps 100] [--threads 2] [--models gnn,mlp] [--seeds 5]
+    python benchmarks/benchmark_trajectories.py [--steps 100] [--threads 2] [--models gnn,mlp] [--seeds 5]
 
 For each model, the 5 stacked models of chapter 4's "train on 4 worms" protocol are trained for
 ``--steps`` optimiser steps (8-step rollouts; 12 frames for the recurrent ones) and evaluated
@@ -12,14 +12,17 @@ does (the extrapolation is then for that one run).
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
+import argparse
+import time
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from wormlib import experiments  # noqa: E402
 from wormlib import trajectories as tj  # noqa: E402
 from wormlib.data import load_kato2015  # noqa: E402

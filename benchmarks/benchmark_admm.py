@@ -1,6 +1,6 @@
 """Benchmark: building one ADMM manifold (wormlib.admm) on four Kato worms, and placing the fifth.
 
-    python tools/benchmark_admm.py [--threads 2] [--repeats 3] [--numpy-hugepages]
+    python benchmarks/benchmark_admm.py [--threads 2] [--repeats 3] [--numpy-hugepages]
 
 Prints, for each candidate embedding of ``wormlib.admm.EMBEDDINGS``: frames (nodes), embedding
 dimension, seconds to build the manifold (median of ``--repeats``; kernel neighbours in blocks
@@ -13,6 +13,12 @@ NumPy's huge-page advice on (its default; the chapters run with it off, ``toolar
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
 
 import argparse
 import os

@@ -1,6 +1,6 @@
 """The book's arithmetic against the machine's peak: a floor under the full profile's run time.
 
-    python tools/flop_budget.py [--profile full] [--out DIR] [chapters ...]
+    python benchmarks/flop_budget.py [--profile full] [--out DIR] [chapters ...]
 
 Runs each chapter as plain Python (``tools/profile_chapters.py``'s runner, one process per chapter,
 one thread, its training jobs in that process) with every training loop of the library cut to
@@ -23,19 +23,22 @@ stacked models, FLOPs per step, steps) and the totals.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
 import argparse
 import inspect
 import json
 import os
 import subprocess
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from toolargs import chapter_environment
 
-ROOT = Path(__file__).resolve().parents[1]
 CORES = 2
 """Cores of the book's machine (the floor divides the arithmetic among them)."""
 

@@ -1,7 +1,7 @@
 """Benchmark: one optimiser step of every model family of the book, against the machine's peak.
 
-    python tools/benchmark_step.py [--threads 1] [--steps 20] [--models gnn-static,mlp-concat] [--device cuda]
-    python tools/benchmark_step.py --against <commit>    # also time that commit's step, same run
+    python benchmarks/benchmark_step.py [--threads 1] [--steps 20] [--models gnn-static,mlp-concat] [--device cuda]
+    python benchmarks/benchmark_step.py --against <commit>    # also time that commit's step, same run
 
 For each model family — the chapter-3 stacks (50 models: 5 worms × 10 folds, batch 64, the 15
 paper neurons, hidden 32; also the time-context networks, which read each neuron's six lagged
@@ -18,16 +18,18 @@ within seconds of each other.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # wormlib, and the tools' helpers (toolargs, profile_chapters)
+
 import argparse
 import dataclasses
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def matmul_peak(n: int = 1024, repeats: int = 20, device: str = "cpu") -> float:
