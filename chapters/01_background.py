@@ -396,27 +396,25 @@ plotting.glue_texts(
 )
 
 # %%
-bank = admm.ManifoldBank(admm.trace_activity(worms, shared))
 states4 = [task_labels(r, "4-state") for r in worms]
-nodes, held_out, cycle = admm.held_out_cycle(bank, len(worms) - 1)
-four = bank.view(tuple(range(len(worms) - 1)), admm.FIGURE_EMBEDDING)
-everyone = bank.view(tuple(range(len(worms))), admm.FIGURE_EMBEDDING, keep=True)
-cycle_all, mode_all = everyone.manifold.cycle_mode()
-separation_admm = pd.DataFrame(admm.held_out_separation(bank, states4))
+picture = admm.figure_manifolds(admm.trace_activity(worms, shared), states4)
+four, everyone = tuple(range(len(worms) - 1)), tuple(range(len(worms)))  # training worms
+separation_admm = pd.DataFrame(picture["separation"])
+cycle, cycle_all = picture["cycle"], picture["cycle_all"]
 period_s = 2 * np.pi / np.angle(cycle) / worms[-1].fps  # seconds per turn of the cycle
 fig = plotting.admm_manifold(
     [
         dict(
             title=f"four worms; worm {worms[-1].worm} placed on it",
-            nodes=nodes,
-            states=admm.node_values(states4, four.train),
-            trajectory=held_out,
+            nodes=picture["held_out_nodes"],
+            states=admm.node_values(states4, four),
+            trajectory=picture["held_out"],
             trajectory_states=states4[-1],
         ),
         dict(
             title=f"all five worms, {len(shared)} shared neurons",
-            nodes=mode_all,
-            states=admm.node_values(states4, everyone.train),
+            nodes=picture["all_nodes"],
+            states=admm.node_values(states4, everyone),
         ),
     ],
     CLASSES["4-state"],

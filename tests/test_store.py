@@ -150,7 +150,8 @@ def test_values_survive_the_store_exactly():
                           "train": ["0,1", "2", "3"], "skipped": [1.0, math.nan, 0.0]})
     value = (frame, {"w": torch.randn(3, 4), "i": torch.tensor([1, 2], dtype=torch.int64),
                      "empty": torch.zeros(0, 3)}, [np.arange(6, dtype=np.int32).reshape(2, 3), 7, "x"],
-             np.float64(0.3), {1: "non-string key"})
+             np.float64(0.3), {1: "non-string key"}, complex(0.5, -2.0), np.complex128(1j),
+             np.exp(1j * np.arange(3.0)))
     back = store.decode(json.loads(store.canonical(store.encode(value))))
     assert store._same(value, back)
     pd.testing.assert_frame_equal(back[0], frame, check_exact=True)

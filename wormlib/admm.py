@@ -36,6 +36,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.sparse.linalg import eigs
 
 from .preprocess import reach_text
+from .store import cached
 
 
 def trace_activity(recordings: list, neurons: tuple[str, ...]) -> list[np.ndarray]:
@@ -607,6 +608,22 @@ def held_out_cycle(bank: ManifoldBank, worm: int, embedding: Embedding = FIGURE_
     view = bank.view(train, embedding, keep=True)
     lam, mode = view.manifold.cycle_mode()
     return mode, view.manifold.place(bank.embedded(view, worm), values=mode), lam
+
+
+@cached
+def figure_manifolds(activity: list[np.ndarray], targets: list[np.ndarray],
+                     embedding: Embedding = FIGURE_EMBEDDING) -> dict:
+    """Chapter 1's picture of Brennan & Proekt's manifold (paper Fig. 2B–C), built once (an
+    experiment of ``wormlib.store``): the manifold of every worm but the last in the plane of its
+    cycle mode (``held_out_nodes``, complex) with the last worm placed on it (``held_out``), its
+    eigenvalue (``cycle``); the manifold of every worm (``all_nodes``, ``cycle_all``); and, each
+    worm held out in turn, how its states separate there and in PCA (``separation``,
+    ``held_out_separation``'s rows)."""
+    bank = ManifoldBank(activity)
+    nodes, held_out, cycle = held_out_cycle(bank, len(activity) - 1, embedding)
+    cycle_all, all_nodes = bank.view(tuple(range(len(activity))), embedding, keep=True).manifold.cycle_mode()
+    return dict(held_out_nodes=nodes, held_out=held_out, cycle=cycle, all_nodes=all_nodes, cycle_all=cycle_all,
+                separation=held_out_separation(bank, targets, embedding))
 
 
 def held_out_separation(bank: ManifoldBank, targets: list[np.ndarray],

@@ -300,6 +300,8 @@ def encode(value):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, complex):
+        return {"__complex__": [encode(value.real), encode(value.imag)]}
     if isinstance(value, (list, tuple)):
         items = [encode(v) for v in value]
         return items if isinstance(value, list) else {"__tuple__": items}
@@ -332,6 +334,8 @@ def decode(value):
         return value
     if "__float__" in value:
         return float(value["__float__"])
+    if "__complex__" in value:
+        return complex(*(decode(v) for v in value["__complex__"]))
     if "__scalar__" in value:
         return np.dtype(value["__scalar__"]).type(decode(value["value"]))
     if "__tuple__" in value:
