@@ -99,3 +99,24 @@ def test_the_runner_refuses_bad_parameters_by_name(runner, args, message, capsys
 def test_the_thread_count_is_an_input_of_a_page():
     assert provenance.inputs_hash("02_models", "quick", "cpu", 0, 1) != provenance.inputs_hash("02_models", "quick",
                                                                                                 "cpu", 0, 2)
+
+
+def test_every_committed_store_entry_is_valid_for_the_code_here(load_tool):
+    # the store holds only entries a page used (promotion prunes the rest), and each must still be
+    # valid: otherwise the next run of its chapter would recompute it (tools/store_status.py)
+    rows = load_tool("store_status").status()
+    assert {r["profile"] for r in rows} == {"quick", "full"}
+    stale = [f"{r['path']}: {r['why'][:2]}" for r in rows if r["why"]]
+    assert not stale, f"{len(stale)} entries would be recomputed, e.g. {stale[:3]}"
+
+
+def test_the_store_status_names_the_code_that_changed(load_tool, monkeypatch):
+    tool = load_tool("store_status")
+    real = tool.store.code_hash
+    monkeypatch.setattr(tool.store, "code_hash", lambda module, name: "changed" if (
+        str(module).endswith("tavrnn.py") and name == "TAVRNN.forward") else real(module, name))
+    rows = [r for r in tool.status() if r["profile"] == "quick"]
+    hit = {r["experiment"] for r in rows if r["why"]}
+    assert hit and hit <= {"experiments.scores_of", "tavrnn.embeddings_of_every_worm"}
+    assert all(r["why"] == ["code tavrnn.py:TAVRNN.forward"] for r in rows if r["why"])
+    assert sum(bool(r["why"]) for r in rows) < len(rows) / 4  # the MLPs', GNNs' and baselines' stay

@@ -188,6 +188,8 @@ def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, d
         staged_page = stage / PAGE
         write_text_atomic(staged_page, nbformat.writes(executed) + "\n")
         plan.moves.append((staged_page, out))
+        computed = sum("store" in Path(dst).relative_to(RESULTS_DIR).parts for _, dst in plan.moves
+                       if Path(dst).is_relative_to(RESULTS_DIR))
         plan.commit()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -196,7 +198,9 @@ def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, d
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-    print(f"{chapter} [{profile}]: done in {runtime:.0f} s → {out.relative_to(ROOT)}", flush=True)
+    used = len(executed.metadata["wormlib"]["experiments_sha256"])
+    print(f"{chapter} [{profile}]: done in {runtime:.0f} s → {out.relative_to(ROOT)}; {used} experiments, "
+          f"{used - computed} from the store, {computed} computed", flush=True)
 
 
 def section_times(notebook) -> dict[str, float]:
