@@ -440,7 +440,7 @@ def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
                 pending.remove(chapter)
                 cmd = [sys.executable, __file__, chapter, "--jobs", "1", "--profile", args.profile,
                        "--device", args.device, "--seed", str(args.seed), "--threads", str(args.threads),
-                       "--no-status"]
+                       "--no-status"] + (["--fresh"] if args.fresh else [])
                 running[chapter] = subprocess.Popen(cmd + (["--force"] if args.force else []), env=env)
         time.sleep(0.2)
         for chapter, proc in list(running.items()):
@@ -457,6 +457,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--seed", type=int, default=0, help="an integer in [0, 2**32 - 1]")
     parser.add_argument("--force", action="store_true", help="execute even when up to date")
+    parser.add_argument("--fresh", action="store_true",
+                        help="compute every experiment again instead of reading the store (with --force: "
+                             "the whole chapter from scratch; a rerun reproduces the entries bit for bit)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="chapters executed at once, each on --threads threads (default: 2 "
                              "on a CPU with 2 or more cores, 1 on a GPU; a chapter that reads "
@@ -485,6 +488,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.fresh:
+        from wormlib.store import FRESH_ENV
+
+        os.environ[FRESH_ENV] = "1"  # the kernels and their workers inherit it
     try:
         if args.jobs > 1 and len(args.chapters) > 1:
             return 1 if run_parallel(args.chapters, args) else 0

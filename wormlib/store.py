@@ -425,6 +425,12 @@ USAGE_DIR = ".usage"
 """Inside a staging folder: one file per process listing the entries it used or wrote."""
 
 
+FRESH_ENV = "WORMLIB_STORE_FRESH"
+"""When set (``tools/execute_chapters.py --fresh``), nothing is read from the store: every
+experiment is computed again and its entry rewritten (a rerun on the same machine reproduces the
+committed entries bit for bit)."""
+
+
 def active() -> dict | None:
     """The store configuration of this chapter run (``STORE_ENV``), or None outside one."""
     value = os.environ.get(STORE_ENV)
@@ -510,7 +516,7 @@ def lookup(fn, args: tuple, kwargs: dict | None = None, threads: int | None = No
     wrapper), or :data:`MISS`: how ``wormlib.jobs`` sends only the jobs the store lacks to workers
     (``threads``: the thread count the call would run with there, if not this process's)."""
     fn = getattr(fn, "uncached", fn)
-    if active() is None:
+    if active() is None or os.environ.get(FRESH_ENV):
         return MISS
     cfg, arguments, env, name = _key(fn, args, kwargs or {}, threads)
     for path in (_staged(cfg, name), _committed_root(cfg) / name):
