@@ -233,6 +233,7 @@ def write_status() -> None:
         stale = not up_to_date(meta, digest)
         rows.append(f"| {chapter} | {meta.get('executed_on', '—')} | {meta.get('profile', '—')} | "
                     f"{meta.get('device', '—')} | {meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
+                    f"{len(meta.get('experiments_sha256', {}))} | {experiments_seconds(meta):.0f} | "
                     f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")
     write_text_atomic(ROOT / "book" / "status.md",
         "# Execution status\n\n"
@@ -246,8 +247,12 @@ def write_status() -> None:
         "from the store (`wormlib.store`: each expensive step keyed by the code it ran, its "
         "arguments and environment), it trained nothing, and each entry records the seconds its "
         "own computation took.\n\n"
-        "| chapter | executed on (UTC) | profile | device | seed | run time (s) | inputs hash | state |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "| chapter | executed on (UTC) | profile | device | seed | run time (s) | experiments | their compute (s) "
+        "| inputs hash | state |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "*Experiments*: the expensive steps the page used (`wormlib.store`); *their compute*: the seconds "
+        "each took when it was computed, added up (on worker processes, several ran at once): what a "
+        "run from scratch (`--fresh`) would spend on them.\n\n"
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
         "the 2-core machine (`--jobs 2`), each on one thread, and chapter 3 trains its independent "
         "model stacks on one-thread worker processes, one per core (`wormlib.jobs`; "
@@ -255,6 +260,18 @@ def write_status() -> None:
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, on {cpu_name()}, {os.cpu_count()} cores ({platform.system()}).\n\n"
         + time_by_section() + other_machines())
+
+
+def experiments_seconds(meta: dict) -> float:
+    """The seconds the store entries a page used took when they were computed, added up."""
+    import json
+
+    total = 0.0
+    for name in meta.get("experiments_sha256", {}):
+        path = RESULTS_DIR / name
+        if path.exists():
+            total += json.loads(path.read_text()).get("seconds", 0.0)
+    return total
 
 
 def cpu_name() -> str:
