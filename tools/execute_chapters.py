@@ -231,10 +231,10 @@ def write_status() -> None:
         digest = inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0),
                              meta.get("threads", 1))
         stale = not up_to_date(meta, digest)
-        rows.append(f"| {chapter} | {meta.get('executed_on', '—')} | {meta.get('profile', '—')} | "
-                    f"{meta.get('device', '—')} | {meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
-                    f"{len(meta.get('experiments_sha256', {}))} | {experiments_seconds(meta):.0f} | "
-                    f"`{meta.get('inputs_sha256', '')[:12]}` | {'**stale**' if stale else 'current'} |")
+        rows.append(f"| {chapter} | {meta.get('executed_on', '—')} | "
+                    f"{meta.get('device', '—')}, {meta.get('seed', '—')} | {meta.get('runtime_s', '—')} | "
+                    f"{len(meta.get('experiments_sha256', {}))} ({experiments_seconds(meta):,.0f} s) | "
+                    f"`{meta.get('inputs_sha256', '')[:8]}` | {'**stale**' if stale else 'current'} |")
     write_text_atomic(ROOT / "book" / "status.md",
         "# Execution status\n\n"
         "How each chapter page was produced (written by `tools/execute_chapters.py`). A chapter is "
@@ -247,12 +247,12 @@ def write_status() -> None:
         "from the store (`wormlib.store`: each expensive step keyed by the code it ran, its "
         "arguments and environment), it trained nothing, and each entry records the seconds its "
         "own computation took.\n\n"
-        "| chapter | executed on (UTC) | profile | device | seed | run time (s) | experiments | their compute (s) "
-        "| inputs hash | state |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-        "*Experiments*: the expensive steps the page used (`wormlib.store`); *their compute*: the seconds "
-        "each took when it was computed, added up (on worker processes, several ran at once): what a "
-        "run from scratch (`--fresh`) would spend on them.\n\n"
+        "The book shows the full profile's pages.\n\n"
+        "| chapter | executed (UTC) | device, seed | run time (s) | experiments (computed in) | inputs | state |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "*Experiments*: the expensive steps the page used (`wormlib.store`), and the seconds they took "
+        "when they were computed, added up (on worker processes several ran at once): what a run from "
+        "scratch (`--fresh`) would spend on them.\n\n"
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
         "the 2-core machine (`--jobs 2`), each on one thread, and chapter 3 trains its independent "
         "model stacks on one-thread worker processes, one per core (`wormlib.jobs`; "
