@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from toolargs import chapter_environment  # noqa: E402  (tools/ is this script's
 chapter_environment()
 from wormlib.atomic import write_text_atomic  # noqa: E402
 from wormlib.provenance import (DEVICES, REPO_ENV, ParameterError, check_seed, inputs_hash,  # noqa: E402
-                                load_profiles, resolve_device, results_read)
+                                resolve_device, results_read)
 from wormlib.results import RESULTS_DIR, STAGE_ENV, sha256_file  # noqa: E402
 from wormlib.transaction import (PAGE, chapter_lock, clean_stages, new_stage, pending, plan_promotion,  # noqa: E402
                                  read_usage, recover)
