@@ -149,9 +149,8 @@ def test_leftover_staging_folders_are_removed(repo):
     assert set(removed) == {mine, old_layout} and other.exists()
 
 
-def test_an_interrupted_promotion_makes_every_page_stale(repo, load_tool, monkeypatch):
+def test_an_interrupted_promotion_makes_every_page_stale(repo, load_tool):
     folder, page = repo
-    execute_chapters = load_tool("execute_chapters")
-    monkeypatch.setattr(execute_chapters, "pending", transaction.pending)
+    execute_chapters = load_tool("execute_chapters")  # its pending() reads the stand-in results/
     (folder / ".promote-03_x-full.json").write_text("{}")
     assert "interrupted" in execute_chapters.why_stale({"inputs_sha256": "h"}, "h")

@@ -35,7 +35,7 @@ from toolargs import chapter_environment  # noqa: E402  (tools/ is this script's
 chapter_environment()
 from wormlib.atomic import write_text_atomic  # noqa: E402
 from wormlib.provenance import (DEVICES, REPO_ENV, ParameterError, check_seed, inputs_hash,  # noqa: E402
-                                resolve_device, results_read)
+                                resolve_device)
 from wormlib.results import RESULTS_DIR, STAGE_ENV, sha256_file  # noqa: E402
 from wormlib.transaction import (PAGE, chapter_lock, clean_stages, new_stage, pending, plan_promotion,  # noqa: E402
                                  read_usage, recover)
@@ -80,12 +80,6 @@ def data_current(recorded_digests: dict) -> bool:
         except DataError:
             return False
     return True
-
-
-def read_digests(chapter: str, profile: str) -> dict[str, str | None]:
-    """SHA-256 of each results file the chapter reads (None where absent)."""
-    return {p.relative_to(RESULTS_DIR).as_posix(): sha256_file(p) if p.exists() else None
-            for p in results_read(chapter, profile)}
 
 
 def why_stale(meta: dict, digest: str) -> str | None:
@@ -182,8 +176,7 @@ def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, d
             inputs_sha256=digest, profile=profile, device=device, seed=seed, threads=threads,
             runtime_s=round(runtime, 1), executed_on=time.strftime("%Y-%m-%d", time.gmtime()),
             section_times_s=sections, results_sha256=plan.results_sha256,
-            experiments_sha256=plan.entries_sha256, data_sha256=dict(sorted(usage["data"].items())),
-            results_read_sha256=read_digests(chapter, profile))
+            experiments_sha256=plan.entries_sha256, data_sha256=dict(sorted(usage["data"].items())))
         staged_page = stage / PAGE
         write_text_atomic(staged_page, nbformat.writes(executed) + "\n")
         plan.moves.append((staged_page, out))
@@ -299,8 +292,9 @@ def time_by_section() -> str:
         return ""
     return ("## Where the time goes\n\n"
             "Seconds per section (the code cells under each heading, longest first; sections under "
-            "1 s left out) and its share of the chapter's cells, for the pages whose execution "
-            "recorded them.\n\n"
+            "1 s left out) and its share of the chapter's cells, in the page's last execution: where "
+            "its experiments came from the store, the time to read and show them, not to compute them "
+            "(the table above adds up that).\n\n"
             "| chapter | section | time (s) | share |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n")
 
 

@@ -25,12 +25,6 @@ from wormlib import store  # noqa: E402
 from wormlib.results import RESULTS_DIR  # noqa: E402
 
 
-def changed_code(entry: dict) -> list[str]:
-    """The definitions an entry executed whose code is not what it was (``module:qualname``)."""
-    return [key for key, value in entry.get("code", {}).items()
-            if store.code_hash(store.PACKAGE_DIR / key.split(":", 1)[0], key.split(":", 1)[1]) != value]
-
-
 def changed_environment(entry: dict) -> list[str]:
     made = entry.get("environment", {})
     here = store.environment(made.get("device", "cpu"))
@@ -43,7 +37,7 @@ def status(folder: Path = RESULTS_DIR) -> list[dict]:
     for path in sorted(folder.glob("**/store/*/*/*.json")):
         relative = path.relative_to(folder)
         entry = store.read_entry(path)
-        why = [f"code {c}" for c in changed_code(entry)] + [f"{k} version" for k in changed_environment(entry)]
+        why = [f"code {c}" for c in store.changed_code(entry)] + [f"{k} version" for k in changed_environment(entry)]
         if entry.get("format") != store.FORMAT:
             why.insert(0, f"entry format {entry.get('format')} (now {store.FORMAT})")
         profile = relative.parts[0] if relative.parts[0] != "store" else "full"

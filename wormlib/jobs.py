@@ -88,21 +88,25 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple], workers: int = 1, desc: str = 
     if workers <= 1 or len(jobs) <= 1:
         return [fn(*job) for job in tqdm(jobs, desc=desc, disable=None)]
     # jobs the experiment store holds are read here: no worker is started for them
-    stored = ([store.lookup(fn, job, threads=1) for job in jobs] if hasattr(fn, "uncached")
-              else [store.MISS] * len(jobs))
-    todo = [i for i, value in enumerate(stored) if value is store.MISS]
-    if len(todo) < len(jobs):
-        computed = run_jobs(fn, [jobs[i] for i in todo], workers, desc) if todo else []
-        for i, value in zip(todo, computed):
-            stored[i] = value
-        return stored
+    results = ([store.lookup(fn, job, threads=1) for job in jobs] if hasattr(fn, "uncached")
+               else [store.MISS] * len(jobs))
+    todo = [i for i, value in enumerate(results) if value is store.MISS]
+    if todo:  # on workers even when one is left: the one-thread bits of every job
+        for i, value in zip(todo, _on_workers(fn, [jobs[i] for i in todo], workers, desc)):
+            results[i] = value
+    return results
+
+
+def _on_workers(fn: Callable, jobs: Sequence[tuple], workers: int, desc: str) -> list:
+    """``[fn(*job) for job in jobs]`` on ``workers`` one-thread processes, in the jobs' order."""
     results = [None] * len(jobs)
     # a traced call (wormlib.store) counts the code its jobs run on the workers as its own
-    submit, traced = (lambda f, *a: pool.submit(store.traced_job, f, *a)), store.tracing()
+    traced = store.tracing()
     env = {**ONE_THREAD_ENV, store.DATA_READ_ENV: json.dumps(store.data_read())}
     with _environment(env), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
                                                 initializer=_start_worker) as pool:
-        futures = {(submit(fn, *job) if traced else pool.submit(fn, *job)): i for i, job in enumerate(jobs)}
+        futures = {(pool.submit(store.traced, fn, *job) if traced else pool.submit(fn, *job)): i
+                   for i, job in enumerate(jobs)}
         try:
             for future in tqdm(as_completed(futures), total=len(jobs), desc=desc, disable=None):
                 value = future.result()

@@ -273,10 +273,9 @@ def library_closure(path: Path, module: str = "__main__") -> list[Path]:
 
 
 RESULTS_READ = {"05_discussion": ("classification", "trajectories")}
-"""Results files (``results/<name>.json``) that a chapter reads besides its own: part of its
-inputs, so that it is re-executed when they change (tests check this list against the source).
-Full-profile results are committed and enter the inputs hash; for other profiles, whose results
-are not committed, the runner records and compares their digests itself."""
+"""Results files (``results/[<profile>/]<name>.json``) that a chapter reads besides its own, of the
+profile it runs: part of its inputs hash, so that it is re-executed when they change (tests check
+this list against the source)."""
 
 
 def results_read(chapter: str, profile: str) -> list[Path]:

@@ -219,11 +219,6 @@ def traced(fn, *args, **kwargs):
     return value, code
 
 
-def traced_job(fn, *args):
-    """``traced`` for a job on a worker process (``wormlib.jobs.run_jobs`` while tracing)."""
-    return traced(fn, *args)
-
-
 # ------------------------------------------------------------------------------------------
 # Arguments, hashed by content
 # ------------------------------------------------------------------------------------------
@@ -371,7 +366,8 @@ def _same(a, b) -> bool:
             return False
     if isinstance(a, torch.Tensor):
         return isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape and \
-            bool(torch.equal(a.cpu().view(torch.uint8) if a.numel() else a.cpu(), b.view(torch.uint8) if b.numel() else b))
+            _same(a.detach().cpu().numpy(force=True) if a.dtype != torch.bfloat16 else a.float().numpy(),
+                  b.detach().cpu().numpy(force=True) if b.dtype != torch.bfloat16 else b.float().numpy())
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
     if isinstance(a, (list, tuple)):
@@ -446,16 +442,12 @@ def _entry_name(fn, key: str) -> str:
     return f"{fn.__module__.removeprefix('wormlib.')}.{fn.__qualname__}/{key[:20]}.json"
 
 
-def _committed_root(cfg: dict) -> Path:
-    return Path(cfg["root"])
-
-
 def _staged(cfg: dict, name: str) -> Path | None:
     if not cfg.get("stage"):
         return None
     from .results import RESULTS_DIR
 
-    return Path(cfg["stage"]) / _committed_root(cfg).relative_to(RESULTS_DIR) / name
+    return Path(cfg["stage"]) / Path(cfg["root"]).relative_to(RESULTS_DIR) / name
 
 
 def log_use(kind: str, name: str, sha: str) -> None:
@@ -475,7 +467,7 @@ def _log_entry(cfg: dict, name: str, value_sha: str) -> None:
 
     if not cfg.get("stage"):
         return
-    log_use("entry", (_committed_root(cfg) / name).relative_to(RESULTS_DIR).as_posix(), value_sha)
+    log_use("entry", (Path(cfg["root"]) / name).relative_to(RESULTS_DIR).as_posix(), value_sha)
 
 
 def read_entry(path: Path) -> dict:
@@ -490,12 +482,16 @@ def read_entry(path: Path) -> dict:
     return entry
 
 
+def changed_code(entry: dict) -> list[str]:
+    """The definitions an entry executed (``module:qualname``) whose code is not what it was."""
+    return [key for key, value in entry.get("code", {}).items()
+            if code_hash(PACKAGE_DIR / key.split(":", 1)[0], key.split(":", 1)[1]) != value]
+
+
 def still_valid(entry: dict, arguments: str, env: dict) -> bool:
     """Whether an entry was made by these arguments, in this environment, by the code there is now."""
     return (entry.get("format") == FORMAT and entry.get("arguments_sha256") == arguments
-            and entry.get("environment") == env
-            and all(code_hash(PACKAGE_DIR / key.split(":", 1)[0], key.split(":", 1)[1]) == value
-                    for key, value in entry.get("code", {}).items()))
+            and entry.get("environment") == env and not changed_code(entry))
 
 
 MISS = object()
@@ -503,6 +499,7 @@ MISS = object()
 
 
 def _key(fn, args: tuple, kwargs: dict, threads: int | None = None) -> tuple[dict, str, dict, str]:
+    """(store configuration, arguments' digest, environment, entry name) of a call."""
     cfg = active()
     arguments = digest((f"{fn.__module__}.{fn.__qualname__}", args, kwargs))
     env = environment(cfg["device"])
@@ -516,10 +513,16 @@ def lookup(fn, args: tuple, kwargs: dict | None = None, threads: int | None = No
     wrapper), or :data:`MISS`: how ``wormlib.jobs`` sends only the jobs the store lacks to workers
     (``threads``: the thread count the call would run with there, if not this process's)."""
     fn = getattr(fn, "uncached", fn)
-    if active() is None or os.environ.get(FRESH_ENV):
+    if active() is None:
         return MISS
-    cfg, arguments, env, name = _key(fn, args, kwargs or {}, threads)
-    for path in (_staged(cfg, name), _committed_root(cfg) / name):
+    return _find(*_key(fn, args, kwargs or {}, threads))
+
+
+def _find(cfg: dict, arguments: str, env: dict, name: str):
+    """The value of the valid entry under ``name`` (this run's stage first), or :data:`MISS`."""
+    if os.environ.get(FRESH_ENV):
+        return MISS
+    for path in (_staged(cfg, name), Path(cfg["root"]) / name):
         if path is not None and path.exists():
             entry = read_entry(path)
             if still_valid(entry, arguments, env):
@@ -531,10 +534,10 @@ def lookup(fn, args: tuple, kwargs: dict | None = None, threads: int | None = No
 
 def call(fn, args: tuple, kwargs: dict):
     """``fn(*args, **kwargs)`` through the store of this chapter run (see the module's docstring)."""
-    value = lookup(fn, args, kwargs)
+    cfg, arguments, env, name = _key(fn, args, kwargs)
+    value = _find(cfg, arguments, env, name)
     if value is not MISS:
         return value
-    cfg, arguments, env, name = _key(fn, args, kwargs)
     start = time.perf_counter()
     value, code = traced(fn, *args, **kwargs)
     encoded = encode(value)
@@ -544,7 +547,7 @@ def call(fn, args: tuple, kwargs: dict):
                  environment=env, code=code, data_files=data_read(),
                  seconds=round(time.perf_counter() - start, 1), value_sha256=_sha(canonical(encoded)),
                  value=encoded)
-    target = _staged(cfg, name) or _committed_root(cfg) / name
+    target = _staged(cfg, name) or Path(cfg["root"]) / name
     write_text_atomic(target, json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
     _log_entry(cfg, name, entry["value_sha256"])
     return value

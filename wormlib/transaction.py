@@ -161,7 +161,7 @@ def _check_writable(targets: list[Path]) -> None:
         folder = target.parent
         while not folder.exists():
             folder = folder.parent
-        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target.parent, os.W_OK)):
+        if not os.access(folder, os.W_OK):
             raise PromotionError(f"{folder} is not writable: nothing was changed (results, store entries and "
                                  "the page are as they were)")
 
