@@ -1,6 +1,8 @@
 # Two commands from a fresh clone (a machine with Python 3.11 only):
-#   make book   — install, execute every chapter (full profile, papermill), build the site
-#   make test   — install, run the tests (unit tests + every chapter notebook, quick profile)
+#   make book   — install, get the data, execute every chapter (full profile, papermill), build the site
+#   make test   — install, get the data, run the tests (unit tests + every chapter notebook, quick profile)
+# Both fetch the required data first (`make data`: from pinned public sources, verified; a no-op
+# when the files are already in a data directory). `make data` also tries the optional sets.
 # Everything installs into ./.venv from requirements.txt (pinned). torch is the CPU build;
 # for a GPU build: make env TORCH_INDEX=https://download.pytorch.org/whl/cu126
 SHELL := /bin/bash
@@ -20,7 +22,7 @@ TEST_WORKERS ?= auto
 # (half of a warm-cache install; HISTORY.md). Skipped: a torch test helper in Python 3.12 syntax.
 COMPILE_SKIP := torch/testing/_internal/py312_intrinsics
 
-.PHONY: env book chapters site test quick clean
+.PHONY: env data required-data book chapters site test quick clean
 
 env: $(VENV)/.installed
 
@@ -34,7 +36,13 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	$(BIN)/python -m compileall -q -j 0 -x '$(COMPILE_SKIP)' $(VENV)/lib
 	touch $@
 
-chapters: env          ## execute the chapters whose inputs changed (full profile → book/chapters)
+data: env              ## every data set the book reads (Nichols and Kato's MAT file: optional)
+	$(BIN)/python -m wormlib.data --optional
+
+required-data: env     ## the data every chapter needs, fetched where missing
+	$(BIN)/python -m wormlib.data
+
+chapters: required-data ## execute the chapters whose inputs changed (full profile → book/chapters)
 	$(BIN)/python tools/execute_chapters.py --profile full --device $(DEVICE)
 	$(BIN)/python tools/execute_chapters.py --profile quick
 
@@ -43,7 +51,7 @@ site: env              ## render the executed chapters (no execution)
 
 book: chapters site
 
-test: env              ## the tests, one pytest-xdist worker per core (TEST_WORKERS=0: none)
+test: required-data    ## the tests, one pytest-xdist worker per core (TEST_WORKERS=0: none)
 	$(BIN)/python -m pytest --nbval -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:

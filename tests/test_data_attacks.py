@@ -1,10 +1,11 @@
 """Attacks on the loaders, as a careful user meets them (issue: nothing lost, nothing garbage).
 
 Every attack is one row of ``ATTACKS``: how the data are damaged, the named error that must
-come out, and a piece of the file name that the message must contain. Attacks on files covered
-by a checksum regenerate the folder's SHA256SUMS after the damage and load with
-``verify=True``, so that the parse-level check (not the checksum) is what is tested; a user
-with their own (re-summed) data meets exactly this. Add new attacks to the list.
+come out, and a piece of the file name that the message must contain. The book's files are
+pinned by SHA-256 in code, so a damaged file is caught by its checksum first; attacks on the
+parsers therefore load with ``verify=False``, as a user with their own data does, so that the
+parse-level check is what is tested. Attacks on the checksum files load with ``verify=True``.
+Add new attacks to the list.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from matfixtures import kato_fields, nichols_fields, write_mat
 from wormlib.data import (ChecksumError, CorruptFileError, DataNotFoundError, DataPermissionError,
                           InvalidValuesError, LayoutError, Recording, ShapeMismatchError, UnsafeFileError,
-                          data_dirs, fetch, load_dag2023, load_kato2015, load_nichols2017, study_dir)
+                          data_dirs, load_dag2023, load_kato2015, load_nichols2017, study_dir)
 from wormlib.data.kato import read_mat as read_kato_mat
 from wormlib.data.nichols import read_mat as read_nichols_mat
 
@@ -72,12 +73,24 @@ def _locate_real_data():
     study_dir_real("kato2015"), study_dir_real("dag2023")
 
 
-def load_kato(folder):
-    return load_kato2015(worms=("1",))
+def load_kato(folder, verify):
+    return load_kato2015(worms=("1",), verify=verify)
 
 
-def load_dag(folder):
-    return load_dag2023(recordings=(DAG_REC,))
+def load_dag(folder, verify):
+    return load_dag2023(recordings=(DAG_REC,), verify=verify)
+
+
+def forge_sums_line(name):
+    """Edit ``name`` and write its new hash into SHA256SUMS: what issue 49 found passing before
+    the files were pinned in code."""
+    def damage(folder):
+        (folder / name).write_bytes((folder / name).read_bytes() + b"\n")
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        sums = folder / "SHA256SUMS"
+        sums.write_text("".join(f"{digest}  {name}\n" if l.endswith(f"  {name}\n") else l
+                                for l in sums.read_text().splitlines(True)))
+    return damage
 
 
 # ----- damage to the Kato derived files ---------------------------------------------------
@@ -180,12 +193,10 @@ ATTACKS = [
      CorruptFileError, "SHA256SUMS"),
     ("non-UTF-8 SHA256SUMS", "kato", lambda f: (f / "SHA256SUMS").write_bytes(b"\xff\xfe\x00junk"), load_kato,
      CorruptFileError, "SHA256SUMS"),
-    ("no SHA256SUMS under verify=True", "kato", lambda f: (f / "SHA256SUMS").unlink(), load_kato,
-     ChecksumError, "SHA256SUMS"),
-    ("file not listed in SHA256SUMS", "kato",
-     lambda f: (f / "SHA256SUMS").write_text("".join(l for l in (f / "SHA256SUMS").read_text().splitlines(True)
-                                                    if "worm_0_y.csv" not in l)),
-     load_kato, ChecksumError, "worm_0_y.csv"),
+    ("a file and its SHA256SUMS line edited together", "kato", forge_sums_line("worm_0_y.csv"), load_kato,
+     ChecksumError, "worm_0_y.csv"),
+    ("a Dag file and its SHA256SUMS line edited together", "dag", forge_sums_line(f"{DAG_REC}-data.h5"),
+     load_dag, ChecksumError, f"{DAG_REC}-data.h5"),
     ("SHA256SUMS points outside its folder", "kato",
      lambda f: (f / "SHA256SUMS").write_text((f / "SHA256SUMS").read_text() + f"{'0' * 64}  ../../etc/hostname\n"),
      load_kato, CorruptFileError, "SHA256SUMS"),
@@ -228,24 +239,29 @@ def test_attack_on_files_gives_named_error(attack, request):
     _, study, damage, loader, error, name = attack
     folder = request.getfixturevalue(f"{study}_dir")
     damage(folder)
-    if "SHA256SUMS" not in attack[0] and "listed" not in attack[0]:
-        resum(folder)  # the damage is not what the checksum catches: the parser must
     with pytest.raises(error) as caught:
-        loader(folder)
+        loader(folder, verify="SHA256SUMS" in attack[0])
     assert name in str(caught.value)
 
 
-def test_checksum_still_catches_damage_without_resumming(kato_dir):
+def test_checksum_catches_damage_even_when_the_sums_file_is_rewritten(kato_dir):
     npz_traces(np.int8)(kato_dir)
     with pytest.raises(ChecksumError, match="raw_full_data_worm_1.npz"):
         load_kato2015(worms=("1",))
+    resum(kato_dir)  # SHA256SUMS now agrees with the damaged file; the pin in code does not
+    with pytest.raises(ChecksumError, match="raw_full_data_worm_1.npz.*pinned"):
+        load_kato2015(worms=("1",))
+
+
+def test_pinned_files_need_no_sums_file(kato_dir):
+    (kato_dir / "SHA256SUMS").unlink()
+    assert load_kato2015(worms=("1",))[0].n_frames == 3137
 
 
 def test_bom_is_not_part_of_a_name(kato_dir):
     path = kato_dir / "worm_0_neurons.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"1,", b"TESTN,", 1))
-    resum(kato_dir)
-    (rec,) = load_kato2015(worms=("1",))
+    (rec,) = load_kato2015(worms=("1",), verify=False)
     assert rec.labels[0] == "TESTN" and not any("\ufeff" in (l or "") for l in rec.labels)
 
 
@@ -362,47 +378,6 @@ def test_nichols_duplicate_ids(tmp_path):
     fields["IDs"][0] = [["AVAL"], ["AVAL"], None, None]
     with pytest.raises(InvalidValuesError, match="AVAL"):
         read_nichols_mat(write_mat(tmp_path / "n2_prelet.mat", "n2_prelet", fields))
-
-
-# ----- downloads: the integrity chain ------------------------------------------------------
-
-def test_fetch_refuses_a_file_without_a_pinned_hash(data_dir, monkeypatch):
-    import pooch
-
-    monkeypatch.setattr(pooch, "retrieve", lambda *a, **k: pytest.fail("must not download"))
-    with pytest.raises(ChecksumError, match="n2_prelet.mat.*sha256="):
-        fetch("nichols2017", "n2_prelet.mat")
-
-
-def test_fetch_turns_a_hash_mismatch_into_a_checksum_error(data_dir, monkeypatch):
-    import pooch
-
-    def mismatch(url, known_hash, fname, path, progressbar):
-        raise ValueError(f"SHA256 hash of downloaded file ({fname}) does not match the known hash")
-
-    monkeypatch.setattr(pooch, "retrieve", mismatch)
-    with pytest.raises(ChecksumError, match="n2_prelet.mat"):
-        fetch("nichols2017", "n2_prelet.mat", sha256="a" * 64)
-
-
-def test_fetch_passes_the_hash_to_pooch_and_records_it(data_dir, monkeypatch):
-    import pooch
-
-    calls = {}
-
-    def fake_retrieve(url, known_hash, fname, path, progressbar):
-        calls.update(url=url, known_hash=known_hash, fname=fname, path=path)
-        Path(path).mkdir(parents=True, exist_ok=True)
-        (Path(path) / fname).write_bytes(b"payload")
-        return str(Path(path) / fname)
-
-    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
-    digest = hashlib.sha256(b"payload").hexdigest()
-    path = fetch("nichols2017", "n2_prelet.mat", sha256=digest)
-    assert calls["known_hash"] == f"sha256:{digest}"
-    assert calls["url"].endswith("/kbf38/providers/osfstorage/5d24867945253a001939ac2c")
-    assert path == data_dir / "nichols2017" / "n2_prelet.mat"
-    assert f"{digest}  n2_prelet.mat" in (data_dir / "nichols2017" / "SHA256SUMS").read_text()
 
 
 def test_unlisted_nichols_file_is_refused_under_verify(data_dir):

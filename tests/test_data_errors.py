@@ -8,7 +8,7 @@ import pytest
 
 from matfixtures import kato_fields, nichols_fields, write_mat
 from wormlib.data import (ChecksumError, CorruptFileError, DataNotFoundError, InvalidValuesError,
-                          LayoutError, Recording, ShapeMismatchError, data_dirs, fetch, load_kato2015,
+                          LayoutError, Recording, ShapeMismatchError, data_dirs, load_kato2015,
                           local_path, study_dir)
 from wormlib.data import kato as kato_module
 from wormlib.data.kato import read_mat
@@ -144,9 +144,9 @@ def test_official_mat_hash_is_checked(data_dir, kato):
         local_path("kato2015", "WT_NoStim.mat")
 
 
-def test_fetch_without_published_url_explains(data_dir):
-    with pytest.raises(DataNotFoundError, match="osf.io/2395t"):
-        fetch("kato2015", "WT_NoStim.mat")
+def test_a_missing_official_file_says_how_to_download_it(data_dir):
+    with pytest.raises(DataNotFoundError, match=r"python -m wormlib.data kato2015.*osf.io/2395t"):
+        local_path("kato2015", "WT_NoStim.mat")
 
 
 def test_wrong_state_names_file(kato_copy):

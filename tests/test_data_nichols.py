@@ -38,12 +38,13 @@ def test_missing_state_vector_is_a_layout_error(tmp_path):
 
 
 def test_load_without_download_says_how_to_fetch(data_dir):
-    with pytest.raises(DataNotFoundError, match=r"fetch\('nichols2017', 'n2_prelet.mat', sha256=\.\.\.\)"):
+    with pytest.raises(DataNotFoundError, match=r"python -m wormlib.data nichols2017"):
         load_nichols2017()
 
 
 def write_study(folder):
-    """The two pre-lethargus fixture files and the SHA256SUMS that fetch() would have written."""
+    """The two pre-lethargus fixture files and the SHA256SUMS that a download writes (the hashes
+the OSF API lists)."""
     folder.mkdir()
     for stem in ("n2_prelet", "npr1_prelet"):
         write_mat(folder / f"{stem}.mat", stem, nichols_fields())

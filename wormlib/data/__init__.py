@@ -1,16 +1,20 @@
 """Recordings in, one :class:`Recording` shape out (issue: the walking skeleton, §2).
 
 Studies: Kato 2015 (:func:`load_kato2015`), Nichols 2017 (:func:`load_nichols2017`),
-Dag 2023 (:func:`load_dag2023`). Data are found through ``WORMLIB_DATA`` (see :mod:`.locate`).
+Dag 2023 (:func:`load_dag2023`). Data are found through ``WORMLIB_DATA`` (see :mod:`.locate`) and
+downloaded from their pinned public sources by ``python -m wormlib.data`` (:mod:`.download`,
+:mod:`.registry`).
 """
 
 from .dag import load_dag2023
 from .errors import (ChecksumError, CorruptFileError, DataError, DataNotFoundError, DataPermissionError,
                      InvalidValuesError, LayoutError, ShapeMismatchError, UnsafeFileError)
 from .kato import load_kato2015
-from .locate import PINNED_SHA256, REGISTRY, data_dirs, display_path, fetch, local_path, study_dir
+from .download import DownloadError, fetch
+from .locate import data_dirs, display_path, local_path, study_dir
 from .nichols import load_nichols2017
 from .recording import UNLABELLED, Recording, clean_label
+from .registry import PINNED_SHA256, REGISTRY
 
 
 def load_if_present(loader, *args, **kwargs) -> list[Recording] | None:
@@ -32,5 +36,5 @@ __all__ = [
     "Recording", "UNLABELLED", "clean_label", "load_if_present", "load_kato2015", "load_nichols2017", "load_dag2023",
     "fetch", "local_path", "study_dir", "data_dirs", "REGISTRY", "DataError", "DataNotFoundError",
     "ChecksumError", "CorruptFileError", "LayoutError", "ShapeMismatchError", "InvalidValuesError",
-    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path",
+    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path", "DownloadError",
 ]

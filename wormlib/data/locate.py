@@ -1,9 +1,9 @@
-"""Where the data live: one setting, checksums, and downloads (pooch).
+"""Where the data live: one setting, and the checks against the pinned SHA-256 values.
 
 The setting is the environment variable ``WORMLIB_DATA``: one directory, or several separated
 by ``os.pathsep`` (``:`` on Linux), searched in order. Unset, wormlib searches
 ``<repository>/../shared/data`` and ``<cwd>/../shared/data`` (the team's read-only copy) and
-then ``<repository>/data`` (where downloads go). Each dataset lives in a sub-folder named after
+then ``<repository>/data`` (where downloads go: :mod:`.download`). Each dataset lives in a sub-folder named after
 its study: ``kato2015/``, ``nichols2017/``, ``dag2023/``.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChecksumError, CorruptFileError, DataNotFoundError
 from .files import os_error, read_bytes, require_file
+from .registry import PINNED_SHA256, REGISTRY
 
 ENV_VAR = "WORMLIB_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,13 +76,16 @@ def study_dir(study: str) -> Path:
     raise DataNotFoundError(
         f"No '{study}' data folder in any of: {', '.join(map(str, searched))}. "
         f"Set {ENV_VAR} to the directory that holds '{study}/' "
-        f"(e.g. export {ENV_VAR}=/path/to/shared/data), or download it with "
-        f"wormlib.data.fetch('{study}', ...) where the study can be downloaded."
+        f"(e.g. export {ENV_VAR}=/path/to/data), or download it: `make data` "
+        f"(python -m wormlib.data {study})."
     )
 
 
 def download_dir() -> Path:
-    """Where downloads go: the first writable data directory (created if needed)."""
+    """Where downloads go: the first writable directory of ``WORMLIB_DATA`` when it is set (created
+    if needed), else ``<repository>/data``; never a folder outside the clone that nobody named."""
+    if not os.environ.get(ENV_VAR, "").strip():
+        return REPO_ROOT / "data"
     for d in data_dirs():
         try:
             d.mkdir(parents=True, exist_ok=True)
@@ -120,7 +123,7 @@ def verify_sha256(path: Path, expected: str) -> None:
     if actual != expected.lower():
         raise ChecksumError(
             f"{path}: SHA-256 is {actual}, expected {expected}. The file is damaged or a "
-            "different version: delete it and download it again."
+            "different version: delete it and run `make data` (python -m wormlib.data) again."
         )
     key = f"{Path(path).parent.name}/{Path(path).name}"
     if VERIFIED.get(key) != actual:
@@ -167,15 +170,16 @@ def read_sha256sums(folder: Path) -> dict[str, str]:
 def verify_sha256sums(folder: Path, names: list[str]) -> None:
     """Check each of ``names`` (files in ``folder``) against a trusted SHA-256.
 
-    The trusted hash is the one pinned in code (:data:`PINNED_SHA256`) or, else, the folder's
-    ``SHA256SUMS``. A file with no trusted hash, a folder without ``SHA256SUMS`` (when some file
+    The trusted hash is the one pinned in code (:data:`PINNED_SHA256`, every file the book reads
+    but the Nichols files) or, else, the folder's ``SHA256SUMS``; a ``SHA256SUMS`` that is present
+    is always read, and one that contradicts a pin is refused. A file with no trusted hash, a folder without ``SHA256SUMS`` (when some file
     needs it) and a mismatch are all ``ChecksumError``: ``verify=True`` never skips a file.
     """
     study = folder.name
     for name in names:
         require_file(folder / name, f"{study} data file")
     needs_sums = [n for n in names if (study, n) not in PINNED_SHA256]
-    listed = read_sha256sums(folder) if needs_sums and (folder / "SHA256SUMS").exists() else {}
+    listed = read_sha256sums(folder) if (folder / "SHA256SUMS").exists() else {}
     if needs_sums and not (folder / "SHA256SUMS").exists():
         raise ChecksumError(
             f"{folder} has no SHA256SUMS, so {', '.join(needs_sums)} cannot be verified. Copy the "
@@ -193,57 +197,10 @@ def verify_sha256sums(folder: Path, names: list[str]) -> None:
         verify_sha256(folder / name, expected)
 
 
-# --------------------------------------------------------------------------------------------
-# Downloads (OSF). The book build never downloads: call fetch() yourself, once.
-# --------------------------------------------------------------------------------------------
-
-OSF_FILE_URL = "https://files.de-1.osf.io/v1/resources/{project}/providers/osfstorage/{file_id}"
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A file of the registry: where it lives on OSF and its SHA-256 when known."""
-
-    study: str
-    name: str
-    project: str
-    file_id: str | None
-    sha256: str | None
-    size_mb: float | None = None
-
-    @property
-    def url(self) -> str | None:
-        if self.file_id is None:
-            return None
-        return OSF_FILE_URL.format(project=self.project, file_id=self.file_id)
-
-
-# Ids and hashes from ../shared/data/OSF_LAYOUTS.md (§2.1, §3.1). The Nichols files' SHA-256
-# values are not published anywhere we could find (OSF_LAYOUTS §3.1): fetch() refuses them until
-# the caller passes the hash shown on the file's OSF page (see fetch).
-REGISTRY: dict[tuple[str, str], RemoteFile] = {
-    (f.study, f.name): f
-    for f in [
-        RemoteFile("kato2015", "WT_NoStim.mat", "2395t", None,
-                   "7531811c1718e26a0455f59cb2f8188cf25809278cfea85770dfe03315a0098a", 56),
-        RemoteFile("nichols2017", "n2_prelet.mat", "kbf38", "5d24867945253a001939ac2c", None),
-        RemoteFile("nichols2017", "n2_let.mat", "kbf38", "5d248679a26b340016064333", None),
-        RemoteFile("nichols2017", "npr1_prelet.mat", "kbf38", "5d24866f1c5b4a001b9bde6e", None),
-        RemoteFile("nichols2017", "npr1_let.mat", "kbf38", "5d248670114a420019020fd1", None),
-        RemoteFile("nichols2017", "readme_Nichols2017.txt", "kbf38", "5d24879645253a001b3994a8", None),
-    ]
-}
-
-PINNED_SHA256: dict[tuple[str, str], str] = {key: f.sha256 for key, f in REGISTRY.items() if f.sha256}
-"""(study, file) → SHA-256 pinned in code: trusted over any SHA256SUMS file."""
-
-
 def local_path(study: str, name: str, verify: bool = True) -> Path:
-    """Path of a registry file if some data directory has it.
-
-    ``verify`` checks it against its pinned hash or, for a file without one, against the
-    ``SHA256SUMS`` beside it (which :func:`fetch` writes); a file with neither is refused.
-    """
+    """Path of a registry file if some data directory has it (checked against its pin, or the
+    ``SHA256SUMS`` a download wrote beside it, under ``verify``); else DataNotFoundError saying how
+    to download it."""
     remote = REGISTRY[(study, name)]
     for d in data_dirs():
         path = d / study / name
@@ -256,66 +213,17 @@ def local_path(study: str, name: str, verify: bool = True) -> Path:
             if verify:
                 verify_sha256sums(path.parent, [name])
             return path
-    hint = (f"run wormlib.data.fetch('{study}', '{name}'{'' if remote.sha256 else ', sha256=...'})"
-            if remote.url else
-            f"download it by hand from https://osf.io/{remote.project}/ (no direct URL is published)")
     raise DataNotFoundError(
-        f"{study}/{name} is not in any data directory ({', '.join(map(str, data_dirs()))}): "
-        f"{hint} and place it in <data dir>/{study}/."
+        f"{study}/{name} is not in any data directory ({', '.join(map(str, data_dirs()))}): download it "
+        f"with `python -m wormlib.data {study}` (or wormlib.data.fetch('{study}', '{name}')), or by hand "
+        f"from {remote.where} into <data dir>/{study}/."
     )
 
 
-def fetch(study: str, name: str, sha256: str | None = None) -> Path:
-    """Download a registry file into the first writable data directory with pooch, verified.
-
-    The expected SHA-256 is the one pinned in :data:`REGISTRY`; for a file without one (the
-    Nichols files) pass ``sha256`` yourself, copied from the file's OSF page
-    (``https://osf.io/<file id>/``, "Show more" lists its SHA-256). An unverifiable download is
-    refused (``ChecksumError``), and so is a download whose hash differs. The hash you pass is
-    recorded in the folder's ``SHA256SUMS`` so that later loads verify against it.
-    """
-    import pooch
-
-    if (study, name) not in REGISTRY:
-        raise DataNotFoundError(f"{study}/{name} is not a file wormlib can download; known files: "
-                                f"{sorted(f'{s}/{n}' for s, n in REGISTRY)}")
-    remote = REGISTRY[(study, name)]
-    expected = (remote.sha256 or sha256 or "").lower()
-    if remote.sha256 and sha256 and sha256.lower() != remote.sha256:
-        raise ChecksumError(f"{study}/{name}: the SHA-256 you passed differs from the one pinned "
-                            f"in wormlib ({remote.sha256}).")
-    if not re.fullmatch(r"[0-9a-f]{64}", expected):
-        raise ChecksumError(
-            f"{study}/{name} has no SHA-256 pinned in wormlib, and wormlib does not download "
-            f"unverifiable files. Open https://osf.io/{remote.file_id or remote.project}/, copy the "
-            f"SHA-256 the page lists, and call fetch('{study}', '{name}', sha256='<64 hex digits>').")
+def find_verified(study: str, name: str) -> Path | None:
+    """A registry file's verified copy in some data directory, or None when no directory has one.
+    A copy that fails its check raises ChecksumError (it is never silently replaced)."""
     try:
         return local_path(study, name)
     except DataNotFoundError:
-        pass
-    if remote.url is None:
-        raise DataNotFoundError(
-            f"{study}/{name} has no published download URL: download it by hand from "
-            f"https://osf.io/{remote.project}/ into <data dir>/{study}/ (its SHA-256 "
-            f"{expected} is checked on load)."
-        )
-    target = download_dir() / study
-    try:
-        path = Path(pooch.retrieve(remote.url, known_hash=f"sha256:{expected}", fname=name,
-                                   path=target, progressbar=True))
-    except ValueError as exc:  # pooch's hash mismatch
-        raise ChecksumError(f"{study}/{name} downloaded from {remote.url} has a different SHA-256 "
-                            f"than {expected}; nothing was kept ({exc}).") from exc
-    if not remote.sha256:
-        _record_sha256(target, name, expected)
-    return path
-
-
-def _record_sha256(folder: Path, name: str, digest: str) -> None:
-    """Add (or replace) ``name``'s line in ``folder/SHA256SUMS``, atomically."""
-    from ..atomic import write_text_atomic
-
-    sums = folder / "SHA256SUMS"
-    listed = read_sha256sums(folder) if sums.exists() else {}
-    listed[name] = digest
-    write_text_atomic(sums, "".join(f"{d}  {n}\n" for n, d in sorted(listed.items())))
+        return None
