@@ -125,7 +125,7 @@ runs = {
     k: tj.run(
         tj.MODELS,
         data,
-        experiments.unseen_splits(data, k, cfg.max_subsets),
+        experiments.unseen_splits(data, k, cfg.max_subsets, classify=False),
         cfg.hidden,
         train_cfg,
     )
@@ -321,7 +321,7 @@ fig5_seeds = pd.concat(
     tj.run_seeds(
         tj.LEARNED,
         data,
-        experiments.unseen_splits(data, k, cfg.max_subsets),
+        experiments.unseen_splits(data, k, cfg.max_subsets, classify=False),
         cfg.hidden,
         train_cfg,
         cfg.n_seeds,
@@ -448,7 +448,7 @@ causal_data = TaskData.build(worms, "2-state", PAPER_NEURONS, derivative_kind="c
 causal_rows = tj.run_seeds(
     ("persistence", "linear", "linear-ar", "mlp", "gnn"),
     causal_data,
-    experiments.unseen_splits(causal_data, 4, cfg.max_subsets),
+    experiments.unseen_splits(causal_data, 4, cfg.max_subsets, classify=False),
     cfg.hidden,
     train_cfg,
     cfg.n_seeds,
@@ -528,7 +528,7 @@ plotting.numbered_table(
 # interneuron AVAL, the RIM motor interneuron RIML and the B-type motor neuron VB02.
 
 # %%
-splits4 = experiments.unseen_splits(data, 4, cfg.max_subsets)
+splits4 = experiments.unseen_splits(data, 4, cfg.max_subsets, classify=False)
 test_worm = int(torch.nonzero(splits4[1][0].any(-1))[0])
 starts = {
     kind: tj.example_start(data.y[test_worm], kind)

@@ -387,3 +387,87 @@ def test_unlisted_nichols_file_is_refused_under_verify(data_dir):
     with pytest.raises(ChecksumError, match="SHA256SUMS"):
         load_nichols2017()
     assert len(load_nichols2017(verify=False)) == 4
+
+
+# ----- attacks on the analyses (issue 49): a named error or a warning, never a raw crash ----
+
+def test_a_shifted_numeric_label_is_reported_with_its_column(kato_dir):
+    path = kato_dir / "worm_0_neurons.csv"
+    path.write_text(path.read_text().replace("AVAL", "7", 1))  # AVAL's column is 36
+    with pytest.warns(UserWarning, match="column 36 is '7'"):
+        (rec,) = load_kato2015(worms=("1",), verify=False)
+    assert rec.column("AVAL") is None
+
+
+def test_the_real_labels_raise_no_label_warning(kato_dir, recwarn):
+    load_kato2015(worms=("1",))
+    assert not [w for w in recwarn if "numeric neuron label" in str(w.message)]
+
+
+def test_a_constant_neuron_is_named_and_gives_zero_features(kato):
+    from dataclasses import replace
+
+    from wormlib.preprocess import neuron_features
+
+    traces = kato[0].traces.copy()
+    column = kato[0].column("AVAL")
+    traces[:, column] = 0.7
+    with pytest.warns(UserWarning, match="constant trace.*AVAL"):
+        rec = replace(kato[0], traces=traces)
+    features = neuron_features(rec, ("AVAL", "AVAR"))
+    assert np.all(features.values[:, 0] == 0) and features.values[:, 1].max() == 1.0
+    with pytest.raises(InvalidValuesError, match="every trace is constant"):
+        replace(kato[0], traces=np.ones_like(traces))
+
+
+def test_an_fps_that_contradicts_the_time_vector_is_refused(kato):
+    from dataclasses import replace
+
+    with pytest.raises(InvalidValuesError, match="fps is 2904.* Hz but the time vector"):
+        replace(kato[0], fps=kato[0].fps * 1000)
+
+
+def test_a_recording_shorter_than_the_derivative_window_is_named(kato):
+    from dataclasses import replace
+
+    from wormlib.data import TaskError
+    from wormlib.preprocess import neuron_features
+
+    short = replace(kato[0], traces=kato[0].traces[:4], states=kato[0].states[:4], time=kato[0].time[:4])
+    with pytest.raises(TaskError, match="7 frames.*recording's 4 frames"):
+        neuron_features(short, ("AVAL", "AVAR"))
+
+
+def test_neurons_missing_from_a_worm(kato):
+    from dataclasses import replace
+
+    from wormlib.data import TaskError
+    from wormlib.preprocess import PAPER_NEURONS, neuron_features, shared_neurons
+
+    anonymous = replace(kato[0], labels=tuple(None if l in PAPER_NEURONS else l for l in kato[0].labels))
+    with pytest.raises(TaskError, match="worm 1 has none of them"):
+        shared_neurons([anonymous, kato[1]])
+    keep_one = replace(kato[0], labels=tuple(None if l in PAPER_NEURONS and l != "AVAL" else l
+                                             for l in kato[0].labels))
+    with pytest.raises(TaskError, match="only 1 of the 15 neurons.*missing: AIBL, AIBR"):
+        neuron_features(keep_one)
+
+
+def test_one_state_only_or_too_short_for_the_folds(kato):
+    from dataclasses import replace
+
+    from wormlib.data import TaskError
+    from wormlib.experiments import seen_splits, unseen_splits
+    from wormlib.preprocess import PAPER_NEURONS
+    from wormlib.train import TaskData
+
+    forward = replace(kato[0], states=np.full_like(kato[0].states, kato[0].state_names.index("fwd")))
+    one_state = TaskData.build([forward, kato[1]], "2-state", PAPER_NEURONS[:4])
+    with pytest.raises(TaskError, match="training frames hold forward only"):
+        seen_splits(one_state, "contiguous-blocks", 10)
+    with pytest.raises(TaskError, match="training frames hold forward only"):
+        unseen_splits(one_state, 1)
+    n = 40
+    short = replace(kato[1], traces=kato[1].traces[:n], states=kato[1].states[:n], time=kato[1].time[:n])
+    with pytest.raises(TaskError, match="too (few states|short)"):
+        seen_splits(TaskData.build([short], "2-state", PAPER_NEURONS[:4]), "shuffled-windows", 10)

@@ -244,7 +244,7 @@ def test_run_scores_every_test_worm_at_every_step():
     from wormlib.experiments import unseen_splits
 
     data, *_ = _linear_system(n_worms=3, t=120)
-    rows, models = tj.run(("persistence", "mlp"), data, unseen_splits(data, 2), H, TrainConfig(steps=5))
+    rows, models = tj.run(("persistence", "mlp"), data, unseen_splits(data, 2, classify=False), H, TrainConfig(steps=5))
     assert set(models) == {"persistence", "mlp"}
     per_split = rows.groupby(["model", "train"]).test.unique()
     assert all(len(t) == 1 and t[0] not in train.split(",") for (_, train), t in per_split.items())
@@ -256,7 +256,7 @@ def test_run_seeds_averages_independent_replicates_of_the_learned_models_only():
     from wormlib.experiments import replicate, unseen_splits
 
     data, *_ = _linear_system(n_worms=3, t=120)
-    splits, cfg = unseen_splits(data, 2), TrainConfig(steps=5)
+    splits, cfg = unseen_splits(data, 2, classify=False), TrainConfig(steps=5)
     rows = tj.run_seeds(("mlp",), data, splits, H, cfg, n_seeds=3)  # no baseline: learned models alone
     replicates, _ = tj.run(("mlp",), data, replicate(splits, 3), H, cfg)
     assert len(rows) == len(replicates) / 3 and rows.mse_sd_over_seeds.gt(0).all()  # seeds differ

@@ -97,12 +97,13 @@ def seen_splits(data: TaskData, protocol: str, n_folds: int, seed: int = 0):
             te[w] = torch.from_numpy(folds == k)
             train.append(tr), test.append(te)
             info.append(dict(protocol=protocol, population="seen", n_train_worms=1, train=worm, fold=k))
-    return torch.stack(train), torch.stack(test), info
+    return check_splits(data, torch.stack(train), torch.stack(test), info)
 
 
-def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None):
+def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None, classify: bool = True):
     """Leave-worms-out: every subset of ``n_train`` training worms (the first ``max_subsets``
-    in a fixed order when limited); each model is tested on all the other worms."""
+    in a fixed order when limited); each model is tested on all the other worms. ``classify``:
+    the splits train classifiers (``check_splits``); False for forecasting, which needs no labels."""
     splits = leave_worms_out(data.worms, n_train)[:max_subsets]
     index = {w: i for i, w in enumerate(data.worms)}
     train = torch.zeros(len(splits), *data.y.shape, dtype=torch.bool)
@@ -111,6 +112,24 @@ def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None):
     test = ~train
     info = [dict(protocol="leave-worms-out", population="unseen", n_train_worms=n_train,
                  train=",".join(tr), fold=-1) for tr, _ in splits]
+    return check_splits(data, train, test, info) if classify else (train, test, info)
+
+
+def check_splits(data: TaskData, train: torch.Tensor, test: torch.Tensor, info: list[dict]):
+    """The splits themselves, or a named error (``TaskError``) for the first model whose
+    training frames hold fewer than two classes or whose test frames hold no labelled frame: a
+    recording with one state, or too short for its folds. train/test: (M, W, T) bool."""
+    from .data.errors import TaskError
+
+    for m, description in enumerate(info):
+        classes = torch.unique(data.y[train[m] & data.labelled])
+        where = f"split {description['train']} ({description['protocol']}, fold {description['fold']})"
+        if len(classes) < 2:
+            found = ", ".join(data.classes[c] for c in classes.tolist()) or "no labelled frame"
+            raise TaskError(f"{where}: the training frames hold {found} only; a classifier needs two classes "
+                            f"of {', '.join(data.classes)}. The recording has too few states for this task.")
+        if not (test[m] & data.labelled).any():
+            raise TaskError(f"{where}: no labelled test frame; the recording is too short for its folds.")
     return train, test, info
 
 

@@ -102,7 +102,7 @@ def run(recordings: list, models: tuple[str, ...], hidden: int, train_cfg, n_see
     run and not tuned. Returns one row per (model, test worm, horizon)."""
     data = forecast_data(TaskData.build(recordings, "2-state", PAPER_NEURONS, derivative_kind="causal"),
                          recordings[0].fps)
-    splits = experiments.unseen_splits(data, len(recordings) - 1, max_subsets)
+    splits = experiments.unseen_splits(data, len(recordings) - 1, max_subsets, classify=False)
     rows = []
     for name in models:
         if name == "admm":

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import savgol_coeffs, savgol_filter
 
 from .data import UNLABELLED, Recording
+from .data.errors import TaskError
 
 PAPER_NEURONS = ("AIBL", "AIBR", "ALA", "AVAL", "AVAR", "AVBL", "AVER", "RID", "RIML", "RIMR",
                  "RMED", "RMEL", "RMER", "VB01", "VB02")
@@ -55,6 +56,9 @@ def derivative(traces: np.ndarray, fps: float, window_s: float = DERIVATIVE_WIND
     first frames, which have no full past, see the first frame repeated (no future either).
     """
     frames = derivative_frames(fps, window_s)
+    if frames > len(traces):
+        raise TaskError(f"The derivative's {window_s:g}-s window is {frames} frames at {fps:g} Hz, longer than the "
+                        f"recording's {len(traces)} frames: the recording is too short (or its fps wrong).")
     if kind == "centred":
         return savgol_filter(traces, frames, polyorder=2, deriv=1, delta=1.0 / fps, axis=0)
     if kind != "causal":
@@ -129,17 +133,30 @@ def neuron_features(rec: Recording, neurons: tuple[str, ...] = PAPER_NEURONS,
     kind, sees ≈ 1 s ahead) or ``causal`` (past only); see :func:`derivative`."""
     columns = [rec.column(n) for n in neurons]
     present = np.array([c is not None for c in columns])
+    if 2 * present.sum() < len(neurons):
+        raise TaskError(
+            f"{rec.study} worm {rec.worm} ({rec.source or 'in memory'}) has only {int(present.sum())} of the "
+            f"{len(neurons)} neurons asked for (missing: {', '.join(n for n, p in zip(neurons, present) if not p)}); "
+            "a model would read mostly zeros. Ask for the neurons every worm has (shared_neurons).")
     values = np.zeros((rec.n_frames, len(neurons), len(FEATURES)))
     idx = [c for c in columns if c is not None]
     traces = rec.traces[:, idx]                                     # (T, K_present)
     stacked = np.stack([traces, derivative(traces, rec.fps, kind=derivative_kind)], -1)  # (T, K_present, 2)
-    values[:, present] = minmax(stacked, axis=0)
+    scaled = minmax(stacked, axis=0)
+    scaled[:, np.ptp(traces, axis=0) == 0] = 0.0  # a flat trace: its derivative's rounding noise is not stretched to [0, 1]
+    values[:, present] = scaled
     return NeuronFeatures(tuple(neurons), values, present)
 
 
 def shared_neurons(recordings: list[Recording], candidates: tuple[str, ...] = PAPER_NEURONS) -> tuple[str, ...]:
-    """The ``candidates`` identified in every recording, in the given order."""
-    return tuple(n for n in candidates if all(r.column(n) is not None for r in recordings))
+    """The ``candidates`` identified in every recording, in the given order; TaskError when
+    there is none."""
+    shared = tuple(n for n in candidates if all(r.column(n) is not None for r in recordings))
+    if not shared:
+        lacking = [f"{r.study} worm {r.worm}" for r in recordings if not any(r.column(n) is not None for n in candidates)]
+        raise TaskError(f"No neuron of {', '.join(candidates)} is identified in every recording"
+                        + (f" ({', '.join(lacking)} has none of them)" if lacking else "") + ".")
+    return shared
 
 
 # ------------------------------------------------------------------------------------------

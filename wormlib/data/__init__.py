@@ -8,7 +8,7 @@ downloaded from their pinned public sources by ``python -m wormlib.data`` (:mod:
 
 from .dag import load_dag2023
 from .errors import (ChecksumError, CorruptFileError, DataError, DataNotFoundError, DataPermissionError,
-                     InvalidValuesError, LayoutError, ShapeMismatchError, UnsafeFileError)
+                     InvalidValuesError, LayoutError, ShapeMismatchError, TaskError, UnsafeFileError)
 from .kato import load_kato2015
 from .download import DownloadError, fetch
 from .locate import data_dirs, display_path, local_path, study_dir
@@ -36,5 +36,5 @@ __all__ = [
     "Recording", "UNLABELLED", "clean_label", "load_if_present", "load_kato2015", "load_nichols2017", "load_dag2023",
     "fetch", "local_path", "study_dir", "data_dirs", "REGISTRY", "DataError", "DataNotFoundError",
     "ChecksumError", "CorruptFileError", "LayoutError", "ShapeMismatchError", "InvalidValuesError",
-    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path", "DownloadError",
+    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path", "DownloadError", "TaskError",
 ]

@@ -38,3 +38,9 @@ class ShapeMismatchError(DataError):
 
 class InvalidValuesError(DataError):
     """A field holds values it must not (NaN, infinite, state codes out of range, wrong dtype)."""
+
+
+class TaskError(DataError):
+    """The recordings cannot support the analysis asked of them: a training set with one class,
+    a fold without test frames, a worm without the neurons asked for, a derivative window longer
+    than the recording."""

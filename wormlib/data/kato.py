@@ -19,7 +19,7 @@ from . import matv73
 from .errors import CorruptFileError, InvalidValuesError, LayoutError, ShapeMismatchError
 from .files import open_hdf5, read_npz_array, read_text, require_file
 from .locate import local_path, study_dir, verify_sha256sums
-from .recording import Recording, clean_label
+from .recording import Recording, clean_labels
 
 STUDY = "kato2015"
 DURATION_S = 1080.0
@@ -54,7 +54,8 @@ def read_derived(folder: Path, worm: str, verify: bool = True) -> Recording:
     if verify:
         verify_sha256sums(folder, names)
     traces = read_npz_array(npz, "arr_0", "Kato 2015 traces archive")
-    labels = [clean_label(x) for x in _read_csv_line(folder / f"worm_{k - 1}_neurons.csv")]
+    labels_path = folder / f"worm_{k - 1}_neurons.csv"
+    labels = clean_labels(_read_csv_line(labels_path), str(labels_path))
     y_path = folder / f"worm_{k - 1}_y.csv"
     try:
         states = np.array([int(x) for x in _read_csv_line(y_path)], dtype=np.int64)

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 
 from .errors import LayoutError, ShapeMismatchError
-from .recording import clean_label
+from .recording import clean_labels
 
 
 def root_group(handle: h5py.File) -> h5py.Group:
@@ -161,7 +161,7 @@ def read_animals(root: h5py.Group) -> list[Animal]:
         if not isinstance(raw_labels, list):
             raise LayoutError(f"{where}: neuron labels are not a cell array")
         animals.append(Animal(where, time, time_major(cells["traces"][a], time.size),
-                              [clean_label(first_name(x)) for x in raw_labels],
+                              clean_labels([first_name(x) for x in raw_labels], where),
                               _scalar(cells["fps"][a], f"{where} fps"),
                               decode(names[a]) if names else None, cells["states"][a]))
     return animals

@@ -11,6 +11,8 @@ from .errors import InvalidValuesError, ShapeMismatchError
 
 UNLABELLED = -1
 """State code of a frame that carries no behavioural label."""
+FPS_TOLERANCE = 0.05
+"""Largest relative difference allowed between a recording's ``fps`` and its time vector's rate."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +104,19 @@ class Recording:
                 "frame); the file's time field is damaged.")
         if not (isinstance(self.fps, (int, float, np.number)) and np.isfinite(self.fps) and self.fps > 0):
             raise InvalidValuesError(f"{where}: fps must be a positive number, got {self.fps}")
+        timed_fps = 1.0 / float(np.median(np.diff(time)))
+        if abs(self.fps / timed_fps - 1) > FPS_TOLERANCE:
+            raise InvalidValuesError(
+                f"{where}: fps is {self.fps:g} Hz but the time vector has one frame every "
+                f"{1 / timed_fps:.4g} s ({timed_fps:.4g} Hz); one of the two fields is wrong (a "
+                "derivative window in seconds would cover the wrong number of frames).")
+        constant = np.ptp(traces, axis=0) == 0                                   # (neurons,)
+        if constant.all():
+            raise InvalidValuesError(f"{where}: every trace is constant; the file holds no recording.")
+        if constant.any():
+            names = [labels[i] or f"column {i + 1}" for i in np.flatnonzero(constant)]
+            warnings.warn(f"{where}: constant trace(s) {', '.join(names)}: read as neurons with no "
+                          "activity (their features are 0).", stacklevel=3)
         extra = {}
         for key, value in self.extra.items():
             value = np.asarray(value)
@@ -156,6 +171,21 @@ class Recording:
             f"neurons, {len(self.identified)} identified, {self.fps:.3f} Hz, "
             f"{len(self.state_names)} states)"
         )
+
+
+def clean_labels(raw: list[str | None], where: str) -> list[str | None]:
+    """:func:`clean_label` for every trace column, warning where a numeric label is not the
+    column's own 1-based number: Kato and the Zimmer wb toolkit number an unidentified ROI by its
+    column, so another number there means a damaged or shifted label list (a name that should be
+    there, e.g. AVAL, would otherwise be lost in silence)."""
+    odd = [(column, label.strip()) for column, label in enumerate(raw, 1)
+           if isinstance(label, str) and label.strip().isdigit() and int(label) != column]
+    if odd:
+        shown = ", ".join(f"column {c} is '{v}'" for c, v in odd[:5]) + (" …" if len(odd) > 5 else "")
+        warnings.warn(f"{where}: {len(odd)} numeric neuron label(s) that are not their column's number "
+                      f"({shown}); read as unidentified. Check the label list against the traces.",
+                      stacklevel=3)
+    return [clean_label(x) for x in raw]
 
 
 def clean_label(raw: str | None) -> str | None:
