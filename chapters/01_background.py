@@ -25,10 +25,11 @@
 # %% [markdown]
 # ```{admonition} Run this chapter
 # :class: tip
-# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# Get the code of this exact page, {{ source_link_chapter }}, or clone the repository; then
+# `make env data` and `source .venv/bin/activate`, and run
 # `python tools/execute_chapters.py --force 01_background` (the book's full profile; add
 # `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`) —
-# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# `make data` fetches them ({doc}`../data`). Its measured run time is on the {doc}`../status` page.
 # ```
 
 # %% tags=["hide-input"]

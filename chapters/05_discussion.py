@@ -23,10 +23,11 @@
 # %% [markdown]
 # ```{admonition} Run this chapter
 # :class: tip
-# From a clone of the repository (README: `make env`, then `source .venv/bin/activate`):
+# Get the code of this exact page, {{ source_link_chapter }}, or clone the repository; then
+# `make env data` and `source .venv/bin/activate`, and run
 # `python tools/execute_chapters.py --force 05_discussion` (the book's full profile; add
 # `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`), the seven Dag et al. (2023) worms (`dag2023/`), and the results of chapters 3 and 4 —
-# see {doc}`../data` for where to get them. Its measured run time is on the {doc}`../status` page.
+# `make data` fetches them ({doc}`../data`). Its measured run time is on the {doc}`../status` page.
 # ```
 
 # %% tags=["hide-input"]

@@ -251,6 +251,11 @@ def write_status() -> None:
         "`WORMLIB_WORKERS`): every job seeds itself, so neither can change a result.\n\n"
         f"Environment of the last execution: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, on {cpu_name()}, {os.cpu_count()} cores ({platform.system()}).\n\n"
+        "## The source of this site\n\n"
+        "The code, chapters and results this site was built from, as one archive written by the "
+        "build itself (`git archive` of commit {{ source_commit }}; no data, which `make data` "
+        "fetches): {{ source_link }}, SHA-256 {{ source_sha256 }}. Unpack it, then "
+        "`make data && make test`, or `make book` (the README of the archive).\n\n"
         + time_by_section() + other_machines())
 
 
