@@ -254,3 +254,58 @@ def test_screenshots_skip_the_redirect_page_chromium_would_wait_on(load_tool, tm
     (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=intro.html" />')
     (tmp_path / "intro.html").write_text("<html><head><title>Intro</title></head><body>text</body></html>")
     assert shots.is_redirect(tmp_path / "index.html") and not shots.is_redirect(tmp_path / "intro.html")
+
+
+def _extension(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_site_carries_the_source_it_was_built_from(site):
+    """Issue 49: the site, downloaded alone, holds everything needed to rerun any chapter (the
+    data come by `make data`, never in the archive); no button leads to an unset repository."""
+    import hashlib
+    import tarfile
+
+    html, pages = site
+    (archive,) = (html / "_source").glob("wormbook-*.tar.gz")
+    for path, page in pages.items():
+        if path.name != "index.html" and "_static" not in path.parts:  # not the redirect page, not a template
+            assert any(href.endswith(f"_source/{archive.name}") for href in page.links), path.name
+    with tarfile.open(archive) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert {"Makefile", "LICENSE", "CITATION.cff", "wormlib/data/registry.py", "chapters/03_classification.py",
+            "book/_config.yml", "requirements.txt"} <= names
+    assert any(n.startswith("results/store/") for n in names)
+    assert not [n for n in names if n.endswith((".npz", ".h5", ".jld2", ".mat"))]  # no data redistributed
+    status = " ".join(pages[html / "status.html"].text)
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() in status
+    for page in pages.values():
+        assert not [h for h in page.links if "github.com/executablebooks" in h or "mybinder" in h]
+
+
+def test_the_source_archive_is_the_commit_or_says_it_is_modified(tmp_path):
+    import tarfile
+
+    source_archive = _extension("source_archive")
+    repo, out = tmp_path / "repo", tmp_path / "out"
+    repo.mkdir()
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    (repo / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    name, digest, commit = source_archive.write_archive(repo, out)
+    assert name == f"wormbook-{head[:10]}.tar.gz" and commit == head[:10]
+    (repo / "code.py").write_text("x = 2\n")  # an uncommitted edit is what the site was built from
+    name, _, commit = source_archive.write_archive(repo, out)
+    assert name.endswith("-modified.tar.gz") and commit.endswith("with uncommitted changes")
+    with tarfile.open(out / "_source" / name) as tar:
+        assert tar.extractfile(f"{name[:-7]}/code.py").read() == b"x = 2\n"
+    assert [p.name for p in (out / "_source").iterdir()] == [name]  # the older archive is gone
+    assert source_archive.write_archive(tmp_path / "not-a-repository", out) is None
