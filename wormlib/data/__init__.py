@@ -1,7 +1,7 @@
 """Recordings in, one :class:`Recording` shape out (issue: the walking skeleton, §2).
 
 Studies: Kato 2015 (:func:`load_kato2015`), Nichols 2017 (:func:`load_nichols2017`),
-Dag 2023 (:func:`load_dag2023`). Data are found through ``WORMLIB_DATA`` (see :mod:`.locate`) and
+Dag 2023 (:func:`load_dag2023`), and any lab's recordings in NWB (:func:`load_nwb`). Data are found through ``WORMLIB_DATA`` (see :mod:`.locate`) and
 downloaded from their pinned public sources by ``python -m wormlib.data`` (:mod:`.download`,
 :mod:`.registry`).
 """
@@ -13,6 +13,7 @@ from .kato import load_kato2015
 from .download import DownloadError, fetch
 from .locate import data_dirs, display_path, local_path, study_dir
 from .nichols import load_nichols2017
+from .nwb import load_nwb, read_nwb, write_nwb
 from .recording import UNLABELLED, Recording, clean_label
 from .registry import PINNED_SHA256, REGISTRY
 
@@ -36,5 +37,5 @@ __all__ = [
     "Recording", "UNLABELLED", "clean_label", "load_if_present", "load_kato2015", "load_nichols2017", "load_dag2023",
     "fetch", "local_path", "study_dir", "data_dirs", "REGISTRY", "DataError", "DataNotFoundError",
     "ChecksumError", "CorruptFileError", "LayoutError", "ShapeMismatchError", "InvalidValuesError",
-    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path", "DownloadError", "TaskError",
+    "DataPermissionError", "UnsafeFileError", "PINNED_SHA256", "display_path", "DownloadError", "TaskError", "load_nwb", "read_nwb", "write_nwb",
 ]
