@@ -314,13 +314,14 @@ kato_fps = float(np.mean([r.fps for r in worms]))
 transfer = pd.concat(
     [
         crosslab.kato_to_dag(worms, dag, decoders + windowed, cfg.hidden, train_cfg),
-        crosslab.within_dag(
+        crosslab.leave_one_recording_out(
             dag,
             dag_neurons,
             decoders + windowed,
             cfg.hidden,
             train_cfg,
             kato_fps=kato_fps,
+            label="other-dag-recordings",
         ),
     ]
 )

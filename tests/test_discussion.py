@@ -216,12 +216,13 @@ def test_kato_trained_decoder_reads_every_dag_recording_above_chance(kato):
     assert set(rows.test) == {r.worm for r in dag} and (rows.train == "kato2015").all()
     primary = rows[rows.lag_s == crosslab.LAG_S]
     assert primary.roc_auc.mean() > 0.65 and (primary.null_auc_mean - 0.5).abs().max() < 0.1
-    ceiling = crosslab.within_dag(dag[:3], ("AVAL", "AVAR", "AIBL"), ("logistic-regression",), 8, TrainConfig(),
-                                  lags_s=(0.0,), n_shifts=20)
+    ceiling = crosslab.leave_one_recording_out(dag[:3], ("AVAL", "AVAR", "AIBL"), ("logistic-regression",), 8,
+                                               TrainConfig(), lags_s=(0.0,), n_shifts=20, label="other-dag-recordings")
     assert len(ceiling) == 3 and (ceiling.train == "other-dag-recordings").all()
     # the lagged decoder reads a window of the past in both labs, and is scored like the others
-    both = crosslab.within_dag(dag[:3], ("AVAL", "AVAR", "AIBL"), ("logistic-regression", "logistic-regression-lagged"),
-                               8, TrainConfig(), lags_s=(0.0,), n_shifts=20, kato_fps=2.87)
+    both = crosslab.leave_one_recording_out(dag[:3], ("AVAL", "AVAR", "AIBL"),
+                                            ("logistic-regression", "logistic-regression-lagged"), 8, TrainConfig(),
+                                            lags_s=(0.0,), n_shifts=20, kato_fps=2.87, label="other-dag-recordings")
     assert sorted(both.model.unique()) == ["logistic-regression", "logistic-regression-lagged"]
     assert len(both) == 6
     lagged = both[both.model == "logistic-regression-lagged"].roc_auc.to_numpy()

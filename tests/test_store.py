@@ -144,6 +144,19 @@ def test_argument_digests_see_contents():
         store.digest(object())
 
 
+def test_where_a_recording_was_read_from_is_not_part_of_its_digest(kato):
+    """Recording.source is provenance: the same worm read from another folder (a fresh clone's
+    ./data, a lab's mirror) is the same argument; any change to what it holds is not."""
+    from dataclasses import replace
+
+    moved = replace(kato[0], source="/elsewhere/raw_full_data_worm_1.npz")
+    assert store.digest(moved) == store.digest(kato[0])
+    assert store.digest(replace(kato[0], name="other")) != store.digest(kato[0])
+    traces = kato[0].traces.copy()
+    traces[0, 0] += 1e-9
+    assert store.digest(replace(kato[0], traces=traces)) != store.digest(kato[0])
+
+
 def test_values_survive_the_store_exactly():
     frame = pd.DataFrame({"model": ["gnn", "mlp", "lr"], "n": np.array([1, 2, 3], np.int64),
                           "acc": [0.1 + 0.2, math.nan, 1e-300], "ok": [True, False, True],

@@ -121,22 +121,25 @@ def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, 
 
 
 @cached
-def within_dag(dag: list[Recording], neurons: tuple[str, ...], models: tuple[str, ...], hidden: int,
-               train_cfg: TrainConfig, lags_s: tuple[float, ...] = (LAG_S, SENSITIVITY_LAG_S),
-               n_shifts: int = N_SHIFTS, kato_fps: float | None = None) -> pd.DataFrame:
-    """The ceiling: train on all Dag recordings but one and test on it (every recording in
-    turn), with the labels lagged as in the test; same rows as ``kato_to_dag``. Time-context
+def leave_one_recording_out(recordings: list[Recording], neurons: tuple[str, ...], models: tuple[str, ...],
+                            hidden: int, train_cfg: TrainConfig,
+                            lags_s: tuple[float, ...] = (LAG_S, SENSITIVITY_LAG_S), n_shifts: int = N_SHIFTS,
+                            kato_fps: float | None = None, label: str = "other-recordings") -> pd.DataFrame:
+    """Forward vs reverse on worms never seen in training, within one dataset: train on all
+    recordings but one and test on it (every recording in turn), with the labels lagged as in
+    the test; same rows as ``kato_to_dag``, ``train`` = ``label``. Chapter 5's ceiling (the Dag
+    recordings) and the generalisation test on any lab's worms (``06_your_worms``). Time-context
     decoders see the seconds of ``experiments.LAGS`` at ``kato_fps`` (the Kato rate; without it,
     the frames of ``LAGS`` themselves)."""
     rows = []
     for lag in lags_s:
-        data = lagged(TaskData.build(dag, "2-state", neurons), lag, dag[0].fps)
-        train, test, info = unseen_splits(data, len(dag) - 1)
-        window = window_lags([r.fps for r in dag], kato_fps) if kato_fps else LAGS
+        data = lagged(TaskData.build(recordings, "2-state", neurons), lag, recordings[0].fps)
+        train, test, info = unseen_splits(data, len(recordings) - 1)
+        window = window_lags([r.fps for r in recordings], kato_fps) if kato_fps else LAGS
         _, probs = run_models(models, data, (train, test, info), hidden, train_cfg, window)
         for name in models:
             for m, split in enumerate(info):
                 tested = test[m].any(-1)
                 rows.append(score_recordings(probs[name][m], data.y, data.worms, tested, n_shifts)
-                            .assign(model=name, lag_s=lag, train="other-dag-recordings"))
+                            .assign(model=name, lag_s=lag, train=label))
     return pd.concat(rows, ignore_index=True)

@@ -506,7 +506,7 @@ def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accurac
 
 
 @page_figure
-def crosslab_auc(scores: pd.DataFrame):
+def crosslab_auc(scores: pd.DataFrame, ylabel: str = "ROC AUC per Dag recording"):
     """Chapter 5's cross-lab figure (``fig-crosslab``): ROC AUC per test recording (dots) for
     each decoder and lag, one panel per training source; grey bars: the 95th percentile of each
     recording's circular-shift null; dashed: chance. Ticks name the lag, the model's name sits
@@ -531,7 +531,7 @@ def crosslab_auc(scores: pd.DataFrame):
                         xytext=(0, -22), textcoords="offset points", ha="center", va="top")
         ax.set_title(f"trained on {source}")
         ax.set_ylim(0.3, 1.0)
-    axes[0, 0].set_ylabel("ROC AUC per Dag recording")
+    axes[0, 0].set_ylabel(ylabel)
     fig.tight_layout()
     return fig
 

@@ -185,14 +185,45 @@ CLASSES = {"7-state": ("forward", "slowing", "reversal-1", "reversal-2", "sustai
 
 
 def task_labels(rec: Recording, task: str) -> np.ndarray:
-    """(frames,) class index of ``task`` per frame; -1 for excluded or unlabelled frames."""
-    try:
-        mapping = STATE_MAPS[task][rec.study]
-    except KeyError:
-        raise ValueError(f"no {task} state map for {rec.study}") from None
+    """(frames,) class index of ``task`` per frame; -1 for excluded or unlabelled frames. A
+    recording whose states are already the task's classes (``relabel``) needs no state map."""
+    if task not in CLASSES:
+        raise ValueError(f"task must be one of {', '.join(CLASSES)}, not {task!r}")
     classes = CLASSES[task]
+    mapping = STATE_MAPS[task].get(rec.study)
+    if mapping is None:
+        if rec.state_names != classes:
+            raise ValueError(f"no {task} state map for {rec.study}: name its states' classes with "
+                             "wormlib.preprocess.relabel")
+        return np.where(rec.states == UNLABELLED, -1, rec.states)
     lookup = np.array([classes.index(mapping[s]) if s in mapping else -1 for s in rec.state_names])
     return np.where(rec.states == UNLABELLED, -1, lookup[rec.states])
+
+
+def relabel(rec: Recording, task: str, classes_of: dict[str, list[str]]) -> Recording:
+    """``rec`` with its own state names replaced by ``task``'s classes: ``classes_of`` maps each
+    class to the recording's state names in it, e.g. ``{"forward": ["non-reversal"], "reverse":
+    ["reversal"]}``. States not listed become unlabelled (excluded). For a lab's own recordings:
+    the mapping is part of the recording, so an experiment keyed by it cannot be confused with
+    another mapping's."""
+    import dataclasses
+
+    classes = CLASSES[task]
+    unknown = sorted(set(classes_of) - set(classes))
+    if unknown:
+        raise TaskError(f"{task} has the classes {', '.join(classes)}, not {', '.join(unknown)}.")
+    code = {}
+    for cls, names in classes_of.items():
+        for name in names:
+            if name in code:
+                raise TaskError(f"state {name!r} is mapped to two classes.")
+            if name not in rec.state_names:
+                raise TaskError(f"{rec.study} worm {rec.worm} has no state {name!r} (its states: "
+                                f"{', '.join(rec.state_names) or 'none'}).")
+            code[name] = classes.index(cls)
+    lookup = np.array([code.get(s, UNLABELLED) for s in rec.state_names] or [UNLABELLED], dtype=np.int64)
+    states = np.where(rec.states == UNLABELLED, UNLABELLED, lookup[np.maximum(rec.states, 0)])
+    return dataclasses.replace(rec, states=states, state_names=classes)
 
 
 # ------------------------------------------------------------------------------------------

@@ -261,6 +261,8 @@ def _update(h, obj) -> None:
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         h.update(f"{type(obj).__module__}.{type(obj).__qualname__}(".encode())
         for field in dataclasses.fields(obj):
+            if field.metadata.get("provenance"):  # where it came from, not what it is (Recording.source)
+                continue
             h.update(field.name.encode())
             _update(h, getattr(obj, field.name))
         h.update(b")")

@@ -31,7 +31,8 @@ class Recording:
     state_names: names of the state codes, in code order.
     fps: frame (volume) rate in Hz.
     time: (frames,) seconds from the start of the recording.
-    source: the file(s) the recording was read from.
+    source: the file(s) the recording was read from: provenance, not content, so it does not enter
+        the experiment store's keys (the same worm read from another folder is the same argument).
     extra: other per-frame signals (e.g. Dag 2023 velocity), each (frames,).
     """
 
@@ -44,7 +45,7 @@ class Recording:
     state_names: tuple[str, ...]
     fps: float
     time: np.ndarray
-    source: str = ""
+    source: str = field(default="", metadata={"provenance": True})
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
