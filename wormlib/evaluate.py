@@ -144,3 +144,33 @@ def paired_comparisons(groups: dict[str, pd.DataFrame], pairs: list[tuple[str, s
 def p_text(p: float, floor: float = 0.001) -> str:
     """A p-value for a caption: ``p = 0.012``, or ``p < 0.001`` below ``floor``."""
     return f"p < {floor:g}" if p < floor else f"p = {p:.3f}"
+
+
+def ablation_table(scores: pd.DataFrame, reference: str, classes: dict[str, tuple[str, ...]],
+                   metric: str = "balanced_accuracy") -> pd.DataFrame:
+    """``experiments.neuron_ablation``'s scores as one row per task, neuron set and model: the
+    mean ``metric`` over test worms (seed replicates and training subsets averaged first), the
+    paired loss against the ``reference`` set with its 95 % interval, and chance (1 / classes)."""
+    rows = []
+    for (task, model), group in scores.groupby(["task", "model"], sort=False):
+        chance = 1 / len(classes[task])
+        for label in dict.fromkeys(group.neurons):
+            mine = group[group.neurons == label]
+            row = dict(task=task, neurons=label, model=model, chance=chance,
+                       **{metric: mine.groupby("test")[metric].mean().mean()})
+            if label != reference:
+                both = group[group.neurons.isin([reference, label])].assign(model=group.neurons)
+                d = paired_difference(both, reference, label, metric=metric)
+                row.update(drop=d["mean_difference"], ci=f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ablation_summary(table: pd.DataFrame, model: str, reference: str, name: str = "The GNN") -> str:
+    """:func:`ablation_table`'s finding for one model, in words: per task, what removing each set
+    costs (mean loss and interval) and where that leaves the model against chance."""
+    rows = table[(table.model == model) & (table.neurons != reference)]
+    parts = [f"{row.task.split('-')[0]} states {row.neurons}: loses {row.drop:.3f} {row.ci} (left at "
+             f"{row.balanced_accuracy:.3f}, chance {row.chance:.3f})" for row in rows.itertuples()]
+    return (f"**{name}'s balanced accuracy, lost against {reference} neurons** (paired per test worm): "
+            + "; ".join(parts) + ".")

@@ -510,6 +510,25 @@ def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], m
     return pd.concat(rows, ignore_index=True)
 
 
+def neuron_ablation(recordings: list, tasks: tuple[str, ...], sets: dict[str, tuple[str, ...]],
+                    models: tuple[str, ...], networks: tuple[str, ...], n_train: int, max_subsets: int | None,
+                    n_seeds: int, hidden: int, train_cfg: TrainConfig, workers: int = 1) -> pd.DataFrame:
+    """Unseen-worm scores of ``models`` for every task and neuron set, the ``networks`` in
+    ``n_seeds`` seed replicates (column ``seed``; the other models once), on one-thread worker
+    processes (``run_settings``): how much of the decoding survives without given neurons
+    (chapter 5: without the neurons that define the fictive states). Columns ``task``, ``neurons``."""
+    settings, keys = [], []
+    for task in tasks:
+        for label, neurons in sets.items():
+            data = TaskData.build(recordings, task, neurons)
+            settings.append(replicated_jobs(models, networks, data, unseen_splits(data, n_train, max_subsets),
+                                            n_seeds, hidden, train_cfg))
+            keys.append((task, label))
+    tables = run_settings(settings, workers, desc="neuron sets")
+    return pd.concat([t.assign(task=task, neurons=label) for (task, label), t in zip(keys, tables)],
+                     ignore_index=True)
+
+
 def best_single_neuron(recordings: list, task: str, candidates: tuple[str, ...], n_train: int,
                        max_subsets: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brennan & Proekt's one-neuron question, with logistic regression on one neuron's

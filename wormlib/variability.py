@@ -95,3 +95,23 @@ def consistent_neurons(pvalues: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     p-value below ``alpha`` after Bonferroni correction over all neuron × state tests."""
     threshold = alpha / pvalues.notna().to_numpy().sum()
     return [n for n, row in pvalues.iterrows() if row.notna().any() and (row.dropna() >= threshold).all()]
+
+
+def locked_to(recordings: list[Recording], reference: str, neurons: tuple[str, ...]) -> pd.DataFrame:
+    """Pearson r between each of ``neurons``' calcium trace and ``reference``'s, per worm
+    (neuron × worm; NaN where the worm lacks the neuron): which neurons carry the reference
+    neuron's signal. Traces only, no behavioural labels (chapter 5: the neurons that stand in
+    for the ones that define the states)."""
+    table = {}
+    for rec in recordings:
+        ref = rec.column(reference)
+        table[rec.worm] = {n: (np.corrcoef(rec.traces[:, ref], rec.traces[:, rec.column(n)])[0, 1]
+                               if rec.column(n) is not None else np.nan) for n in neurons}
+    return pd.DataFrame(table).rename_axis(index="neuron", columns="worm")
+
+
+def tracking(correlations: pd.DataFrame, threshold: float = 0.5) -> tuple[str, ...]:
+    """The neurons whose |r| with the reference (``locked_to``) exceeds ``threshold`` in every
+    worm that has them: its stand-ins, positive or negative."""
+    strong = correlations.abs().gt(threshold) | correlations.isna()
+    return tuple(correlations.index[strong.all(axis=1) & correlations.notna().any(axis=1)])

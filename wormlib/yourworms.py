@@ -125,7 +125,8 @@ def comparisons(rows: pd.DataFrame, pairs=PAIRS, metrics=("balanced_accuracy", "
     for metric in metrics:
         for a, b in pairs:
             if {a, b} <= set(rows.model):
-                out.append(dict(metric=metric, **paired_difference(rows, a, b, unit="test", metric=metric)))
+                out.append(dict(metric={"roc_auc": "ROC AUC"}.get(metric, metric.replace("_", " ")),
+                                **paired_difference(rows, a, b, unit="test", metric=metric)))
     return pd.DataFrame(out)
 
 
@@ -142,10 +143,24 @@ def per_worm(rows: pd.DataFrame, metric: str = "balanced_accuracy") -> pd.DataFr
     return rows.pivot_table(index="test", columns="model", values=metric).round(3)
 
 
-def largest_difference(rows: pd.DataFrame, book: pd.DataFrame) -> float:
+def shared_with(kato: list[Recording], recordings: list[Recording]) -> tuple[str, ...]:
+    """The paper's neurons identified in every Kato worm and every recording of this run."""
+    return shared_neurons(kato + recordings, PAPER_NEURONS)
+
+
+def same_text(rows: pd.DataFrame, book: pd.DataFrame, experiment: str, name: str) -> str:
+    """The comparison with chapter 5's records, in words (the worked example only)."""
+    if name != EXAMPLE:
+        return "not compared (this run is not the worked example)"
+    difference = largest_difference(rows, book, experiment)
+    return (f"the largest difference over {len(rows)} per-worm scores is {difference:g}"
+            + (" — identical" if difference == 0 else ""))
+
+
+def largest_difference(rows: pd.DataFrame, book: pd.DataFrame, experiment: str = "within-dag-lag-0s") -> float:
     """Largest |difference| between this run's per-worm scores and the same rows of chapter 5's
-    records (experiment ``within-dag-lag-0s``): 0 when the NWB path reproduces them exactly."""
-    same = book[(book.experiment == "within-dag-lag-0s")]
+    records (``experiment``): 0 when the NWB path reproduces them exactly."""
+    same = book[(book.experiment == experiment)]
     worst = 0.0
     for metric in ("balanced_accuracy", "roc_auc"):
         theirs = same[same.metric == metric.replace("_", "-")][["model", "test", "value"]]
