@@ -221,7 +221,7 @@ results.save()
 # %% tags=["remove-input", "full-width"]
 ablation_table = evaluate.ablation_table(ablation, "all 15", preprocess.CLASSES)
 plotting.numbered_table(
-    plotting.table(ablation_table, headers={"drop": "lost vs all 15", "ci": "95% CI"}),
+    plotting.table(ablation_table, headers={"loss": "lost vs all 15", "ci": "95% CI"}),
     "tbl-label-neurons",
     "Balanced accuracy on unseen worms (4 training worms; networks averaged over seeds) with all 15 "
     "neurons, without AVA, and without every neuron that tracks AVAL in every worm; lost vs all 15: "
@@ -241,6 +241,70 @@ plotting.numbered_table(
     plotting.table(aval_r, digits=2, labels=()),
     "tbl-aval-correlation",
     "Pearson r of each neuron's ΔF/F₀ with AVAL's, per Kato worm (— where the worm lacks the neuron).",
+)
+
+# %% [markdown]
+# ## Can the probabilities be trusted?
+#
+# Accuracy counts only the most probable state. A decoder that others would build on must also
+# say how sure it is, and be right as often as it says. On unseen worms (4 states with 3
+# training worms, as in Fig. 4B; 7 states with 4), each model's probabilities are scored by the
+# log-loss and the Brier score (lower is better; both punish confident errors), and by the
+# expected calibration error (ECE: the gap between confidence and accuracy, averaged over
+# confidence bins; 0 for a calibrated model). The networks are averaged over their seed
+# replicates. The same runs give each state's recall in each test worm.
+
+# %%
+per_worm, reliability = experiments.calibration_study(
+    worms,
+    (("4-state", 3), ("7-state", 4)),
+    set_models,
+    ("mlp-concat", "gnn-inferred-static"),
+    cfg.n_seeds,
+    cfg.max_subsets,
+    cfg.hidden,
+    train_cfg,
+    jobs.worker_count(cfg.device),
+)
+fig = plotting.reliability(reliability)
+
+# %% tags=["remove-cell"]
+by_worm = per_worm.groupby(["task", "model", "test"]).mean(numeric_only=True).reset_index()
+for row in by_worm.itertuples():
+    for metric in ("log_loss", "brier", "ece"):
+        results.add("calibration", metric.replace("_", "-"), getattr(row, metric), task=row.task,
+                    model=row.model, protocol="leave-worms-out", population="unseen", test=row.test)
+results.save()
+
+# %% tags=["remove-input"]
+calibration_table = by_worm.groupby(["task", "model"])[["log_loss", "brier", "ece"]].mean()
+plotting.figure(
+    fig,
+    "fig-reliability",
+    alt="Reliability diagram: accuracy against confidence per bin for logistic regression, the MLP and the GNN, 4 and 7 states, unseen worms.",
+    text="Reliability on unseen worms: in each confidence bin, the share of frames the model got "
+    "right against its mean confidence (marker area: frames in the bin); on the dashed diagonal "
+    "a model is right as often as it is sure. Pooled over test worms, training subsets and seeds. "
+    "ECE, 4 states: " + ", ".join(f"{m} {v:.3f}" for m, v in calibration_table.loc["4-state", "ece"].items()) + ".",
+)
+plotting.numbered_table(
+    plotting.table(calibration_table, headers={"log_loss": "log-loss", "brier": "Brier", "ece": "ECE"}),
+    "tbl-calibration",
+    "Calibration on unseen worms, mean over test worms (each first averaged over training subsets "
+    "and seeds): log-loss, Brier score and expected calibration error, lower is better.",
+)
+recall = by_worm[(by_worm.task == "7-state") & (by_worm.model == "gnn-inferred-static")]
+plotting.numbered_table(
+    plotting.table(
+        recall.set_index("test")[[f"recall_{c}" for c in preprocess.CLASSES["7-state"]]].rename(
+            columns=lambda c: c.removeprefix("recall_")
+        ),
+        digits=2,
+    ),
+    "tbl-recall-7",
+    "The GNN's recall of each of the 7 states in each test worm (4 training worms; mean over "
+    "training subsets and seeds): the share of a state's frames it labels correctly. — where "
+    "the worm has no frame of that state.",
 )
 
 # %% [markdown]

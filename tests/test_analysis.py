@@ -168,3 +168,49 @@ def test_add_metrics_writes_one_record_per_value_with_hyphenated_names():
     frame = res.frame()
     assert frame.metric.tolist() == ["null-mean", "agreement"] and frame.value.tolist() == [0.3, 0.6]
     assert (frame.task == "4-state").all()
+
+
+def test_calibration_scores_match_hand_computed_cases():
+    import torch
+
+    # one model, one worm, four frames of two classes; the model says 0.9 for class 0 throughout
+    probs = torch.tensor([[0.9, 0.1]]).expand(4, 2).reshape(1, 1, 4, 2)
+    y = torch.tensor([[0, 0, 0, 1]])
+    mask = torch.ones(1, 1, 4, dtype=torch.bool)
+    per, rel = evaluate.calibration(probs, y, mask, ("a", "b"))
+    row = per.iloc[0]
+    assert row.log_loss == pytest.approx(-(3 * np.log(0.9) + np.log(0.1)) / 4)
+    assert row.brier == pytest.approx((3 * 2 * 0.01 + (0.81 + 0.81)) / 4)
+    assert row.ece == pytest.approx(abs(0.75 - 0.9))            # one bin: accuracy 3/4 at confidence 0.9
+    assert (row.recall_a, row.recall_b) == (1.0, 0.0)
+    assert rel.frames.sum() == 4 and rel.accuracy.iloc[0] == pytest.approx(0.75)
+    # a calibrated, sure model: no error at all
+    perfect = torch.nn.functional.one_hot(y, 2).float()[None]     # (1, 1, 4, 2)
+    per, _ = evaluate.calibration(perfect, y, mask, ("a", "b"))
+    assert per.ece.iloc[0] == pytest.approx(0) and per.brier.iloc[0] == pytest.approx(0)
+
+
+def test_ablation_table_pairs_each_set_with_the_reference_per_test_worm():
+    rows = []
+    for task, chance_n in (("2-state", 2),):
+        for label, drop in (("all", 0.0), ("fewer", 0.1)):
+            for worm, w in zip("12345", (0.0, 0.01, -0.01, 0.02, -0.02)):
+                rows.append(dict(task=task, neurons=label, model="m", test=worm, balanced_accuracy=0.9 - drop + w / 10))
+    table = evaluate.ablation_table(pd.DataFrame(rows), "all", {"2-state": ("a", "b")})
+    fewer = table[table.neurons == "fewer"].iloc[0]
+    assert fewer["loss"] == pytest.approx(0.1) and fewer.chance == 0.5 and fewer.ci == "[+0.100, +0.100]"
+    assert "loses 0.100" in evaluate.ablation_summary(table, "m", "all", "M")
+
+
+def test_the_neurons_that_track_a_reference_are_found_from_traces_alone():
+    rng = np.random.default_rng(0)
+    recs = []
+    for w in range(3):
+        ref = rng.normal(size=500)
+        traces = np.stack([ref, ref + 0.2 * rng.normal(size=500), -ref + 0.2 * rng.normal(size=500),
+                           rng.normal(size=500)], 1)
+        recs.append(Recording("kato2015", str(w), "x", traces, ("REF", "SAME", "OPPOSITE", "OTHER"),
+                              np.zeros(500, dtype=int), ("fwd",), 2.0, np.arange(500) / 2.0))
+    r = variability.locked_to(recs, "REF", ("REF", "SAME", "OPPOSITE", "OTHER"))
+    assert r.loc["SAME"].gt(0.9).all() and r.loc["OPPOSITE"].lt(-0.9).all()
+    assert variability.tracking(r) == ("REF", "SAME", "OPPOSITE")

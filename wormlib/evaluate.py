@@ -161,7 +161,7 @@ def ablation_table(scores: pd.DataFrame, reference: str, classes: dict[str, tupl
             if label != reference:
                 both = group[group.neurons.isin([reference, label])].assign(model=group.neurons)
                 d = paired_difference(both, reference, label, metric=metric)
-                row.update(drop=d["mean_difference"], ci=f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+                row.update(loss=d["mean_difference"], ci=f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -170,7 +170,37 @@ def ablation_summary(table: pd.DataFrame, model: str, reference: str, name: str 
     """:func:`ablation_table`'s finding for one model, in words: per task, what removing each set
     costs (mean loss and interval) and where that leaves the model against chance."""
     rows = table[(table.model == model) & (table.neurons != reference)]
-    parts = [f"{row.task.split('-')[0]} states {row.neurons}: loses {row.drop:.3f} {row.ci} (left at "
+    parts = [f"{row.task.split('-')[0]} states {row.neurons}: loses {row.loss:.3f} {row.ci} (left at "
              f"{row.balanced_accuracy:.3f}, chance {row.chance:.3f})" for row in rows.itertuples()]
     return (f"**{name}'s balanced accuracy, lost against {reference} neurons** (paired per test worm): "
             + "; ".join(parts) + ".")
+
+
+def calibration(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor, classes: tuple[str, ...],
+                bins: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How far a classifier's probabilities can be trusted, on its test frames: one row per
+    (model, test worm) with the log-loss (mean −log p of the true class), the Brier score (mean
+    squared distance to the one-hot truth), the expected calibration error (top-label confidence
+    in ``bins`` equal bins: Σ share·|accuracy − confidence|) and each class's recall; and the
+    reliability table pooled over every model and worm (per bin: mean confidence, accuracy,
+    frames). probs: (M, W, T, C); y: (W, T); test_mask: (M, W, T)."""
+    edges = np.linspace(0, 1, bins + 1)
+    rows, pooled = [], []
+    for m in range(probs.shape[0]):
+        for w in torch.nonzero(test_mask[m].any(1)).ravel().tolist():
+            keep = test_mask[m, w] & (y[w] >= 0)
+            p, truth = probs[m, w][keep].double().numpy(), y[w][keep].numpy()   # (n, C), (n,)
+            confidence, guess = p.max(1), p.argmax(1)
+            where = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)     # (n,) bin of each frame
+            ece = sum(abs((guess[where == b] == truth[where == b]).mean() - confidence[where == b].mean())
+                      * (where == b).mean() for b in range(bins) if (where == b).any())
+            rows.append(dict(model_index=m, test_index=w, n_test_frames=len(truth),
+                             log_loss=float(-np.log(np.clip(p[np.arange(len(truth)), truth], 1e-12, 1)).mean()),
+                             brier=float(((p - np.eye(p.shape[1])[truth]) ** 2).sum(1).mean()), ece=float(ece),
+                             **{f"recall_{c}": float((guess[truth == i] == i).mean()) if (truth == i).any() else np.nan
+                                for i, c in enumerate(classes)}))
+            pooled.append(pd.DataFrame(dict(bin=where, confidence=confidence, correct=guess == truth)))
+    frames = pd.concat(pooled, ignore_index=True)
+    reliability = frames.groupby("bin").agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"),
+                                            frames=("correct", "size")).reset_index()
+    return pd.DataFrame(rows), reliability

@@ -368,6 +368,41 @@ def confusion_of(name: str, data: TaskData, splits, hidden: int, train_cfg: Trai
     return confusion(probs, data.y, test_mask, len(data.classes))
 
 
+@cached
+def calibration_of(name: str, data: TaskData, splits, hidden: int, train_cfg: TrainConfig) -> dict:
+    """The model trained as ``scores_of`` trains it, judged by its probabilities
+    (``evaluate.calibration``): {"per_worm": one row per model × test worm (log-loss, Brier
+    score, ECE, per-class recall; ``test`` the worm, ``seed`` where the splits are replicated),
+    "reliability": the pooled reliability table}."""
+    from .evaluate import calibration
+
+    train_mask, test_mask, info = splits
+    probs = run(name, data, train_mask, test_mask, info, hidden, train_cfg)[1]
+    per_worm, reliability = calibration(probs, data.y, test_mask, data.classes)
+    per_worm["test"] = [data.worms[i] for i in per_worm.pop("test_index")]
+    per_worm["seed"] = [info[m].get("seed", 0) for m in per_worm.pop("model_index")]
+    return {"per_worm": per_worm.assign(model=name), "reliability": reliability.assign(model=name)}
+
+
+def calibration_study(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
+                      networks: tuple[str, ...], n_seeds: int, max_subsets: int | None, hidden: int,
+                      train_cfg: TrainConfig, workers: int = 1) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """``calibration_of`` for each (task, training worms) of ``settings`` and each model on its
+    unseen-worm splits, the ``networks`` in ``n_seeds`` seed replicates, on ``workers`` processes:
+    (every per-worm row with its ``task``, the pooled reliability table of each task)."""
+    runs, tasks = [], []
+    for task, k in settings:
+        data = TaskData.build(recordings, task, PAPER_NEURONS)
+        splits = unseen_splits(data, k, max_subsets)
+        for name in models:
+            runs.append((name, data, replicate(splits, n_seeds) if name in networks else splits, hidden, train_cfg))
+            tasks.append(task)
+    found = run_jobs(calibration_of, runs, workers, "calibration")
+    per_worm = pd.concat(f["per_worm"].assign(task=t) for t, f in zip(tasks, found))
+    reliability = {t: pd.concat(f["reliability"] for u, f in zip(tasks, found) if u == t) for t in dict.fromkeys(tasks)}
+    return per_worm, reliability
+
+
 JOB_ORDER = (*TEMPORAL_MODELS, *GRU_WINDOW_MODELS, *WINDOW_MODELS)
 """The models whose jobs start first, longest first (``benchmarks/benchmark_step.py``), so that no
 worker is left with a long job at the end; the order cannot change a result."""

@@ -506,6 +506,27 @@ def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accurac
 
 
 @page_figure
+def reliability(tables: dict[str, pd.DataFrame]):
+    """Chapter 5's reliability diagram: per task (panel) and model (colour), each confidence
+    bin's accuracy against its mean confidence (``evaluate.calibration``; marker area ∝ frames),
+    beside the diagonal of a calibrated model."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(PAGE_WIDTH_IN, 3.4), sharey=True, squeeze=False)
+    for ax, (task, table) in zip(axes[0], tables.items()):
+        ax.plot([0, 1], [0, 1], ls="--", color="k", lw=0.8)
+        for model in [m for m in MODEL_COLOURS if m in set(table.model)]:
+            rows = table[table.model == model]
+            ax.plot(rows.confidence, rows.accuracy, "-", color=MODEL_COLOURS[model], lw=1,
+                    label=MODEL_NAMES.get(model, model))
+            ax.scatter(rows.confidence, rows.accuracy, s=8 + 80 * rows.frames / rows.frames.max(),
+                       color=MODEL_COLOURS[model], zorder=2)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=task.replace("-", " ") + "s")
+    axes[0, 0].set_ylabel("accuracy")
+    axes[0, -1].legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+@page_figure
 def crosslab_auc(scores: pd.DataFrame, ylabel: str = "ROC AUC per Dag recording"):
     """Chapter 5's cross-lab figure (``fig-crosslab``): ROC AUC per test recording (dots) for
     each decoder and lag, one panel per training source; grey bars: the 95th percentile of each
