@@ -384,6 +384,52 @@ def calibration_of(name: str, data: TaskData, splits, hidden: int, train_cfg: Tr
     return {"per_worm": per_worm.assign(model=name), "reliability": reliability.assign(model=name)}
 
 
+def fit_predict_logistic_per_worm(data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor) -> torch.Tensor:
+    """Logistic regression on features standardised **per worm** (each worm's frames by their own
+    mean and standard deviation, the test worm's included), where ``fit_predict_baseline``'s
+    scaler is fitted on the training worms: the normalisation the networks' batch norm applies at
+    prediction time, given to the linear model. (M, W, T, C) probabilities."""
+    x = data.x.flatten(2).numpy()                                            # (W, T, N·F)
+    z = np.zeros_like(x)
+    for w, n in enumerate(data.lengths.tolist()):
+        own = x[w, :n]
+        spread = own.std(0)
+        z[w, :n] = (own - own.mean(0)) / np.where(spread > 0, spread, 1.0)
+    y = data.y.numpy()
+    out = np.zeros((train_mask.shape[0], *y.shape, len(data.classes)), np.float32)
+    for m in range(train_mask.shape[0]):
+        keep = train_mask[m].numpy() & (y >= 0)
+        clf = LogisticRegression(max_iter=2000).fit(z[keep], y[keep])
+        for w in np.flatnonzero(needed[m].numpy()):
+            out[m, w][:, clf.classes_] = clf.predict_proba(z[w])
+    return torch.from_numpy(out)
+
+
+@cached
+def per_worm_logistic_scores(data: TaskData, splits) -> pd.DataFrame:
+    """``scores_of``'s table for :func:`fit_predict_logistic_per_worm` (model
+    ``logistic-regression-per-worm``)."""
+    train_mask, test_mask, info = splits
+    probs = fit_predict_logistic_per_worm(data, train_mask, test_mask.any(-1))
+    scores = score_table(probs, data.y, test_mask, [dict(s, model="logistic-regression-per-worm") for s in info])
+    scores["test"] = [data.worms[i] for i in scores.pop("test_index")]
+    return scores
+
+
+def normalisation_comparison(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
+                             max_subsets: int | None, hidden: int, train_cfg: TrainConfig) -> pd.DataFrame:
+    """Unseen-worm scores of ``models`` (as the book runs them: the networks normalise each worm by
+    its own statistics, logistic regression by the training worms') beside logistic regression
+    normalised per worm, for each (task, training worms) of ``settings``; column ``task``."""
+    parts = []
+    for task, k in settings:
+        data = TaskData.build(recordings, task, PAPER_NEURONS)
+        splits = unseen_splits(data, k, max_subsets)
+        parts.append(pd.concat([score_models(models, data, splits, hidden, train_cfg),
+                                per_worm_logistic_scores(data, splits)], ignore_index=True).assign(task=task))
+    return pd.concat(parts, ignore_index=True)
+
+
 def calibration_study(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
                       networks: tuple[str, ...], n_seeds: int, max_subsets: int | None, hidden: int,
                       train_cfg: TrainConfig, workers: int = 1) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
