@@ -99,3 +99,18 @@ def test_the_time_context_benchmark_times_chapter_3s_first_setting(load_tool):
     chapter = _first_time_context_setting_of_chapter_3()
     assert chapter[:3] == ("causal", "7-state", 4) and "tavrnn" in chapter[3]   # the parse found the setting
     assert load_tool("benchmark_time_context").first_setting() == chapter
+
+
+def test_jobs_on_a_dask_cluster_give_the_bits_of_one_process(kato, one_thread, monkeypatch):
+    """WORMLIB_SCHEDULER=local:2: a LocalCluster of two one-thread worker processes (issue 51)."""
+    data = TaskData.build(kato, "2-state", experiments.PAPER_NEURONS)
+    splits = experiments.unseen_splits(data, 4, 2)
+    args = (("mlp-concat", "logistic-regression", "gnn-inferred-static"), ("mlp-concat", "gnn-inferred-static"),
+            data, splits, 2, 8, TrainConfig(steps=3))
+    alone = experiments.run_replicated(*args, workers=1)
+    monkeypatch.setenv(jobs.SCHEDULER_ENV, "local:2")
+    assert jobs.run_jobs(jobs.thread_counts, [(), ()]) == [dict(torch=1, blas=1)] * 2
+    on_dask = experiments.run_replicated(*args, workers=1)   # the scheduler, not the worker count, decides
+    pd.testing.assert_frame_equal(on_dask, alone, check_exact=True)
+    with pytest.raises(ValueError, match="math domain error"):
+        jobs.run_jobs(math.sqrt, [(4.0,), (-1.0,)])

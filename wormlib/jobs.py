@@ -12,6 +12,13 @@ measures the speed-up and checks the bits; a test checks them on a tiny setting.
 The number of workers is not a chapter parameter (it cannot change a result): ``WORMLIB_WORKERS``,
 or by default every core this process may use on the CPU, and 1 (no workers: models on one
 accelerator would compete for its memory) on a GPU.
+
+**More than one machine** (issue 51): with ``WORMLIB_SCHEDULER`` set, the jobs go to a Dask
+cluster instead (``dask.distributed``): ``local`` or ``local:<n>`` starts a ``LocalCluster`` of
+one-thread worker processes on this machine; any other value is the address of a running
+scheduler (``tcp://host:8786``, e.g. a dask-jobqueue ``SLURMCluster``'s, whose workers run with one
+thread each, ``OMP_NUM_THREADS=1``, and see this repository at the same path). Each job seeds
+itself and runs on one thread there too, so the results are the bits of a local run.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from tqdm import tqdm
 from . import store
 
 WORKERS_ENV = "WORMLIB_WORKERS"
+SCHEDULER_ENV = "WORMLIB_SCHEDULER"
 ONE_THREAD_ENV = {var: "1" for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 """What a worker process starts with: its BLAS and OpenMP libraries read it when they load."""
 
@@ -84,15 +92,18 @@ def _start_worker() -> None:
 def run_jobs(fn: Callable, jobs: Sequence[tuple], workers: int = 1, desc: str = "jobs") -> list:
     """``[fn(*job) for job in jobs]``, on ``workers`` one-thread processes when more than one
     (``fn`` must be importable: a module-level function). Jobs start in the order given (put the
-    longest first), results come back in that order."""
-    if workers <= 1 or len(jobs) <= 1:
+    longest first), results come back in that order; on a Dask cluster when ``WORMLIB_SCHEDULER``
+    is set (:func:`_on_dask`)."""
+    scheduler = os.environ.get(SCHEDULER_ENV, "").strip()
+    if (workers <= 1 and not scheduler) or len(jobs) <= 1:
         return [fn(*job) for job in tqdm(jobs, desc=desc, disable=None)]
     # jobs the experiment store holds are read here: no worker is started for them
     results = ([store.lookup(fn, job, threads=1) for job in jobs] if hasattr(fn, "uncached")
                else [store.MISS] * len(jobs))
     todo = [i for i, value in enumerate(results) if value is store.MISS]
     if todo:  # on workers even when one is left: the one-thread bits of every job
-        for i, value in zip(todo, _on_workers(fn, [jobs[i] for i in todo], workers, desc)):
+        runner = (lambda *a: _on_dask(scheduler, *a)) if scheduler else _on_workers
+        for i, value in zip(todo, runner(fn, [jobs[i] for i in todo], workers, desc)):
             results[i] = value
     return results
 
@@ -119,3 +130,36 @@ def _on_workers(fn: Callable, jobs: Sequence[tuple], workers: int, desc: str) ->
                 future.cancel()
             raise
     return results
+
+
+def _on_dask(scheduler: str, fn: Callable, jobs: Sequence[tuple], workers: int, desc: str) -> list:
+    """``[fn(*job) for job in jobs]`` on a Dask cluster (``scheduler``: ``local[:n]`` or an
+    address; see the module's docstring), every worker set up as ``_start_worker`` sets up a
+    local one, in the jobs' order."""
+    from distributed import Client, LocalCluster, as_completed as completed
+
+    traced = store.tracing()
+    env = {**ONE_THREAD_ENV, store.DATA_READ_ENV: json.dumps(store.data_read())}
+    with _environment(env):
+        if scheduler == "local" or scheduler.startswith("local:"):
+            n = int(scheduler.split(":", 1)[1]) if ":" in scheduler else max(workers, 1)
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            cluster, client = None, Client(scheduler)
+    try:
+        client.run(_start_worker)
+        call = (store.traced, fn) if traced else (fn,)
+        futures = {client.submit(*call, *job, pure=False): i for i, job in enumerate(jobs)}
+        results = [None] * len(jobs)
+        for future in tqdm(completed(futures), total=len(jobs), desc=desc, disable=None):
+            value = future.result()
+            if traced:
+                value, code = value
+                store.merge(code)
+            results[futures[future]] = value
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
