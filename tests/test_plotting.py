@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from wormlib import plotting  # noqa: E402
@@ -202,3 +203,18 @@ def test_crosslab_figure_names_each_model_once_under_its_lags_at_9_pt(monkeypatc
     fig.canvas.draw()
     boxes = [t.get_window_extent() for t in ax.texts]
     assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))  # the names do not touch
+
+
+def test_text_drawn_over_text_is_found_and_refused(monkeypatch):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(4, 2))
+    left.set_title("a long title that runs into the next panel's title")
+    right.set_title("another title")
+    assert ("a long title that runs into the next panel's title", "another title") in plotting.overlapping_texts(fig)
+    with pytest.raises(plotting.FigureLayoutError, match="fig-x: text drawn over text"):
+        plotting.figure(fig, "fig-x", "caption", "alt")
+    clean, ax = plt.subplots(figsize=(4, 2))
+    ax.set(title="t", xlabel="x", ylabel="y")
+    spare = clean.add_axes([0.6, 0.1, 0.2, 0.2])
+    spare.axis("off")                          # ticks of an axis that is off are not drawn: not counted
+    assert plotting.overlapping_texts(clean) == []
+    plt.close("all")

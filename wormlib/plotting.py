@@ -45,18 +45,62 @@ def page_figure(plot):
         width, height = fig.get_size_inches()
         if width > PAGE_WIDTH_IN:
             fig.set_size_inches(PAGE_WIDTH_IN, height * PAGE_WIDTH_IN / width)
+            if fig.get_layout_engine() is None:  # the text keeps its size on the smaller canvas: lay it out again
+                import warnings
+
+                with warnings.catch_warnings():  # axes tight_layout cannot place keep the figure's own layout
+                    warnings.simplefilter("ignore", UserWarning)
+                    fig.tight_layout()
         plt.close(fig)
         return fig
     return wrapped
 
 
+def overlapping_texts(fig, tolerance_px: float = 1.0) -> list[tuple[str, str]]:
+    """Every pair of text elements ``fig`` draws (titles, axis labels, the tick labels of ticks in
+    view, legend entries, annotations, figure-level text) whose boxes, as the Agg renderer draws
+    them, overlap by more than ``tolerance_px`` both ways: text over text, which no reader can read."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = list(fig.texts) + [t for legend in fig.legends for t in legend.get_texts()]
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        for axis, (lo, hi) in ((ax.xaxis, sorted(ax.get_xlim())), (ax.yaxis, sorted(ax.get_ylim()))):
+            if not (ax.axison and axis.get_visible()):
+                continue                                                  # axis("off"): nothing drawn
+            slack = 1e-9 * max(1.0, abs(hi - lo))                          # a tick exactly at a limit is drawn
+            texts += [label for loc, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+                      if lo - slack <= loc <= hi + slack]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text().strip()]
+    pairs = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if width > tolerance_px and height > tolerance_px:
+                pairs.append((a, b))
+    return pairs
+
+
+class FigureLayoutError(ValueError):
+    """A book figure draws text over text (:func:`overlapping_texts`)."""
+
+
 def figure(fig, name: str, text: str, alt: str) -> None:
     """A numbered, captioned, cross-referenceable figure in the book: ``fig`` is glued (myst-nb)
     under ``name`` (the target of ``{numref}`name```) and shown by a ``glue:figure`` directive
-    with the caption ``text`` (MyST; numbers computed by the caller) and the alt text ``alt``."""
+    with the caption ``text`` (MyST; numbers computed by the caller) and the alt text ``alt``.
+    A figure whose text overlaps is refused (``FigureLayoutError``), so no page can show one."""
     from IPython.display import Markdown, display
     from myst_nb import glue
 
+    overlaps = overlapping_texts(fig)
+    if overlaps:
+        raise FigureLayoutError(f"{name}: text drawn over text: " + "; ".join(f"{a!r} / {b!r}" for a, b in overlaps[:6]))
     glue(name, fig, display=False)
     alt = " ".join(alt.split())
     display(Markdown(f"```{{glue:figure}} {name}\n:name: {name}\n:alt: {alt}\n\n{text}\n```"))
@@ -141,12 +185,13 @@ def trace_with_states(rec: Recording, neuron: str, minutes: tuple[float, float] 
 def onset_aligned_grid(recordings: list[Recording], neurons: tuple[str, ...], states: tuple[str, ...],
                        seconds: float = 10.0):
     """Fig. 1C: mean normalised activity from each state's onset, one line per worm (95% CI
-    over episodes), black dashed: all worms' episodes pooled."""
-    fig, axes = plt.subplots(len(neurons), len(states), figsize=(2.1 * len(states), 2.3 * len(neurons)),
+    over episodes), black dashed: all worms' episodes pooled. One row per state and one column
+    per neuron, at the page's width, so that every label keeps its size on a phone too."""
+    fig, axes = plt.subplots(len(states), len(neurons), figsize=(PAGE_WIDTH_IN, 1.25 * len(states) + 1.0),
                              sharex=True, sharey=True, squeeze=False)
     grid = np.arange(0, seconds, 1 / 3)
-    for i, neuron in enumerate(neurons):
-        for j, state in enumerate(states):
+    for j, neuron in enumerate(neurons):
+        for i, state in enumerate(states):
             ax = axes[i, j]
             pooled = []
             for w, rec in enumerate(recordings):
@@ -156,15 +201,17 @@ def onset_aligned_grid(recordings: list[Recording], neurons: tuple[str, ...], st
                 ax.plot(grid, mean, color=WORM_COLOURS[w], lw=1.2, label=f"worm {rec.worm}")
                 ax.fill_between(grid, lo, hi, color=WORM_COLOURS[w], alpha=0.2, lw=0)
             ax.plot(grid, mean_with_ci(np.concatenate(pooled))[0], "k--", lw=1.2, label="all worms")
-            ax.set_ylim(-0.1, 1.1)
+            ax.set(ylim=(-0.1, 1.1), yticks=(0, 1))
             if i == 0:
-                ax.set_title(STATE_LABELS.get(state, state))
+                ax.set_title(neuron)
             if j == 0:
-                ax.set_ylabel(f"{neuron}\nnormalised ΔF/F")
-            if i == len(neurons) - 1:
-                ax.set_xlabel("s from onset")
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    fig.tight_layout()
+                ax.set_ylabel(STATE_LABELS.get(state, state).replace(" ", "\n", 1), fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("seconds from the state's onset")
+    fig.supylabel("normalised ΔF/F", fontsize=9)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -172,13 +219,14 @@ def onset_aligned_grid(recordings: list[Recording], neurons: tuple[str, ...], st
 def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
     """Fig. 1D: p-values that all worms' activity comes from one distribution (neuron × state);
     cells below the corrected ``threshold`` are marked ×."""
-    fig, ax = plt.subplots(figsize=(1.0 * pvalues.shape[1] + 2.5, 0.32 * pvalues.shape[0] + 1.5))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 0.32 * pvalues.shape[0] + 1.5))
     values = pvalues.to_numpy(dtype=float)
     im = ax.imshow(np.log10(values), cmap="magma", vmin=-6, vmax=0, aspect="auto")
     for (i, j), p in np.ndenumerate(values):
         if np.isfinite(p) and p < threshold:
             ax.text(j, i, "×", ha="center", va="center", color="white", fontsize=9)
-    ax.set_xticks(range(pvalues.shape[1]), [STATE_LABELS.get(s, s) for s in pvalues.columns], rotation=40, ha="right")
+    ax.set_xticks(range(pvalues.shape[1]), [STATE_LABELS.get(s, s).replace(" ", "\n") for s in pvalues.columns],
+                  fontsize=8)
     ax.set_yticks(range(pvalues.shape[0]), pvalues.index)
     fig.colorbar(im, ax=ax, label="log10 p (Kruskal–Wallis across worms)")
     fig.tight_layout()
@@ -193,7 +241,7 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
     side = PAGE_WIDTH_IN / ncols
     legend_cols = 4
     legend_in = 0.25 + 0.22 * int(np.ceil(len(states) / legend_cols)) if states else 0.0
-    fig = plt.figure(figsize=(PAGE_WIDTH_IN, side * nrows + legend_in))
+    fig = plt.figure(figsize=(PAGE_WIDTH_IN, 1.2 * side * nrows + legend_in))
     for k, (title, scores, rec) in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, k + 1, projection="3d")
         colours = np.array([STATE_COLOURS[s] for s in rec.state_names])[rec.states]
@@ -204,7 +252,7 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
         ax.set_xlabel("PC1", fontsize=9, labelpad=-14), ax.set_ylabel("PC2", fontsize=9, labelpad=-14)
         ax.set_zlabel("PC3", fontsize=9, labelpad=-17)
     fig.subplots_adjust(left=0.0, right=0.97, top=0.94, bottom=legend_in / fig.get_size_inches()[1],
-                        wspace=0.0, hspace=0.08)
+                        wspace=0.0, hspace=0.3)
     if states:
         fig.legend(handles=[Patch(color=STATE_COLOURS[s], label=STATE_LABELS.get(s, s)) for s in states],
                    loc="lower center", ncol=legend_cols, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 0.0))
@@ -346,7 +394,7 @@ def confusion_matrix(counts: np.ndarray, classes: tuple[str, ...], title: str = 
     im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
     for (i, j), v in np.ndenumerate(pct):
         ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v > 60 else "black")
-    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
     ax.set(xlabel="predicted", ylabel="labelled")
     fig.suptitle(title, fontsize=10)
@@ -459,10 +507,11 @@ def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[
 def rollout_panels(panels: list[dict], fps: float):
     """Example rollouts: per panel (a neuron in a window) the true normalised trace, the frames
     the models were given (burn-in and initial frame, shaded) and each model's free-running
-    prediction. A panel: dict(title, truth (L,), n_context, predictions {model: (S,)})."""
-    ncols = min(3, len(panels))
+    prediction. A panel: dict(title, truth (L,), n_context, predictions {model: (S,)}). Two
+    panels a row at the page's width; the legend under the panels."""
+    ncols = min(2, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols + 1.6, 2.7 * nrows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(PAGE_WIDTH_IN, 2.3 * nrows + 0.8), squeeze=False, sharex=True)
     for ax, p in zip(axes.flat, panels):
         t = np.arange(len(p["truth"])) / fps
         ax.axvspan(t[0], t[p["n_context"] - 1], color="#eeeeee")
@@ -470,15 +519,16 @@ def rollout_panels(panels: list[dict], fps: float):
         t_pred = t[p["n_context"]:]
         for model, values in p["predictions"].items():
             ax.plot(t_pred, values, ls=MODEL_STYLES.get(model, "-"), color=MODEL_COLOURS.get(model), label=model)
-        ax.set_title(p["title"], fontsize=10)
+        ax.set_title(p["title"], fontsize=9)
     for ax in axes[-1]:
         ax.set_xlabel("time in window (s)")
     for ax in axes[:, 0]:
         ax.set_ylabel("normalised ΔF/F")
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.1 if nrows == 1 else 0.06, 1, 1))
     return fig
 
 
@@ -598,10 +648,11 @@ def embedding_plane(points: list[np.ndarray], states: list[np.ndarray], classes:
     for ax in (left, right):
         ax.set_xlabel("PC 1"), ax.set_xticks([]), ax.set_yticks([])
     left.set_ylabel("PC 2")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    fig.legend(handles=[Patch(color=STATE_COLOURS[c], label=c) for c in classes], loc="lower left",
-               ncol=4, fontsize=9, bbox_to_anchor=(0.0, 0.0))
-    right.legend(loc="lower right", fontsize=9, markerscale=4)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    # both legends under the panels, never over the points: states under the left, worms under the right
+    left.legend(handles=[Patch(color=STATE_COLOURS[c], label=c) for c in classes], loc="upper center",
+                ncol=2, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.12))
+    right.legend(loc="upper center", fontsize=9, markerscale=4, ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.12))
     return fig
 
 
