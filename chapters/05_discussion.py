@@ -802,6 +802,9 @@ plotting.numbered_table(
 glue("scorecard_summary", HTML(scorecard.summary_html(paper_claims)), display=False)
 glue("scorecard_counts", scorecard.verdict_counts(paper_claims), display=False)
 glue("scorecard_wide_summary", scorecard.wide_summary(wide), display=False)
+paper_numbers = scorecard.paper_numbers(records)
+glue("paper_numbers", HTML(scorecard.paper_numbers_html(paper_numbers)), display=False)
+glue("headline", scorecard.headline(card, paper_numbers), display=False)
 
 # %% [markdown]
 # ### One correction for the whole scorecard

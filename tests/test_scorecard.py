@@ -577,3 +577,15 @@ def test_the_revision_table_names_each_moved_verdict_and_why(committed):
     changes = scorecard.revision(card, before)
     assert list(changes.number) == [card.set_index("key").number[k] for k in moved if card.set_index("key").verdict[k] != moved[k]]
     assert changes.why.str.len().gt(0).all() and "leak-free" in changes.why.iloc[0]
+
+
+def test_the_landing_pages_numbers_and_three_sentences_come_from_the_records(committed):
+    numbers = scorecard.paper_numbers(committed)
+    assert list(numbers.paper[:2]) == ["92%", "92%"] and numbers.book.str.contains(r"\d\.\d{3} \[").all()
+    card = scorecard.build(committed)
+    text = scorecard.headline(card, numbers)
+    paper = card[card.kind == "paper"]
+    assert text.startswith(f"Of the paper's {len(paper)} claims, {(paper.verdict == 'holds').sum()} hold")
+    assert numbers.book.iloc[0] in text and numbers.book.iloc[2] in text
+    html = scorecard.paper_numbers_html(numbers)
+    assert html.count("<tr>") == len(numbers) + 1 and "&amp;" in html  # Brennan &amp; Proekt, escaped

@@ -1127,6 +1127,71 @@ def summary_html(card: pd.DataFrame, chapters: str = "chapters/") -> str:
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
+def paper_numbers(r: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every number the paper's text states for a result it claims, beside this book's (mean over
+    test worms with its 95 % t-interval, and the protocol): the landing page's table."""
+    c, d = r["classification"], r["discussion"]
+    seen, _ = _seen(c, "fig4a-seven-states-seen", "7-state")
+    acc = seen[(seen.metric == "accuracy") & (seen.model == GNN)]
+    rows = []
+    for protocol, words in (("contiguous-blocks", "seen worms, contiguous blocks (leak-free)"),
+                            ("shuffled-windows", "seen worms, the paper's shuffled 8-frame windows")):
+        per = acc[acc.protocol == protocol].groupby("test").value.mean().to_numpy()
+        rows.append(dict(result="7 states, GNN accuracy", paper="92%", book=_mean_interval(per), protocol=words))
+    f4 = c[(c.experiment == (SEEDED if SEEDED in set(c.experiment) else "fig4b-four-states-unseen"))
+           & (c.task == "4-state") & (c.n_train_worms == 3) & (c.metric == "accuracy")]
+    for model, name in ((GNN, "GNN"), (MLP, "MLP")):
+        per = f4[f4.model == model].groupby("test").value.mean().to_numpy()
+        rows.append(dict(result=f"4 states, {name} accuracy", paper="87% (GNN); the MLP \"substantially\" below",
+                         book=_mean_interval(per), protocol="unseen worms, 3 training worms"))
+    t1 = _seeded(c, "table1-forward-reverse", "2-state", 4)
+    per = t1[(t1.metric == "accuracy") & (t1.model == ADMM)].groupby("test").value.mean().to_numpy()
+    rows.append(dict(result="2 states, Brennan & Proekt's ADMM accuracy", paper="81% (quoted from them)",
+                     book=_mean_interval(per), protocol="unseen worms, 4 training worms, run here"))
+    dag = d[(d.experiment == "kato-to-dag-lag-0s") & (d.metric == "balanced-accuracy") & (d.model == GNN)]
+    rows.append(dict(result="a separate study, MLP and GNN accuracy", paper="70% (Nichols worms, 4 states)",
+                     book=f"not testable here (no Nichols worms); Dag worms, 2 states, GNN balanced accuracy "
+                          f"{_mean_interval(dag.value.to_numpy())}", protocol="trained on all Kato worms"))
+    return pd.DataFrame(rows)
+
+
+def _mean_interval(values) -> str:
+    mean, half = _t_interval(values)
+    return f"{mean:.3f} [{mean - half:.3f}, {mean + half:.3f}]"
+
+
+def paper_numbers_html(table: pd.DataFrame) -> str:
+    """:func:`paper_numbers` as an HTML table (a glued output the landing page can paste)."""
+    head = "".join(f"<th>{h}</th>" for h in ("result", "the paper", "this book (95% interval)", "protocol"))
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in table[["result", "paper", "book", "protocol"]].itertuples(index=False))
+    return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def headline(card: pd.DataFrame, numbers: pd.DataFrame) -> str:
+    """The book's result in three sentences, every number and every comparison word from the
+    records (the intervals decide "reaches" and "detectably")."""
+    paper = card[card.kind == "paper"]
+    counts = paper.verdict.value_counts()
+    seen = numbers[numbers.result.str.startswith("7 states")].set_index("protocol").book
+    leak_free, shuffled = seen.iloc[0], seen.iloc[1]
+    reaches = {k: float(v.split("[")[1].split(",")[1].rstrip("]")) >= 0.92 for k, v in (("free", leak_free),
+                                                                                    ("shuffled", shuffled))}
+    seen_words = ("Its 92% on seen worms is reached only where test frames have their neighbours in training "
+                  f"({shuffled}); with contiguous blocks the GNN reaches {leak_free}"
+                  if reaches["shuffled"] and not reaches["free"] else
+                  f"On seen worms the GNN reaches {leak_free} with contiguous blocks and {shuffled} with the "
+                  "paper's shuffled windows, against its 92%")
+    gnn_mlp = paper.set_index("key").loc["gnn-beats-mlp"]
+    accuracy = gnn_mlp.evidence.split(", balanced")[0].split(": ", 1)[1]
+    better = {"holds": "better than", "contradicted": "worse than"}.get(gnn_mlp.verdict, "not detectably better than")
+    return (f"Of the paper's {len(paper)} claims, {counts.get('holds', 0)} hold, {counts.get('not detectable', 0)} "
+            f"are not detectable with five worms, {counts.get('contradicted', 0)} are contradicted and "
+            f"{counts.get('not testable here', 0)} cannot be tested here. {seen_words}, and on unseen worms "
+            f"{numbers.set_index('result').book['4 states, GNN accuracy']} against the paper's 87%. On the paper's "
+            f"own metric the GNN is {better} the MLP on unseen worms ({accuracy}).")
+
+
 def verdict_counts(card: pd.DataFrame) -> str:
     """"holds: 5 of 17; not detectable: …" in the order of ``VERDICTS``."""
     counts = card.verdict.value_counts()
