@@ -110,25 +110,31 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple], workers: int = 1, desc: str = 
 
 def _on_workers(fn: Callable, jobs: Sequence[tuple], workers: int, desc: str) -> list:
     """``[fn(*job) for job in jobs]`` on ``workers`` one-thread processes, in the jobs' order."""
-    results = [None] * len(jobs)
     # a traced call (wormlib.store) counts the code its jobs run on the workers as its own
     traced = store.tracing()
     env = {**ONE_THREAD_ENV, store.DATA_READ_ENV: json.dumps(store.data_read())}
     with _environment(env), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
                                                 initializer=_start_worker) as pool:
-        futures = {(pool.submit(store.traced, fn, *job) if traced else pool.submit(fn, *job)): i
-                   for i, job in enumerate(jobs)}
+        call = (store.traced, fn) if traced else (fn,)
+        futures = {pool.submit(*call, *job): i for i, job in enumerate(jobs)}
         try:
-            for future in tqdm(as_completed(futures), total=len(jobs), desc=desc, disable=None):
-                value = future.result()
-                if traced:
-                    value, code = value
-                    store.merge(code)
-                results[futures[future]] = value
+            return _gathered(as_completed(futures), futures, traced, desc)
         except BaseException:  # a job failed (or an interrupt): start no other
             for future in futures:
                 future.cancel()
             raise
+
+
+def _gathered(done, index: dict, traced: bool, desc: str) -> list:
+    """The values of the futures in ``index`` (future → job number) as ``done`` yields them,
+    in the jobs' order; a traced job's code merged into this process's trace."""
+    results = [None] * len(index)
+    for future in tqdm(done, total=len(index), desc=desc, disable=None):
+        value = future.result()
+        if traced:
+            value, code = value
+            store.merge(code)
+        results[index[future]] = value
     return results
 
 
@@ -151,14 +157,7 @@ def _on_dask(scheduler: str, fn: Callable, jobs: Sequence[tuple], workers: int, 
         client.run(_start_worker)
         call = (store.traced, fn) if traced else (fn,)
         futures = {client.submit(*call, *job, pure=False): i for i, job in enumerate(jobs)}
-        results = [None] * len(jobs)
-        for future in tqdm(completed(futures), total=len(jobs), desc=desc, disable=None):
-            value = future.result()
-            if traced:
-                value, code = value
-                store.merge(code)
-            results[futures[future]] = value
-        return results
+        return _gathered(completed(futures), futures, traced, desc)
     finally:
         client.close()
         if cluster is not None:
