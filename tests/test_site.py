@@ -316,3 +316,11 @@ def test_the_source_archive_is_the_commit_or_says_it_is_modified(tmp_path):
         assert tar.extractfile(f"{name[:-7]}/code.py").read() == b"x = 2\n"
     assert [p.name for p in (out / "_source").iterdir()] == [name]  # the older archive is gone
     assert source_archive.write_archive(tmp_path / "not-a-repository", out) is None
+
+
+def test_every_page_sets_a_valid_colour_mode(site):
+    """An empty default mode makes the theme's script log "Got invalid theme mode" on every page."""
+    html, pages = site
+    for path in pages:
+        if "_static" not in path.parts and path.name != "index.html":
+            assert '|| "light";' in path.read_text(encoding="utf-8"), path.name

@@ -9,7 +9,8 @@ changes, exactly those working-tree files (``git stash create``; the name then s
 * MyST substitutions for the pages: ``{{ source_link }}`` (a link, for pages at the book's root),
   ``{{ source_link_chapter }}`` (the same link from ``chapters/``), ``{{ source_sha256 }}`` and
   ``{{ source_commit }}``;
-* a "Source code" link in the navigation bar (the ``source-link.html`` sidebar template).
+* a "Source code" link in the navigation bar (the ``source-link.html`` sidebar template);
+* the theme's default colour mode, set (light), so that no page logs "Got invalid theme mode".
 
 Outside a git checkout (a site rebuilt from the archive itself) no archive is made and the
 links say so. ``repository.url`` in ``_config.yml`` is the one setting that, once the project
@@ -76,6 +77,9 @@ def configure(app, config) -> None:
     options = dict(config.html_theme_options)
     public = bool(options.get("repository_url"))
     options.update(use_repository_button=public, use_issues_button=public, use_edit_page_button=public)
+    # the theme's script reads the reader's stored mode or the context's default_mode; empty, every
+    # page logs "Got invalid theme mode" (issue 50). Light: the figures are drawn on white.
+    config.html_context = {**config.html_context, "default_mode": config.html_context.get("default_mode") or "light"}
     if not public:
         options["launch_buttons"] = {}
     config.html_theme_options = options
