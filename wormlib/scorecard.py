@@ -1137,7 +1137,8 @@ def paper_numbers(r: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for protocol, words in (("contiguous-blocks", "seen worms, contiguous blocks (leak-free)"),
                             ("shuffled-windows", "seen worms, the paper's shuffled 8-frame windows")):
         per = acc[acc.protocol == protocol].groupby("test").value.mean().to_numpy()
-        rows.append(dict(result="7 states, GNN accuracy", paper="92%", book=_mean_interval(per), protocol=words))
+        rows.append(dict(result="7 states, GNN accuracy", paper="92%", book=_mean_interval(per), protocol=words,
+                         reaches_92=bool(sum(_t_interval(per)) >= 0.92)))
     f4 = c[(c.experiment == (SEEDED if SEEDED in set(c.experiment) else "fig4b-four-states-unseen"))
            & (c.task == "4-state") & (c.n_train_worms == 3) & (c.metric == "accuracy")]
     for model, name in ((GNN, "GNN"), (MLP, "MLP")):
@@ -1175,8 +1176,7 @@ def headline(card: pd.DataFrame, numbers: pd.DataFrame) -> str:
     counts = paper.verdict.value_counts()
     seen = numbers[numbers.result.str.startswith("7 states")].set_index("protocol").book
     leak_free, shuffled = seen.iloc[0], seen.iloc[1]
-    reaches = {k: float(v.split("[")[1].split(",")[1].rstrip("]")) >= 0.92 for k, v in (("free", leak_free),
-                                                                                    ("shuffled", shuffled))}
+    reaches = dict(zip(("free", "shuffled"), numbers[numbers.result.str.startswith("7 states")].reaches_92))
     seen_words = ("Its 92% on seen worms is reached only where test frames have their neighbours in training "
                   f"({shuffled}); with contiguous blocks the GNN reaches {leak_free}"
                   if reaches["shuffled"] and not reaches["free"] else

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ChecksumError, DataError, DataNotFoundError, LayoutError
-from .locate import PINNED_SHA256, download_dir, find_verified, read_sha256sums
+from .locate import PINNED_SHA256, download_dir, local_path, read_sha256sums
 from .registry import OSF_API, REGISTRY, RemoteFile
 
 MIRROR_VAR = "WORMLIB_MIRROR"
@@ -196,9 +196,10 @@ def fetch(study: str, name: str, sha256: str | None = None) -> Path:
     if sha256 and remote.sha256 and sha256.lower() != remote.sha256:
         raise ChecksumError(f"{study}/{name}: the SHA-256 you passed differs from the one pinned in wormlib "
                             f"({remote.sha256}).")
-    present = find_verified(study, name)
-    if present is not None:
-        return present
+    try:  # a verified copy in some data directory (a damaged one raises ChecksumError: never replaced)
+        return local_path(study, name)
+    except DataNotFoundError:
+        pass
     if remote.url:
         url, expected, size = mirrored(remote.url), remote.sha256, remote.size
     else:

@@ -219,11 +219,3 @@ def local_path(study: str, name: str, verify: bool = True) -> Path:
         f"from {remote.where} into <data dir>/{study}/."
     )
 
-
-def find_verified(study: str, name: str) -> Path | None:
-    """A registry file's verified copy in some data directory, or None when no directory has one.
-    A copy that fails its check raises ChecksumError (it is never silently replaced)."""
-    try:
-        return local_path(study, name)
-    except DataNotFoundError:
-        return None

@@ -315,7 +315,3 @@ def _write(rec: Recording, path: Path, unit: str, session_start: datetime) -> Pa
     os.replace(partial, path)
     return path
 
-
-def safe_name(text: str) -> str:
-    """A file name from a recording's name or worm id."""
-    return re.sub(r"[^\w.-]+", "_", text).strip("_") or "worm"
