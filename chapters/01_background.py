@@ -20,6 +20,12 @@
 # differently from worm to worm, so that the manifold structure is said to disappear when the
 # worms are pooled. This chapter re-derives both observations on the five real `WT_NoStim`
 # recordings, which every later chapter uses.
+#
+# ```{admonition} In this chapter
+# :class: important
+# **Asked:** is each worm's activity low-dimensional, and do identified neurons behave alike
+# across worms? **Found:** {glue:text}`ch1_findings`
+# ```
 
 
 # %% [markdown]
@@ -27,7 +33,7 @@
 # :class: tip
 # Get the code of this exact page, {{ source_link_chapter }}, or clone the repository; then
 # `make env data` and `source .venv/bin/activate`, and run
-# `python tools/execute_chapters.py --force 01_background` (the book's full profile; add
+# `python tools/execute_chapters.py --force 01_background` (the book's full {term}`profile <Profile>`; add
 # `--profile quick` for a minute-long check, `--device cuda` on a GPU). It needs the five Kato et al. (2015) worms (`kato2015/`) —
 # `make data` fetches them ({doc}`../data`). Its measured run time is on the {doc}`../status` page.
 # ```
@@ -159,7 +165,7 @@ plotting.figure(
 #
 # The paper shows, for each shared neuron, the probability that the five worms' activity was
 # drawn from one distribution, and reports that only 3 of the 15 neurons were statistically
-# consistent. Its test is not stated in the available text. Ours: for each neuron and state, a
+# consistent. Its test is {term}`not stated in the available text <Not stated in the available text>`. Ours: for each neuron and state, a
 # Kruskal–Wallis test across worms of the per-episode mean activity (episodes, not frames, are
 # the independent units: frames 1/3 s apart are strongly autocorrelated). A neuron counts as
 # consistent when no state rejects at α = 0.05 after Bonferroni correction over all tests.
@@ -464,6 +470,10 @@ plotting.figure(
 #   coordinate is past-only. The first frames repeat frame 0 into the past, so every frame has
 #   a point. The authors' C. elegans τ and K are not stated in the available text; chapter 3
 #   chooses them on training worms only.
+# * **z-scoring**: each worm's embedded activity is z-scored by its own statistics, as the
+#   authors' optional `useZScore` z-scores the one recording it is given (the book's per-worm
+#   normalisation contract, chapter 2; the worms are not pooled), so a held-out frame's place
+#   depends on its worm's whole-recording mean and spread, as a network's batch norm does.
 # * **Kernel** (`buildAsymmetricDiffusionMap.m`): the authors' defaults (20 neighbours, local
 #   window ±4 frames, minimum time 10 frames between linked frames, density correction with a
 #   Gaussian of σ = 16 frames). Several worms are one manifold with no link from the last frame
@@ -479,6 +489,16 @@ plotting.figure(
 # %% tags=["remove-cell"]
 glue("sep_admm", f"{separation_admm.admm.mean():.0%}", display=False)
 glue("sep_pca", f"{separation_admm.pca.mean():.0%}", display=False)
+glue(
+    "ch1_findings",
+    f"three principal components hold {best.drop('mean').min():.0%}–{best.drop('mean').max():.0%} "
+    "of each worm's variance (all neurons' derivative; the paper, quoting Kato et al.: about 65%); "
+    f"{len(consistent)} of {int(pvalues.notna().any(axis=1).sum())} tested neurons behave "
+    "consistently across worms in every state (the paper: 3 of 15); and on Brennan & Proekt's "
+    "manifold a held-out worm's frames fall among the same states' frames "
+    f"({separation_admm.admm.mean():.0%} nearest-centroid accuracy over 4 states).",
+    display=False,
+)
 
 # %% [markdown]
 # ## What this chapter establishes for the rest of the book

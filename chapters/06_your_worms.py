@@ -89,12 +89,11 @@ plotting.numbered_table(
 # %% [markdown]
 # ## Worms never seen in training
 #
-# Every decoder reads the same features: each neuron's calcium trace and its derivative, each
-# scaled to [0, 1] over the worm's own recording (chapter 2). Beyond that they normalise
-# differently: the networks' batch normalisation uses the test worm's own statistics at
-# prediction time, the logistic regression a scaler fitted on the training worms. A
-# comparison across the two kinds therefore compares normalisations too (an open issue of this
-# book), not architectures alone. Frames are autocorrelated, so whole recordings are held out,
+# Every decoder reads the same features, each neuron's calcium trace and its derivative scaled
+# to [0, 1] over the worm's own recording, and normalises under the same contract (chapter 2):
+# each worm standardised by its own statistics, the networks by their batch norm, the logistic
+# regression by each worm's mean and spread. A comparison of the two is one of models, not of
+# normalisations. Frames are autocorrelated, so whole recordings are held out,
 # and the circular-shift null of chapter 5 says what each decoder reaches with no alignment
 # between activity and behaviour.
 

@@ -162,16 +162,33 @@ def test_bank_decodes_a_held_out_worm_and_never_uses_its_labels():
     np.testing.assert_array_equal(again[2], probs[2])
 
 
-def test_placement_is_causal():
+def test_placement_is_causal_with_training_worm_scaling():
     acts, _ = _worms()
-    bank = admm.ManifoldBank(acts, admm.KernelConfig(n_neighbors=10))
+    config = admm.KernelConfig(n_neighbors=10)
+    bank = admm.ManifoldBank(acts, config, scaling="training-worms")
     view = bank.view((0, 1), admm.Embedding(3, 2))
     before = view.placed[2].copy()
     changed = [a.copy() for a in acts]
     changed[2][500:] += 1.0
-    other = admm.ManifoldBank(changed, admm.KernelConfig(n_neighbors=10)).view((0, 1), admm.Embedding(3, 2))
+    other = admm.ManifoldBank(changed, config, scaling="training-worms").view((0, 1), admm.Embedding(3, 2))
     np.testing.assert_allclose(other.placed[2][:500], before[:500], atol=1e-12)
     assert not np.allclose(other.placed[2][500:], before[500:])
+
+
+def test_per_worm_scaling_ignores_a_held_out_worms_own_scale_and_reads_its_whole_recording():
+    acts, _ = _worms()
+    config = admm.KernelConfig(n_neighbors=10)
+    view = admm.ManifoldBank(acts, config).view((0, 1), admm.Embedding(3, 2))   # per-worm, the book's
+    rescaled = [a.copy() for a in acts]
+    rescaled[2] = 4.0 * rescaled[2] - 2.0
+    same = admm.ManifoldBank(rescaled, config).view((0, 1), admm.Embedding(3, 2))
+    np.testing.assert_allclose(same.placed[2], view.placed[2], atol=1e-8)
+    later = [a.copy() for a in acts]
+    later[2][500:] += 1.0       # the worm's statistics move, so its early frames move too
+    assert not np.allclose(admm.ManifoldBank(later, config).view((0, 1), admm.Embedding(3, 2)).placed[2][:500],
+                           view.placed[2][:500])
+    with pytest.raises(ValueError, match="scaling"):
+        admm.ManifoldBank(acts, config, scaling="per-study")
 
 
 def test_bad_input_gets_named_errors():

@@ -301,6 +301,29 @@ def test_more_worms_trajectories_names_the_split_where_the_seeds_disagree():
     assert "trained on worm 5 alone (median sd 2.700, other single worms ≤ 0.004)" in text
 
 
+def test_more_worms_trajectories_shows_its_verdict_with_and_without_the_failed_runs():
+    """k=1 − k=4 is positive only because replicates trained on one worm failed (found from their
+    training worms): without them the difference vanishes, and the row takes the weaker verdict."""
+    r = Results("trajectories", "test")
+    splits = [(1, w, 1.3, 2) for w in "12345"] + [(4, ",".join(w for w in "12345" if w != out), 0.020, 0)
+                                                  for out in "12345"]
+    for k, train, level, failed in splits:
+        for worm, w, v in zip("12345", WOBBLE, WOBBLE[::-1]):
+            if worm in train.split(","):
+                continue
+            for step in (1, 8, 16):
+                common = dict(model="gnn", n_train_worms=k, train=train, test=worm, step=step)
+                r.add("fig5-mse", "mse", level + w, **common)
+                r.add(scorecard.FIG5_SEEDED, "mse", level + w, **common)
+                r.add(scorecard.FIG5_FITTED, "mse", 0.020 + (v if k == 1 else w), **common)
+                if step == 16:
+                    r.add(scorecard.FIG5_SEEDED, "failed-runs", failed, **common)
+    text, verdict = scorecard.claim_more_worms_trajectories({"trajectories": r.frame()})
+    assert "10 GNN replicate runs failed to fit their own training worms" in text and "2 trained on worm 5" in text
+    assert "with them holds, without them not detectable" in text and verdict == "not detectable"
+    assert "without the failed runs:" in text
+
+
 def test_connectome_and_more_worms_rows_use_the_fig4b_seeds_where_they_exist():
     common = dict(task="4-state", protocol="leave-worms-out", population="unseen", train="-")
     metrics = ("accuracy", "balanced-accuracy")

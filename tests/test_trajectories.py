@@ -274,3 +274,24 @@ def test_transfer_split_trains_on_one_study_and_tests_the_other():
     rows, _ = tj.run(("persistence", "linear"), data, transfer_split(data, 2, "study-a"), H, TrainConfig())
     assert set(rows.test) == {"2", "3"} and set(rows.train) == {"study-a"}
     assert (rows.n_train_worms == 2).all()
+
+
+def test_a_replicate_that_fails_to_fit_its_training_worms_is_found_from_them_alone():
+    from wormlib.experiments import unseen_splits
+
+    data, *_ = _linear_system(n_worms=3, t=120)
+    train_worms = unseen_splits(data, 1, classify=False)[0].any(-1)          # (3, 3): one worm each
+    fitted = tj.fit_linear(_model("linear", 3), data, train_worms)
+    assert not tj.failed_to_fit(fitted, data, train_worms).any()
+    with torch.no_grad():
+        fitted.f.map.bias[1] += 5.0                                          # model 1 now diverges
+    assert tj.failed_to_fit(fitted, data, train_worms).tolist() == [False, True, False]
+    # the rule reads the training worms only: wrecking a test worm changes nothing
+    wrecked = TaskData(data.worms, data.neurons, data.classes, data.x.clone(), data.y, data.present, data.lengths)
+    wrecked.x[2] = 100.0
+    assert tj.failed_to_fit(fitted, wrecked, train_worms)[:2].tolist() == [False, True]
+    splits = unseen_splits(data, 2, classify=False)
+    rows = tj.run_seeds(("persistence", "mlp"), data, splits, H, TrainConfig(steps=5), n_seeds=2)
+    assert {"failed_runs", "mse_fitted"} <= set(rows.columns) and rows.failed_runs.between(0, 2).all()
+    kept = rows[rows.failed_runs == 0]
+    np.testing.assert_allclose(kept.mse_fitted, kept.mse)

@@ -481,6 +481,7 @@ of 6 frames) raised the chapter's run time by half and is left out."""
 @dataclass
 class ManifoldView:
     """A manifold built from the worms ``train`` with one embedding, and the worms placed on it.
+    scales: worm index → the z-scoring of its embedded activity (``ManifoldBank``'s ``scaling``).
 
     node_coords: per training worm, (T_w − 1, 2·n_coords) coordinates of its frames 0 … T_w − 2
     (the manifold's nodes); placed: worm index → (T_w, 2·n_coords) out-of-sample coordinates of
@@ -490,7 +491,7 @@ class ManifoldView:
     embedding: Embedding
     node_coords: list[np.ndarray]
     placed: dict[int, np.ndarray]
-    scale: "_Standardise"
+    scales: dict[int, "_Standardise"]
     manifold: Manifold | None = None
 
 
@@ -498,14 +499,23 @@ class ManifoldBank:
     """Every manifold a protocol needs, built once: a manifold depends on the training worms and
     the embedding, never on the labels, so one bank serves every task, every training subset and
     the nested selection of the embedding (whose inner manifolds are the outer ones of smaller
-    subsets). activity: per worm (T_w, N) the same neurons in every worm."""
+    subsets). activity: per worm (T_w, N) the same neurons in every worm.
+
+    scaling: the normalisation contract (``wormlib.normalisation``) of the z-scoring before the
+    kernel: ``per-worm`` (the book's) z-scores each worm's embedded activity by its own
+    statistics, as the authors' ``useZScore`` z-scores the one recording it is given;
+    ``training-worms`` pools the training worms' frames and applies their statistics to every
+    worm (this port's choice before the book's contract)."""
 
     def __init__(self, activity: list[np.ndarray], kernel: KernelConfig = KernelConfig(),
-                 n_coords: int = 6, vote: int = 20):
+                 n_coords: int = 6, vote: int = 20, scaling: str = "per-worm"):
         widths = {a.shape[1] for a in activity}
         if len(widths) != 1:
             raise ADMMInputError(f"every worm needs the same neurons; got widths {sorted(widths)}")
+        if scaling not in ("per-worm", "training-worms"):
+            raise ValueError(f"scaling must be per-worm or training-worms, not {scaling!r}")
         self.activity, self.kernel, self.n_coords, self.vote_k = activity, kernel, n_coords, vote
+        self.scaling = scaling
         self._views: dict[tuple, ManifoldView] = {}
 
     def view(self, train: tuple[int, ...], embedding: Embedding, keep: bool = False) -> ManifoldView:
@@ -514,17 +524,20 @@ class ManifoldBank:
         if key in self._views and (not keep or self._views[key].manifold is not None):
             return self._views[key]
         embedded = [embedding(a, pad=True) for a in self.activity]          # each (T_w, D)
-        scale = _Standardise.fit([embedded[w] for w in key[0]])
-        manifold = Manifold.build([scale(embedded[w]) for w in key[0]], self.kernel, self.n_coords)
+        if self.scaling == "per-worm":
+            scales = {w: _Standardise.fit([e]) for w, e in enumerate(embedded)}
+        else:
+            scales = dict.fromkeys(range(len(embedded)), _Standardise.fit([embedded[w] for w in key[0]]))
+        manifold = Manifold.build([scales[w](embedded[w]) for w in key[0]], self.kernel, self.n_coords)
         bounds = np.cumsum([0] + [len(embedded[w]) - 1 for w in key[0]])
         nodes = [manifold.coords[bounds[i]:bounds[i + 1]] for i in range(len(key[0]))]
-        placed = {w: manifold.place(scale(embedded[w])) for w in range(len(self.activity)) if w not in key[0]}
-        self._views[key] = ManifoldView(key[0], embedding, nodes, placed, scale, manifold if keep else None)
+        placed = {w: manifold.place(scales[w](embedded[w])) for w in range(len(self.activity)) if w not in key[0]}
+        self._views[key] = ManifoldView(key[0], embedding, nodes, placed, scales, manifold if keep else None)
         return self._views[key]
 
     def embedded(self, view: ManifoldView, worm: int) -> np.ndarray:
         """(T_w, D) the worm's activity in ``view``'s embedding and scale (to :meth:`Manifold.place`)."""
-        return view.scale(view.embedding(self.activity[worm], pad=True))
+        return view.scales[worm](view.embedding(self.activity[worm], pad=True))
 
     def vote(self, view: ManifoldView, targets: list[np.ndarray], n_classes: int, worm: int) -> np.ndarray:
         """Class shares of each frame of ``worm`` (not a training worm of ``view``): the
@@ -570,7 +583,8 @@ class ManifoldBank:
 
 @dataclass(frozen=True)
 class _Standardise:
-    """z-score with the training frames' mean and sd (the authors' optional z-scoring)."""
+    """z-score with the mean and sd of the frames it was fitted on (the authors' optional
+    z-scoring): one worm's (per-worm) or the training worms' pooled (training-worms)."""
 
     mean: np.ndarray
     sd: np.ndarray

@@ -41,12 +41,19 @@ def confusion(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor, n_c
 
 
 def paired_difference(scores: pd.DataFrame, model_a: str, model_b: str, unit: str = "test",
-                      metric: str = "accuracy", higher_is_better: bool = True) -> dict:
+                      metric: str = "accuracy", higher_is_better: bool = True,
+                      across_contracts: bool = False) -> dict:
     """Mean of ``a − b`` over ``unit`` (e.g. the test worm: scores are first averaged over
     splits within a unit), with a 95% t-interval, a two-sided paired t-test p-value and a
     verdict: "<a> better" or "<b> better" when the interval excludes 0, else "not detectable"
     (the scorecard's word: with five worms, absence of evidence; for an error such as MSE, pass
-    ``higher_is_better=False``)."""
+    ``higher_is_better=False``). Every comparison of the book passes here, and none compares two
+    normalisation contracts (``normalisation.ContractError``; the model names or the scores'
+    ``normalisation`` column say them) unless ``across_contracts`` says it means to."""
+    from .normalisation import check_same_contract
+
+    if not across_contracts:
+        check_same_contract(model_a, model_b, scores)
     per_unit = scores.pivot_table(index=unit, columns="model", values=metric, aggfunc="mean")
     diff = (per_unit[model_a] - per_unit[model_b]).dropna().to_numpy()
     n = diff.size
@@ -204,3 +211,23 @@ def calibration(probs: torch.Tensor, y: torch.Tensor, test_mask: torch.Tensor, c
     reliability = frames.groupby("bin").agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"),
                                             frames=("correct", "size")).reset_index()
     return pd.DataFrame(rows), reliability
+
+
+def contract_summary(scores: pd.DataFrame, model: str = "gnn-inferred-static",
+                     baseline: str = "logistic-regression", metric: str = "accuracy") -> str:
+    """Chapter 5's normalisation finding in words, from per-worm scores of ``<model>@<contract>``
+    (``experiments.contract_comparison``; column ``task``): per task, the verdict of ``model`` −
+    ``baseline`` under each contract, and whether it is the same under all of them."""
+    from .normalisation import CONTRACTS
+
+    parts = []
+    for task, rows in scores.groupby("task"):
+        found = {c: paired_difference(rows, f"{model}@{c}", f"{baseline}@{c}", metric=metric) for c in CONTRACTS}
+        words = {c: ("not detectable" if d["verdict"] == "not detectable"
+                     else "the network ahead" if d["verdict"].startswith(model) else "the linear model ahead")
+                 for c, d in found.items()}
+        listed = "; ".join(f"{c} {interval_text(d)}" for c, d in found.items())
+        same = len(set(words.values())) == 1
+        parts.append(f"{task.split('-')[0]} states, {'the same verdict under every contract' if same else 'the verdict moves with the contract'} "
+                     f"({', '.join(f'{c}: {w}' for c, w in words.items()) if not same else next(iter(words.values()))}; {listed})")
+    return (f"the GNN − logistic regression difference in {metric.replace('_', ' ')}: " + "; and ".join(parts))

@@ -273,12 +273,15 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
 
 
 def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
-                         seed: int = 0, lags=LAGS) -> torch.Tensor:
+                         seed: int = 0, lags=LAGS, normalisation: str = "per-worm") -> torch.Tensor:
     """Logistic regression (of the frame, or of the frames ``lags`` back: ``-lagged``; L lags, or
     (W, L) per worm as ``TaskData.with_lags`` takes them) or RBF SVM
     (scikit-learn) per split, or ADMM (:func:`fit_predict_admm`), on the concatenated features
     of the neurons (missing neurons as zeros); (M, W, T, C) probabilities (one-hot for SVM) for
-    the worms each model is ``needed`` on ((M, W) bool), zeros elsewhere."""
+    the worms each model is ``needed`` on ((M, W) bool), zeros elsewhere. ``normalisation``: the
+    contract (``wormlib.normalisation``): ``per-worm`` (the book's, as the networks' batch norm)
+    and ``causal-per-worm`` standardise each worm by its own statistics, ``training-worms`` fits
+    a scaler on the training frames."""
     if name == "admm":
         return fit_predict_admm(data, train_mask, needed)
     n_models, (n_worms, t_max) = train_mask.shape[0], data.y.shape
@@ -288,6 +291,9 @@ def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, ne
         x = data.with_lags(lags).x.reshape(w, t, n, n_lags, -1).transpose(2, 3).flatten(2).numpy()  # (W, T, L·N·F)
     else:
         x = data.x.flatten(2).numpy()                                        # (W, T, N·F)
+    if normalisation != "training-worms":
+        from .normalisation import standardise
+        x = standardise(x, data.lengths.tolist(), normalisation)
     y = data.y.numpy()
     n_classes = len(data.classes)
     out = np.zeros((n_models, n_worms, t_max, n_classes), np.float32)
@@ -298,8 +304,9 @@ def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, ne
         if name == "svm" and len(ys) > SVM_MAX_TRAIN:
             pick = rng.choice(len(ys), SVM_MAX_TRAIN, replace=False)
             xs, ys = xs[pick], ys[pick]
-        clf = make_pipeline(StandardScaler(), SVC(kernel="rbf", C=1.0) if name == "svm"
-                            else LogisticRegression(max_iter=2000))
+        clf = SVC(kernel="rbf", C=1.0) if name == "svm" else LogisticRegression(max_iter=2000)
+        if normalisation == "training-worms":
+            clf = make_pipeline(StandardScaler(), clf)
         clf.fit(xs, ys)
         for w in np.flatnonzero(needed[m].numpy()):
             if name == "svm":
@@ -384,50 +391,60 @@ def calibration_of(name: str, data: TaskData, splits, hidden: int, train_cfg: Tr
     return {"per_worm": per_worm.assign(model=name), "reliability": reliability.assign(model=name)}
 
 
-def fit_predict_logistic_per_worm(data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor) -> torch.Tensor:
-    """Logistic regression on features standardised **per worm** (each worm's frames by their own
-    mean and standard deviation, the test worm's included), where ``fit_predict_baseline``'s
-    scaler is fitted on the training worms: the normalisation the networks' batch norm applies at
-    prediction time, given to the linear model. (M, W, T, C) probabilities."""
-    x = data.x.flatten(2).numpy()                                            # (W, T, N·F)
-    z = np.zeros_like(x)
-    for w, n in enumerate(data.lengths.tolist()):
-        own = x[w, :n]
-        spread = own.std(0)
-        z[w, :n] = (own - own.mean(0)) / np.where(spread > 0, spread, 1.0)
-    y = data.y.numpy()
-    out = np.zeros((train_mask.shape[0], *y.shape, len(data.classes)), np.float32)
-    for m in range(train_mask.shape[0]):
-        keep = train_mask[m].numpy() & (y >= 0)
-        clf = LogisticRegression(max_iter=2000).fit(z[keep], y[keep])
-        for w in np.flatnonzero(needed[m].numpy()):
-            out[m, w][:, clf.classes_] = clf.predict_proba(z[w])
-    return torch.from_numpy(out)
-
-
 @cached
-def per_worm_logistic_scores(data: TaskData, splits) -> pd.DataFrame:
-    """``scores_of``'s table for :func:`fit_predict_logistic_per_worm` (model
-    ``logistic-regression-per-worm``)."""
+def contract_scores(name: str, data: TaskData, causal: TaskData, splits, hidden: int,
+                    train_cfg: TrainConfig) -> pd.DataFrame:
+    """One model's scores under each normalisation contract (``wormlib.normalisation``), as
+    model ``<name>@<contract>`` with column ``normalisation``. A network is trained once on
+    ``data`` and predicted per worm (the book's contract) and with its batch norm frozen at the
+    training worms' statistics, and trained once on ``causal`` (past-only features, running
+    [0, 1] scaling) and predicted with running statistics; a baseline is fitted under each."""
+    from .normalisation import CONTRACTS, causal_network, frozen_network
+
     train_mask, test_mask, info = splits
-    probs = fit_predict_logistic_per_worm(data, train_mask, test_mask.any(-1))
-    scores = score_table(probs, data.y, test_mask, [dict(s, model="logistic-regression-per-worm") for s in info])
-    scores["test"] = [data.worms[i] for i in scores.pop("test_index")]
-    return scores
-
-
-def normalisation_comparison(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
-                             max_subsets: int | None, hidden: int, train_cfg: TrainConfig) -> pd.DataFrame:
-    """Unseen-worm scores of ``models`` (as the book runs them: the networks normalise each worm by
-    its own statistics, logistic regression by the training worms') beside logistic regression
-    normalised per worm, for each (task, training worms) of ``settings``; column ``task``."""
+    needed = test_mask.any(-1)
+    if name in BASELINES:
+        probs = {c: fit_predict_baseline(name, causal if c == "causal-per-worm" else data, train_mask, needed,
+                                         train_cfg.seed, normalisation=c) for c in CONTRACTS}
+    else:
+        probs = {}
+        for seen in (data, causal):
+            torch.manual_seed(train_cfg.seed)
+            model = build_model(name, train_mask.shape[0], seen, hidden)
+            fit(model, seen, train_mask, train_cfg, desc=name)
+            if seen is data:
+                probs["per-worm"] = predict(model, seen, needed, train_cfg.device)
+                probs["training-worms"] = predict(frozen_network(model, seen, train_mask), seen, needed,
+                                                  train_cfg.device)
+            else:
+                probs["causal-per-worm"] = predict(causal_network(model), seen, needed, train_cfg.device)
     parts = []
+    for contract, p in probs.items():
+        rows = score_table(p, data.y, test_mask, [dict(s, model=f"{name}@{contract}", normalisation=contract)
+                                                  for s in info])
+        rows["test"] = [data.worms[i] for i in rows.pop("test_index")]
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
+
+
+def contract_comparison(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
+                        networks: tuple[str, ...], n_seeds: int, max_subsets: int | None, hidden: int,
+                        train_cfg: TrainConfig, workers: int = 1) -> pd.DataFrame:
+    """``contract_scores`` of each model for each (task, training worms) of ``settings`` on its
+    unseen-worm splits, the ``networks`` in ``n_seeds`` seed replicates; column ``task``."""
+    from .normalisation import running_minmax
+
+    runs, tasks = [], []
     for task, k in settings:
         data = TaskData.build(recordings, task, PAPER_NEURONS)
+        causal = running_minmax(TaskData.build(recordings, task, PAPER_NEURONS, "causal"))
         splits = unseen_splits(data, k, max_subsets)
-        parts.append(pd.concat([score_models(models, data, splits, hidden, train_cfg),
-                                per_worm_logistic_scores(data, splits)], ignore_index=True).assign(task=task))
-    return pd.concat(parts, ignore_index=True)
+        for name in models:
+            runs.append((name, data, causal, replicate(splits, n_seeds) if name in networks else splits,
+                         hidden, train_cfg))
+            tasks.append(task)
+    found = run_jobs(contract_scores, runs, workers, "normalisation contracts")
+    return pd.concat([f.assign(task=t) for f, t in zip(found, tasks)], ignore_index=True)
 
 
 def calibration_study(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],

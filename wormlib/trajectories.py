@@ -452,15 +452,49 @@ def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: 
     """``run`` with the learned models in ``n_seeds`` independently initialised replicates
     (stacked: split i of seed r is model r·S + i) and the baselines once. One row per model ×
     split × test worm × step: ``mse`` averaged over the seeds and ``mse_sd_over_seeds`` (NaN for
-    the deterministic baselines)."""
+    the deterministic baselines); ``failed_runs``, the replicates that failed to fit their own
+    training worms (:func:`failed_to_fit`), and ``mse_fitted``, the mean over the others (NaN
+    when every replicate failed)."""
     baselines = tuple(n for n in names if n in BASELINES)
     learned = tuple(n for n in names if n not in BASELINES)
-    parts = [_run(learned, data, replicate(splits, n_seeds), hidden, cfg)[0]]
+    replicated = replicate(splits, n_seeds)
+    rows, models = _run(learned, data, replicated, hidden, cfg)
+    failed = {(name, r["seed"], r["train"]): bool(f) for name in learned
+              for r, f in zip(replicated[2], failed_to_fit(models[name], data, replicated[0].any(-1), cfg.device))}
+    rows["failed"] = [failed[key] for key in zip(rows.model, rows.seed, rows.train)]
+    parts = [rows]
     if baselines:
-        parts.insert(0, _run(baselines, data, splits, hidden, cfg)[0].assign(seed=0))
+        parts.insert(0, _run(baselines, data, splits, hidden, cfg)[0].assign(seed=0, failed=False))
     rows = pd.concat(parts, ignore_index=True)
-    keys = [c for c in rows.columns if c not in ("seed", "mse")]
-    return (rows.groupby(keys, sort=False).mse.agg(mse="mean", mse_sd_over_seeds="std").reset_index())
+    keys = [c for c in rows.columns if c not in ("seed", "mse", "failed")]
+    rows["fitted_mse"] = rows.mse.where(~rows.failed)
+    return (rows.groupby(keys, sort=False)
+            .agg(mse=("mse", "mean"), mse_sd_over_seeds=("mse", "std"), failed_runs=("failed", "sum"),
+                 mse_fitted=("fitted_mse", "mean"))
+            .reset_index())
+
+
+def failed_runs_text(failed: pd.Series, n_seeds: int) -> str:
+    """Chapter 4's sentence on the failed replicates: ``failed`` counts them per (model, training
+    worms, training subset), only where there are any."""
+    if failed.empty:
+        return f"no replicate failed (every network, every split, {n_seeds} seeds each)"
+    where = "; ".join(f"{model} trained on worm{'s' if k > 1 else ''} {train}: {int(n)} of {n_seeds}"
+                      for (model, k, train), n in failed.items())
+    return f"{int(failed.sum())} replicate{'s' if failed.sum() > 1 else ''} failed ({where}); every other one fitted"
+
+
+@torch.no_grad()
+def failed_to_fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, device: str = "cpu") -> np.ndarray:
+    """(M,) bool: the stacked models whose free-running prediction of their own training worms
+    (``train_worms``: (M, W) bool), at the last evaluated step, is worse than predicting every
+    neuron's mean (R² < 0 on the training data): a training run that failed, found from its
+    training worms alone, never from a test worm (the scorecard's rule for claim 9)."""
+    fit = evaluate(model, data, train_worms, device)[..., -1]               # (M, W), NaN off-training
+    spread = np.array([float(((data.x[w, :int(n)] - data.x[w, :int(n)].mean(0)) ** 2)[:, data.present[w]].mean())
+                       for w, n in enumerate(data.lengths)])                # (W,) variance about the mean
+    own = np.where(train_worms.numpy(), spread[None], np.nan)
+    return np.nanmean(fit, 1) > np.nanmean(own, 1)
 
 
 # ------------------------------------------------------------------------------------------
