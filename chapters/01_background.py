@@ -55,7 +55,7 @@ profile = "quick"
 device = "auto"
 seed = 0
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("01_background", profile, device, seed)
 print(provenance.banner(cfg))
 plotting.use_style()

@@ -58,7 +58,7 @@ profile = "quick"
 device = "auto"
 seed = 0
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("02_models", profile, device, seed)
 print(provenance.banner(cfg))
 plotting.use_style()

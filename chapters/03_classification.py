@@ -68,7 +68,7 @@ profile = "quick"
 device = "auto"
 seed = 0
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("03_classification", profile, device, seed)
 print(provenance.banner(cfg))
 print(cfg.describe())

@@ -63,7 +63,7 @@ profile = "quick"
 device = "auto"
 seed = 0
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("04_trajectories", profile, device, seed)
 print(provenance.banner(cfg))
 print(cfg.describe())

@@ -61,7 +61,7 @@ states = '{"forward": ["non-reversal"], "reverse": ["reversal"]}'
 neurons = "paper"
 lag_s = 0.0
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("06_your_worms", profile, device, seed)
 print(provenance.banner(cfg))
 print(cfg.describe())

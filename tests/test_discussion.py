@@ -227,3 +227,16 @@ def test_kato_trained_decoder_reads_every_dag_recording_above_chance(kato):
     assert len(both) == 6
     lagged = both[both.model == "logistic-regression-lagged"].roc_auc.to_numpy()
     assert not np.allclose(lagged, ceiling.roc_auc.to_numpy())
+
+
+def test_kato_to_dag_seeds_scores_every_replicate_on_every_dag_recording(kato):
+    """The seeded transfer run behind claim 2: each network in each seed on every Dag recording,
+    the replicates different from one another."""
+    from wormlib.data import load_dag2023
+    from wormlib.train import TrainConfig
+
+    dag = load_dag2023()[:2]
+    rows = crosslab.kato_to_dag_seeds(kato, dag, ("mlp-concat",), 8, TrainConfig(steps=20, batch_size=16), 3)
+    assert len(rows) == 3 * len(dag) and sorted(rows.seed.unique()) == [0, 1, 2]
+    assert set(rows.test) == {r.worm for r in dag} and rows.roc_auc.between(0, 1).all()
+    assert rows.groupby("test").roc_auc.nunique().gt(1).all()  # the seeds are different trainings

@@ -20,7 +20,7 @@ import torch
 
 from .data import Recording
 from .evaluate import balanced_accuracy
-from .experiments import LAGS, WINDOW, run_models, transfer_split, unseen_splits
+from .experiments import LAGS, WINDOW, replicate, run_models, transfer_split, unseen_splits
 from .nulls import auc_from_ranks, midranks, p_at_least
 from .preprocess import shared_neurons
 from .store import cached
@@ -118,6 +118,23 @@ def kato_to_dag(kato: list[Recording], dag: list[Recording], models: tuple[str, 
     rows = [score_recordings(probs[name][0], lagged(data, lag, dag[0].fps, len(kato)).y, data.worms, tested, n_shifts)
             .assign(model=name, lag_s=lag, train="kato2015") for name in models for lag in lags_s]
     return pd.concat(rows, ignore_index=True)
+
+
+@cached
+def kato_to_dag_seeds(kato: list[Recording], dag: list[Recording], models: tuple[str, ...], hidden: int,
+                      train_cfg: TrainConfig, n_seeds: int, lag_s: float = LAG_S) -> pd.DataFrame:
+    """``kato_to_dag``'s networks in ``n_seeds`` independently initialised replicates, at the
+    primary lag: one row per model × seed × Dag recording (``score_recordings``' columns and
+    ``seed``), for a paired comparison of two networks that covers seed-to-seed spread (the
+    scorecard's claim 2). Single-frame decoders only."""
+    neurons = shared_neurons(kato + dag)
+    data = TaskData.build(kato + dag, "2-state", neurons)
+    splits = replicate(transfer_split(data, len(kato), "kato2015"), n_seeds)
+    _, probs = run_models(models, data, splits, hidden, train_cfg)
+    tested = torch.arange(len(data.worms)) >= len(kato)
+    y = lagged(data, lag_s, dag[0].fps, len(kato)).y
+    return pd.concat([score_recordings(probs[name][m], y, data.worms, tested).assign(model=name, seed=split["seed"])
+                      for name in models for m, split in enumerate(splits[2])], ignore_index=True)
 
 
 @cached
