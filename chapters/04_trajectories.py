@@ -428,9 +428,12 @@ plotting.numbered_table(
     ),
     "tbl-paired-mse-seeds",
     f"Step 16 of {{numref}}`tbl-paired-mse` with every network averaged over {cfg.n_seeds} "
-    "seeds (the baselines are fitted, not trained from a random start): per test worm, GNN − rival MSE, mean over worms with a 95% "
-    "t-interval and the paired t-test p (uncorrected). Mean 16-step MSE, one seed → mean of "
-    "the seeds (median sd over seeds): "
+    "seeds (the baselines are fitted, not trained from a random start): per test worm, GNN − "
+    "rival MSE, mean over worms with a 95% t-interval and the paired t-test p (uncorrected). "
+    "Look at the rows with one training worm: there one split decides the mean (below).",
+)
+plotting.glue_texts({"story": (
+    "Mean 16-step MSE, one seed → mean of the seeds (median sd over seeds): "
     + "; ".join(
         f"{m} ({k} worm{'s' if k > 1 else ''}) {one_seed[m, k]:.4f} → {many[m, k]:.4f} "
         f"({spread[m, k]:.4f})"
@@ -456,8 +459,12 @@ plotting.numbered_table(
         if lacks
         else ""
     )
-    + "The summary (the mean over seeds, fixed before this run) is kept, divergence included.",
-)
+    + "The summary (the mean over seeds, fixed before this run) is kept, divergence included; "
+    "the scorecard shows its verdict with and without the replicates that failed to fit."
+)}, "seeds_")
+
+# %% [markdown]
+# {glue:text}`seeds_story`
 
 # %% [markdown]
 # ## With features that do not see the future

@@ -176,6 +176,9 @@ def test_paired_metrics_table_puts_the_metrics_side_by_side_and_marks_intervals_
     with_p = plotting.paired_metrics_table(pd.DataFrame(rows), ["comparison", "a", "b"], p_values=True)
     assert with_p.text["columns"][3:5] == ["accuracy · a − b [95% CI]", "accuracy · p (paired t)"]
     assert [r[4] for r in with_p.text["rows"]] == ["0.010", "0.600", "0.003"]
+    one_key = plotting.paired_metrics_table(pd.DataFrame(rows[:1] + rows[3:4]), ["comparison"])  # a single key
+    assert one_key.to_myst("tbl-k", "c").splitlines()[5] == (
+        "| 4-state | **+0.020** [+0.010, +0.030] | **+0.020** [+0.010, +0.030] |")
 
 
 def test_short_model_names_rename_only_the_model_columns():
