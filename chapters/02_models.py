@@ -58,6 +58,13 @@ profile = "quick"
 device = "auto"
 seed = 0
 
+# %% tags=["injected-parameters", "remove-cell"]
+# Parameters
+profile = "quick"
+device = "auto"
+seed = 0
+
+
 # %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("02_models", profile, device, seed)
 print(provenance.banner(cfg))

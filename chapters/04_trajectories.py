@@ -459,6 +459,13 @@ plotting.glue_texts({"story": (
         if lacks
         else ""
     )
+    + (
+        f"None of the replicates trained on worm {worst_worm} alone failed to fit it (R² > 0 on "
+        "their training worm): they fit the worm they saw and diverge on the others, a failure "
+        "to generalise, not to train. "
+        if ("gnn", 1, worst_worm) not in failed_runs.index
+        else ""
+    )
     + "The summary (the mean over seeds, fixed before this run) is kept, divergence included; "
     "the scorecard shows its verdict with and without the replicates that failed to fit."
 )}, "seeds_")

@@ -645,8 +645,10 @@ def claim_more_worms_trajectories(r: dict[str, pd.DataFrame]) -> tuple[str, str]
         without = decide_alone(alone)
         where = ", ".join(f"{int(n)} trained on worm {t}" if k == 1 else f"{int(n)} on worms {t}"
                           for (k, t), n in failed[failed > 0].items())
-        note += (f"; {int(failed.sum())} GNN replicate runs failed to fit their own training worms (R² < 0 on "
-                 f"them; {where}): with them {verdict}, without them {without}; the verdict is the weaker")
+        n = int(failed.sum())
+        note += (f"; {n} GNN replicate run{'s' if n > 1 else ''} failed to fit {'their' if n > 1 else 'its'} own "
+                 f"training worms (R² < 0 on them; {where}): with them {verdict}, without them {without}; the "
+                 "verdict is the weaker")
         text += "\n" + _tests_text(alone, "without the failed runs", digits=4)
         verdict = combine([verdict, without])
     return _noted(text, note), verdict
