@@ -55,13 +55,6 @@ profile = "quick"
 device = "auto"
 seed = 0
 
-# %% tags=["injected-parameters", "remove-cell"]
-# Parameters
-profile = "quick"
-device = "auto"
-seed = 0
-
-
 # %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("01_background", profile, device, seed)
 print(provenance.banner(cfg))

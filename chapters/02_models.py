@@ -58,13 +58,6 @@ profile = "quick"
 device = "auto"
 seed = 0
 
-# %% tags=["injected-parameters", "remove-cell"]
-# Parameters
-profile = "quick"
-device = "auto"
-seed = 0
-
-
 # %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("02_models", profile, device, seed)
 print(provenance.banner(cfg))
@@ -129,13 +122,18 @@ results = Results("models", cfg.profile)
 # **One normalisation contract for every model.** A network whose batch norm standardises the
 # test worm by its own statistics, compared with a linear model whose scaler was fitted on the
 # training worms, would compare two normalisations as well as two models. So the book names
-# the normalisation as a contract and gives every model the same one (`wormlib.normalisation`):
+# the normalisation as a contract and gives every model the same one (`wormlib.normalisation`,
+# {numref}`tbl-contracts`).
 #
-# | contract | features | standardisation (batch norm; scaler; ADMM's z-score) | what a test frame's scale reads |
+# :::{table} The normalisation contracts: how each scales a worm's features and standardises them (the networks' batch norm, the linear models' scaler, ADMM's z-score), and what a test frame's scale reads.
+# :name: tbl-contracts
+#
+# | contract | features | standardisation | a test frame's scale reads |
 # |---|---|---|---|
 # | **per-worm** (the book's) | [0, 1] over the worm's recording | the worm's own mean and variance | the whole test recording, its future included |
 # | causal per-worm | [0, 1] over frames ≤ t, causal derivative | running mean and variance of frames ≤ t | past frames only |
 # | training worms | [0, 1] over the worm's recording | the training worms' statistics (batch norm frozen at them after training) | its own recording's minimum and maximum only |
+# :::
 #
 # Every comparison in the book is made under one contract on both sides (the comparison
 # function refuses two), and every model runs under the per-worm contract unless its name says

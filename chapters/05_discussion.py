@@ -64,20 +64,19 @@ from wormlib import (
 )
 from wormlib.data import load_dag2023, load_kato2015
 from wormlib.preprocess import NICHOLS_SHARED, PAPER_NEURONS, shared_neurons
-from wormlib.results import Results, load_results, moved_since, results_path, scores_from_records
+from wormlib.results import (
+    Results,
+    load_results,
+    moved_since,
+    results_path,
+    scores_from_records,
+)
 from wormlib.train import TaskData
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"
 device = "auto"
 seed = 0
-
-# %% tags=["injected-parameters", "remove-cell"]
-# Parameters
-profile = "quick"
-device = "auto"
-seed = 0
-
 
 # %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("05_discussion", profile, device, seed)

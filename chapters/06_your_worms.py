@@ -61,13 +61,6 @@ states = '{"forward": ["non-reversal"], "reverse": ["reversal"]}'
 neurons = "paper"
 lag_s = 0.0
 
-# %% tags=["injected-parameters", "remove-cell"]
-# Parameters
-profile = "quick"
-device = "auto"
-seed = 0
-
-
 # %% tags=["remove-input", "hide-output"]
 cfg = provenance.chapter_config("06_your_worms", profile, device, seed)
 print(provenance.banner(cfg))
