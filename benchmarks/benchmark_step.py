@@ -11,7 +11,12 @@ behaviour head) — it
 prints FLOPs per optimiser step (forward + backward, ``torch.utils.flop_counter``), ms per step
 (median of ``--steps`` timed steps after warm-up), the achieved GFLOP/s, and that as a fraction
 of the machine's single-precision matmul peak measured in the same run (a 1024² ``torch.mm``
-with the same thread count). ``--against`` checks the commit out in a temporary git worktree
+with the same thread count). It also counts the bytes each ATen operation of the step reads and
+writes (its tensor inputs and outputs, ``BytesCounter``: the traffic if no operand stayed in a
+cache, an upper estimate), measures the memory bandwidth (a float32 ``torch.add`` over arrays far
+larger than the caches), and places the step on the roofline: the least time its FLOPs and bytes
+allow, max(FLOPs / peak, bytes / bandwidth), as a fraction of the measured time. ``--against``
+checks the commit out in a temporary git worktree
 and runs this same script on it in a subprocess, so both are measured on the same machine
 within seconds of each other.
 """
@@ -42,6 +47,42 @@ def matmul_peak(n: int = 1024, repeats: int = 20, device: str = "cpu") -> float:
         a @ b
     best = min(_timed(lambda: a @ b, device) for _ in range(repeats))
     return 2 * n**3 / best / 1e9
+
+
+def memory_bandwidth(n: int = 1 << 25, repeats: int = 10, device: str = "cpu") -> float:
+    """GB/s of c = a + b over float32 arrays of ``n`` elements (3 × 128 MiB: past every cache),
+    counting the two reads and one write (best of ``repeats``)."""
+    import torch
+
+    a, b, c = (torch.rand(n, device=device) for _ in range(3))
+    for _ in range(2):
+        torch.add(a, b, out=c)
+    best = min(_timed(lambda: torch.add(a, b, out=c), device) for _ in range(repeats))
+    return 3 * 4 * n / best / 1e9
+
+
+def bytes_counter():
+    """A dispatch mode that adds up the bytes every ATen operation reads and writes (each tensor
+    input and output once per operation, an expanded view at most its storage's size)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    class BytesCounter(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.bytes = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            seen = set()
+            for t in tree_flatten((args, kwargs, out))[0]:
+                if isinstance(t, torch.Tensor) and id(t) not in seen:
+                    seen.add(id(t))
+                    self.bytes += min(t.numel() * t.element_size(), t.untyped_storage().nbytes())
+            return out
+
+    return BytesCounter()
 
 
 def _timed(fn, device: str = "cpu") -> float:
@@ -166,7 +207,7 @@ def measure(models: list[str] | None, steps: int, device: str = "cpu") -> dict:
         keep_freed_memory()
     except ImportError:
         pass
-    peak = matmul_peak(device=device)
+    peak, bandwidth = matmul_peak(device=device), memory_bandwidth(device=device)
     rows = {}
     for name, (model, step) in families(data, device=device).items():
         if models and name not in models:
@@ -175,11 +216,17 @@ def measure(models: list[str] | None, steps: int, device: str = "cpu") -> dict:
             step()
         with FlopCounterMode(display=False) as counter:
             step()
+        traffic = bytes_counter()
+        with traffic:
+            step()
         times = [_timed(step, device) for _ in range(steps)]
         ms = 1e3 * statistics.median(times)
-        gflop = counter.get_total_flops() / 1e9
-        rows[name] = dict(gflop=gflop, ms=ms, gflops=gflop / ms * 1e3, peak=peak)
-    return dict(peak=peak, threads=torch.get_num_threads(), device=device, rows=rows)
+        gflop, gbyte = counter.get_total_flops() / 1e9, traffic.bytes / 1e9
+        floor_ms = 1e3 * max(gflop / peak, gbyte / bandwidth)   # the roofline's least time
+        rows[name] = dict(gflop=gflop, ms=ms, gflops=gflop / ms * 1e3, peak=peak, gbyte=gbyte,
+                          intensity=gflop / gbyte if gbyte else float("nan"), floor_ms=floor_ms,
+                          of_roofline=floor_ms / ms)
+    return dict(peak=peak, bandwidth=bandwidth, threads=torch.get_num_threads(), device=device, rows=rows)
 
 
 def run_other(commit: str, args) -> dict:
@@ -214,13 +261,16 @@ def main() -> None:
         return
     where = f"{here['threads']} thread(s)" if args.device == "cpu" else args.device
     size = 1024 if args.device == "cpu" else 8192
-    print(f"matmul peak ({size}² float32 mm, {where}): {here['peak']:.1f} GFLOP/s")
-    head = f"{'model':<31} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8}"
+    print(f"matmul peak ({size}² float32 mm, {where}): {here['peak']:.1f} GFLOP/s; "
+          f"memory bandwidth (float32 add, 3 × 128 MiB): {here['bandwidth']:.1f} GB/s")
+    head = (f"{'model':<31} {'GFLOP/step':>10} {'ms/step':>9} {'GFLOP/s':>8} {'of peak':>8} {'MB/step':>8} "
+            f"{'FLOP/B':>7} {'floor ms':>8} {'of roofline':>11}")
     if other:
         head += f" {'ms @' + args.against[:7]:>13} {'of peak':>8} {'speed-up':>8}"
     print(head)
     for name, r in here["rows"].items():
-        line = f"{name:<31} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%}"
+        line = (f"{name:<31} {r['gflop']:>10.3f} {r['ms']:>9.1f} {r['gflops']:>8.1f} {r['gflops'] / here['peak']:>8.1%} "
+                f"{1e3 * r['gbyte']:>8.1f} {r['intensity']:>7.2f} {r['floor_ms']:>8.2f} {r['of_roofline']:>11.1%}")
         if other and name in other["rows"]:
             o = other["rows"][name]
             line += f" {o['ms']:>13.1f} {o['gflops'] / other['peak']:>8.1%} {o['ms'] / r['ms']:>7.2f}×"
