@@ -907,7 +907,7 @@ plotting.numbered_table(
 #   step after the first 4 of its block (`wormlib.tavrnn.run_worm`). In the authors' recurrence
 #   the attention's weighted sum of value projections becomes the next state, and nothing
 #   bounds it: read over a whole recording in one pass, one label-free replicate's state grew
-#   without limit on the 2-core AMD machine (the README records the run).
+#   without limit in one of our runs (`benchmarks/tavrnn_stability.py` reruns that setting).
 # ```
 
 # %%

@@ -99,12 +99,11 @@ results = Results("trajectories", cfg.profile)
 # each test worm; every model predicts the same 16 frames of each (the first 4 are the
 # recurrent models' burn-in, the 4th the Markovian models' initial condition).
 #
-# Normalisation: every model reads and predicts the per-worm [0, 1] features, and the networks'
-# batch norm standardises each test worm by its own statistics (the book's per-worm contract,
-# chapter 2). The linear baselines are fitted in that [0, 1] space without a per-worm
-# standardisation of their own: standardising would change the space they predict in, not only
-# their inputs. A comparison of a network with them is therefore one of models that share the
-# features and the targets but not the internal standardisation.
+# Normalisation: every model reads and predicts the per-worm [0, 1] features (the book's per-worm
+# contract, chapter 2), and no model applies a statistic of the training worms to a test worm. The
+# networks' batch norm standardises each test worm's hidden activity by that worm's own
+# statistics; the linear baselines fit no scaler at all (their least-squares fit with an
+# intercept would absorb one fitted on the training worms).
 #
 # The paper trained on one or five Kato worms and tested on the Nichols worms. Those are not
 # available here (last section), so the models train on **1 worm** and on **4 worms** and are

@@ -588,12 +588,14 @@ def summarise(scores: pd.DataFrame, by: list[str], metric: str = "accuracy") -> 
 
 def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], models: tuple[str, ...],
                 n_train: int, max_subsets: int | None, hidden: int, train_cfg: TrainConfig,
-                reuse: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                reuse: dict[str, pd.DataFrame] | None = None, n_seeds: int = 1,
+                networks: tuple[str, ...] = ()) -> pd.DataFrame:
     """Unseen-worm scores of the same models on several neuron sets (e.g. the paper's 15 and the
     3 its Nichols evaluation rests on); column ``neurons``: the set's name. ``reuse`` maps a set's
     name to the scores of these models on its splits already computed elsewhere (e.g. by
     ``wormlib.results.scores_from_records`` from another chapter's records): that set is not
-    trained again."""
+    trained again. The ``networks`` among ``models`` are trained in ``n_seeds`` seed replicates
+    (column ``seed``), the others once."""
     rows = []
     for label, neurons in sets.items():
         data = TaskData.build(recordings, task, neurons)
@@ -604,7 +606,11 @@ def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], m
                 raise ValueError(f"the scores given for the {label!r} set are not of these models and splits")
             rows.append(done.assign(neurons=label))
         else:
-            rows.append(score_models(models, data, splits, hidden, train_cfg).assign(neurons=label))
+            once = tuple(m for m in models if m not in networks)
+            seeded = tuple(m for m in models if m in networks)
+            rows += [score_models(once, data, splits, hidden, train_cfg).assign(neurons=label)] if once else []
+            rows += ([score_models(seeded, data, replicate(splits, n_seeds), hidden, train_cfg).assign(neurons=label)]
+                     if seeded else [])
     return pd.concat(rows, ignore_index=True)
 
 

@@ -140,16 +140,18 @@ def metric_table(records: pd.DataFrame, experiment: str, metric: str = "accuracy
 
 
 def scores_from_records(records: pd.DataFrame, experiment: str, models: tuple[str, ...],
-                        n_train_worms: int) -> pd.DataFrame:
+                        n_train_worms: int, task: str | None = None) -> pd.DataFrame:
     """The score table behind the unseen-worm records that ``Results.add_scores`` wrote for
     ``experiment`` (one row per model × training subset × test worm, columns ``accuracy`` and
-    ``balanced_accuracy``, models in the order given): how a chapter reuses models another
-    chapter trained on the same splits instead of training them again. Raises ``ValueError``
-    if a model has no such records."""
+    ``balanced_accuracy``, models in the order given; ``task`` where the experiment holds
+    several): how a chapter reuses models another chapter trained on the same splits instead of
+    training them again (seed-replicated runs give their seed means). Raises ``ValueError`` if a
+    model has no such records."""
     keys = ["model", "protocol", "population", "n_train_worms", "train", "test"]
     rows = records[(records.experiment == experiment) & (records.population == "unseen")
                    & (records.n_train_worms == n_train_worms) & records.model.isin(models)
-                   & records.metric.isin(["accuracy", "balanced-accuracy"])]
+                   & records.metric.isin(["accuracy", "balanced-accuracy"])
+                   & ((records.task == task) if task else True)]
     missing = [m for m in models if m not in set(rows.model)]
     if missing:
         raise ValueError(f"{experiment} has no unseen-worm records of {missing} with {n_train_worms} training worms")
