@@ -221,3 +221,22 @@ def test_text_drawn_over_text_is_found_and_refused(monkeypatch):
     spare.axis("off")                          # ticks of an axis that is off are not drawn: not counted
     assert plotting.overlapping_texts(clean) == []
     plt.close("all")
+
+
+def test_a_colour_bar_over_a_panel_is_refused_and_the_similarity_figure_has_none():
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6, 2.5))
+    image = right.imshow(np.eye(3))
+    right.set_title("pooled")
+    fig.colorbar(image, cax=right.inset_axes([0.4, 0.1, 0.1, 0.8]), label="similarity")  # over the panel
+    assert plotting.colour_bars_over_panels(fig) == [("similarity", "pooled")]
+    with pytest.raises(plotting.FigureLayoutError, match="colour bar drawn over a panel"):
+        plotting.figure(fig, "fig-y", "caption", "alt")
+    blank, ax = plt.subplots(1, 2, figsize=(6, 2.5))
+    ax[1].axis("off")                            # a bar inset into a blank panel is where it belongs
+    blank.colorbar(ax[0].imshow(np.eye(3)), cax=ax[1].inset_axes([0.1, 0.4, 0.8, 0.1]), orientation="horizontal")
+    assert plotting.colour_bars_over_panels(blank) == []
+    sim = np.corrcoef(np.random.default_rng(0).random((10, 20)))
+    labels = [f"w{i // 2 + 1} r{i % 2}" for i in range(10)]
+    panels = plotting.similarity_panels([("own-worm models", sim, labels), ("pooled models", sim, labels)])
+    assert plotting.colour_bars_over_panels(panels) == []
+    plt.close("all")

@@ -86,8 +86,30 @@ def overlapping_texts(fig, tolerance_px: float = 1.0) -> list[tuple[str, str]]:
     return pairs
 
 
+def colour_bars_over_panels(fig, tolerance_px: float = 1.0) -> list[tuple[str, str]]:
+    """Every colour bar of ``fig`` drawn over a panel that shows its axes (a layout that moved the
+    panels after the bar was placed): (the bar's label, the panel's title). A bar inset into a
+    blank panel (``axis("off")``) is where it was meant to be."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    every = fig.axes + [child for ax in fig.axes for child in ax.child_axes]  # inset axes too
+    bars = [ax for ax in every if hasattr(ax, "_colorbar") and ax.get_visible()]
+    panels = [ax for ax in fig.axes if not hasattr(ax, "_colorbar") and ax.get_visible() and ax.axison]
+    pairs = []
+    for bar in bars:
+        box = bar.get_window_extent(renderer)
+        for panel in panels:
+            other = panel.get_window_extent(renderer)
+            width = min(box.x1, other.x1) - max(box.x0, other.x0)
+            height = min(box.y1, other.y1) - max(box.y0, other.y0)
+            if width > tolerance_px and height > tolerance_px:
+                pairs.append((bar.yaxis.label.get_text() or bar.xaxis.label.get_text(), panel.get_title()))
+    return pairs
+
+
 class FigureLayoutError(ValueError):
-    """A book figure draws text over text (:func:`overlapping_texts`)."""
+    """A book figure draws text over text (:func:`overlapping_texts`) or a colour bar over a
+    panel (:func:`colour_bars_over_panels`)."""
 
 
 def figure(fig, name: str, text: str, alt: str) -> None:
@@ -101,6 +123,10 @@ def figure(fig, name: str, text: str, alt: str) -> None:
     overlaps = overlapping_texts(fig)
     if overlaps:
         raise FigureLayoutError(f"{name}: text drawn over text: " + "; ".join(f"{a!r} / {b!r}" for a, b in overlaps[:6]))
+    covered = colour_bars_over_panels(fig)
+    if covered:
+        raise FigureLayoutError(f"{name}: colour bar drawn over a panel: "
+                                + "; ".join(f"{a!r} over {b!r}" for a, b in covered[:6]))
     glue(name, fig, display=False)
     alt = " ".join(alt.split())
     display(Markdown(f"```{{glue:figure}} {name}\n:name: {name}\n:alt: {alt}\n\n{text}\n```"))
@@ -661,7 +687,9 @@ def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
     """Chapter 5, Fig. 5.2: matrices of Spearman similarity between inferred graphs, one panel
     per (title, similarity (K, K), label of each graph); graphs of the same worm are adjacent,
     so individuality shows as bright diagonal blocks."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels) + 1.0, 4.0), squeeze=False)
+    # the colour bar gets an axis of its own, so that no re-layout can draw it over a panel
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.3 * len(panels) + 1.0, 4.0), squeeze=False,
+                             gridspec_kw={"width_ratios": [1] * len(panels) + [0.05]})
     for ax, (title, sim, labels) in zip(axes[0], panels):
         image = ax.imshow(sim, vmin=-1, vmax=1, cmap="RdBu_r")
         # one label per block of graphs of the same worm (labels "w<worm> r<replicate>"), lines between blocks
@@ -675,7 +703,7 @@ def similarity_panels(panels: list[tuple[str, np.ndarray, list[str]]]):
             ax.axhline(edge - 0.5, color="k", lw=0.6)
             ax.axvline(edge - 0.5, color="k", lw=0.6)
         ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="Spearman similarity of edge weights")
+    fig.colorbar(image, cax=axes[0, -1], label="Spearman similarity of edge weights")
     return fig
 
 
