@@ -576,26 +576,12 @@ transfer = pd.concat(
 fig = plotting.crosslab_auc(transfer[transfer.model.isin(decoders)])
 
 # %% tags=["remove-cell"]
-for (train, lag, model), rows in transfer.groupby(["train", "lag_s", "model"]):
-    for row in rows.itertuples():
-        for metric in (
-            "balanced_accuracy",
-            "roc_auc",
-            "null_auc_mean",
-            "null_auc_95",
-            "p_value",
-        ):
-            results.add(
-                f"{'kato-to-dag' if train == 'kato2015' else 'within-dag'}-lag-{lag:g}s",
-                metric.replace("_", "-"),
-                getattr(row, metric),
-                task="2-state",
-                model=model,
-                protocol="leave-worms-out",
-                population="unseen",
-                train=train,
-                test=row.test,
-            )
+for (train, lag), rows in transfer.groupby(["train", "lag_s"]):
+    results.add_recordings(
+        rows,
+        f"{'kato-to-dag' if train == 'kato2015' else 'within-dag'}-lag-{lag:g}s",
+        ("balanced_accuracy", "roc_auc", "null_auc_mean", "null_auc_95", "p_value"),
+    )
 results.save()
 
 # %% tags=["remove-input"]
@@ -729,19 +715,12 @@ dag_seeded = crosslab.kato_to_dag_seeds(
 )
 
 # %% tags=["remove-cell"]
-for row in dag_seeded.groupby(["model", "test"]).mean(numeric_only=True).reset_index().itertuples():
-    for metric in ("balanced_accuracy", "roc_auc"):
-        results.add(
-            "kato-to-dag-seeds-lag-0s",
-            metric.replace("_", "-"),
-            getattr(row, metric),
-            task="2-state",
-            model=row.model,
-            protocol="leave-worms-out",
-            population="unseen",
-            train="kato2015",
-            test=row.test,
-        )
+seed_means = dag_seeded.groupby(["model", "test"]).mean(numeric_only=True).reset_index()
+results.add_recordings(
+    seed_means.assign(train="kato2015"),
+    "kato-to-dag-seeds-lag-0s",
+    ("balanced_accuracy", "roc_auc"),
+)
 results.save()
 glue("dag_seeds", str(cfg.n_seeds), display=False)
 

@@ -104,19 +104,11 @@ scores = crosslab.leave_one_recording_out(
 fig = plotting.crosslab_auc(scores, ylabel="ROC AUC per test worm")
 
 # %% tags=["remove-cell"]
-for row in scores.itertuples():
-    for metric in ("balanced_accuracy", "roc_auc", "null_auc_95", "p_value"):
-        results.add(
-            f"leave-one-out-lag-{lag_s:g}s",
-            metric.replace("_", "-"),
-            getattr(row, metric),
-            task="2-state",
-            model=row.model,
-            protocol="leave-worms-out",
-            population="unseen",
-            train=row.train,
-            test=row.test,
-        )
+results.add_recordings(
+    scores,
+    f"leave-one-out-lag-{lag_s:g}s",
+    ("balanced_accuracy", "roc_auc", "null_auc_95", "p_value"),
+)
 pairs = yourworms.comparisons(scores)
 for row in pairs.itertuples():
     for field in ("mean_difference", "ci_low", "ci_high", "p_value"):

@@ -112,6 +112,16 @@ class Results:
         for (kind, task), group in scores.groupby(["derivative", "task"], sort=False):
             self.add_scores(group, f"{prefix}-{kind}-derivative", task)
 
+    def add_recordings(self, rows: pd.DataFrame, experiment: str, metrics: tuple[str, ...],
+                       task: str = "2-state") -> None:
+        """One record per row and metric of a table of decoders scored per held-out recording
+        (``crosslab.score_recordings``: columns ``model``, ``train``, ``test`` and the
+        ``metrics``), on unseen worms left out of training."""
+        for row in rows.itertuples():
+            for metric in metrics:
+                self.add(experiment, metric.replace("_", "-"), getattr(row, metric), task=task, model=row.model,
+                         protocol="leave-worms-out", population="unseen", train=row.train, test=row.test)
+
     def add_frame(self, frame: pd.DataFrame, experiment: str, metric: str, value: str, **common) -> None:
         """One record per row of ``frame``: the value from column ``value``, the other record
         fields from the columns of the same name (``common`` fills the rest)."""
