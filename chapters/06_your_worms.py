@@ -26,6 +26,12 @@
 # As built here, the page runs the worked example: the seven Dag et al. (2023) worms
 # {cite}`dag2023`, written to NWB files by `wormlib.data.write_nwb` and read back by
 # `wormlib.data.load_nwb`, the same path a lab's own files take.
+#
+# ```{admonition} In this chapter
+# :class: important
+# **Asked:** on worms never seen in training, does the GNN read forward vs reverse better than
+# the MLP and than logistic regression? **Found** (this run): {glue:text}`your_worms_findings`
+# ```
 
 # %% [markdown]
 # ```{admonition} Run it on your worms
@@ -48,7 +54,7 @@
 # %% tags=["hide-input"]
 from myst_nb import glue
 
-from wormlib import crosslab, plotting, provenance, yourworms
+from wormlib import crosslab, evaluate, plotting, provenance, yourworms
 from wormlib.data import load_kato2015
 from wormlib.results import load_results
 
@@ -123,6 +129,18 @@ results.save()
 
 # %% tags=["remove-input"]
 means = yourworms.per_worm(scores).mean()
+gnn_rows = pairs[(pairs.a == "gnn-inferred-static") & (pairs.metric == "ROC AUC")].set_index("b")
+glue(
+    "your_worms_findings",
+    f"{len(recordings)} recordings, each left out in turn; mean balanced accuracy GNN "
+    f"{means['gnn-inferred-static']:.2f}, MLP {means['mlp-concat']:.2f}, logistic regression "
+    f"{means['logistic-regression']:.2f}; GNN − MLP ROC AUC "
+    + evaluate.interval_text(gnn_rows.loc["mlp-concat"])
+    + ", GNN − logistic regression "
+    + evaluate.interval_text(gnn_rows.loc["logistic-regression"])
+    + " (paired by recording, 95% interval).",
+    display=False,
+)
 plotting.figure(
     fig,
     "fig-your-worms",
