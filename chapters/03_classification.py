@@ -371,7 +371,7 @@ plotting.figure(
 # %%
 nichols = load_if_present(load_nichols2017)
 
-# %%
+# %% tags=["hide-input"]
 if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 
@@ -403,7 +403,7 @@ if nichols is not None:
 # [chapter 5](05_discussion.ipynb#test-worms-that-share-training-worms) decides every verdict
 # of the scorecard again without that assumption.
 
-# %%
+# %% tags=["hide-input"]
 saved = load_results("classification", cfg.profile)
 comparisons = evaluate.paired_comparisons(
     {
@@ -806,7 +806,7 @@ admm7 = experiments.score_models(
 results.add_scores(admm7, "admm-seven-states-unseen", "7-state")
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 saved = load_results("classification", cfg.profile)
 admm_pairs = evaluate.paired_comparisons(
     {
@@ -948,7 +948,7 @@ temporal = experiments.time_context(
 results.add_scores_by_derivative(temporal, "time-context")
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 saved = load_results("classification", cfg.profile)
 time_pairs = evaluate.paired_comparisons(
     {
@@ -1058,7 +1058,7 @@ for (task, k), run in nested_runs.items():
     )  # fmt: skip
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 saved = load_results("classification", cfg.profile)
 window_choice, nested_groups = {}, {}
 for task, k in nested_settings:
@@ -1198,7 +1198,7 @@ for task, scores in window_runs.groupby("task", sort=False):
     results.add_scores(scores, "time-context-protocols", task)
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 saved = load_results("classification", cfg.profile)
 seeded = saved.experiment.isin(  # every network below averaged over its seed replicates
     [
