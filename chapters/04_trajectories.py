@@ -367,7 +367,7 @@ failed_runs = (
 )
 plotting.glue_texts({"runs": tj.failed_runs_text(failed_runs, cfg.n_seeds)}, "failed_")
 
-# %%
+# %% tags=["hide-input"]
 # Fig. 5 with the seed-averaged networks
 saved = load_results("trajectories", cfg.profile)
 seeded = metric_table(saved, "fig5-seeds-mse", "mse")
@@ -509,7 +509,7 @@ results.add_frame(
 )
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 causal = metric_table(load_results("trajectories", cfg.profile), "causal-mse", "mse")
 causal_at = causal[causal.step.isin([1, 8, 16])].pivot_table(
     index="model", columns="step", values="mse"
@@ -679,7 +679,7 @@ plotting.numbered_table(
 # %%
 nichols = load_if_present(load_nichols2017)
 
-# %%
+# %% tags=["hide-input"]
 if nichols is not None:
     from wormlib.preprocess import NICHOLS_SHARED
 

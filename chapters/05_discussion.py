@@ -637,7 +637,7 @@ plotting.numbered_table(
 # Does a window of the past help across labs? Per Dag recording, each time-context decoder
 # against its single-frame counterpart, at both pre-set lags of activity behind behaviour:
 
-# %%
+# %% tags=["hide-input"]
 window_vs_frame = pd.DataFrame(
     dict(
         train=train,
