@@ -429,7 +429,7 @@ plotting.numbered_table(
     f"Step 16 of {{numref}}`tbl-paired-mse` with every network averaged over {cfg.n_seeds} "
     "seeds (the baselines are fitted, not trained from a random start): per test worm, GNN − "
     "rival MSE, mean over worms with a 95% t-interval and the paired t-test p (uncorrected). "
-    "Look at the rows with one training worm: there one split decides the mean (below).",
+    "Look at the rows with one training worm, and below at how much one split weighs on them.",
 )
 plotting.glue_texts({"story": (
     "Mean 16-step MSE, one seed → mean of the seeds (median sd over seeds): "
@@ -719,7 +719,8 @@ versus = {
 }
 plotting.glue_texts({"findings": (
     f"Trained on 4 worms, the GNN's error on unseen worms is {gnn_at[1]:.4f} one step ahead and "
-    f"{gnn_at[16]:.4f} sixteen steps (≈ 5.5 s) ahead. Rival − GNN MSE (paired over test worms, 95% "
+    f"{gnn_at[16]:.4f} sixteen steps (≈ {16 / pd.Series([r.fps for r in worms]).mean():.1f} s) ahead. Rival − GNN "
+    "MSE (paired over test worms, 95% "
     "interval; positive: the GNN is better), at step 1 and step 16: persistence "
     f"{versus['persistence', 1]} and {versus['persistence', 16]}; the autoregressive linear model "
     f"{versus['linear-ar', 1]} and {versus['linear-ar', 16]}; the MLP {versus['mlp', 1]} and "

@@ -55,7 +55,6 @@ from wormlib import (
     forecast,
     graphs,
     jobs,
-    normalisation,
     plotting,
     preprocess,
     provenance,
@@ -305,36 +304,14 @@ results.save()
 glue("norm_seeds", str(cfg.n_seeds), display=False)
 
 # %% tags=["remove-input", "full-width"]
-contract_names = list(normalisation.CONTRACTS)
 per_worm_scores = contracts.groupby(["task", "model", "test"]).mean(numeric_only=True).reset_index()
-worth = []
-for (task, base), rows in per_worm_scores.assign(base=per_worm_scores.model.str.split("@").str[0]).groupby(
-    ["task", "base"], sort=False
-):
-    for metric in ("accuracy", "balanced_accuracy"):
-        row = dict(task=task, model=base, metric=metric.replace("_", " "))
-        for c in contract_names:
-            row[c] = f"{rows.loc[rows.model == f'{base}@{c}', metric].mean():.3f}"
-        for c in contract_names[1:]:
-            d = evaluate.paired_difference(rows, f"{base}@{c}", f"{base}@per-worm", metric=metric,
-                                           across_contracts=True)
-            row[f"{c} − per-worm"] = evaluate.interval_text(d)
-        worth.append(row)
+worth, like_with_like = evaluate.contract_tables(per_worm_scores)
 plotting.numbered_table(
-    plotting.table(pd.DataFrame(worth)),
+    plotting.table(worth),
     "tbl-normalisation",
     "What each normalisation contract is worth: each model's mean over unseen test worms under "
     "each contract, and the paired difference from the per-worm contract (95% interval over "
     "test worms; networks averaged over seeds).",
-)
-like_with_like = pd.DataFrame(
-    dict(task=task, contract=c, metric=metric.replace("_", " "),
-         **{f"{label} − LR": evaluate.interval_text(
-             evaluate.paired_difference(rows, f"{model}@{c}", f"logistic-regression@{c}", metric=metric))
-            for label, model in (("GNN", "gnn-inferred-static"), ("MLP", "mlp-concat"))})
-    for task, rows in per_worm_scores.groupby("task")
-    for c in contract_names
-    for metric in ("accuracy", "balanced_accuracy")
 )
 plotting.numbered_table(
     plotting.table(like_with_like),
@@ -378,10 +355,9 @@ fig = plotting.reliability(reliability)
 
 # %% tags=["remove-cell"]
 by_worm = per_worm.groupby(["task", "model", "test"]).mean(numeric_only=True).reset_index()
-for row in by_worm.itertuples():
-    for metric in ("log_loss", "brier", "ece"):
-        results.add("calibration", metric.replace("_", "-"), getattr(row, metric), task=row.task,
-                    model=row.model, protocol="leave-worms-out", population="unseen", test=row.test)
+for metric in ("log_loss", "brier", "ece"):
+    results.add_frame(by_worm, "calibration", metric.replace("_", "-"), metric,
+                      protocol="leave-worms-out", population="unseen")
 results.save()
 
 # %% tags=["remove-input"]

@@ -117,12 +117,17 @@ def test_frozen_batch_norm_holds_the_training_frames_statistics(trained):
     torch.testing.assert_close(predict(frozen, data)[0, 2, :100], predict(frozen, later)[0, 2, :100])
 
 
-def test_contract_scores_name_each_contract_and_train_each_network_twice_at_most(trained):
+def test_contract_scores_name_each_contract_and_train_each_network_twice_at_most(trained, monkeypatch):
     data, train, test, _ = trained
     info = [dict(protocol="leave-worms-out", population="unseen", n_train_worms=2, train="w0,w1", fold=-1)]
     causal = normalisation.running_minmax(data)
+    trained_on = []
+    monkeypatch.setattr(experiments, "fit",
+                        lambda model, seen, *a, **k: trained_on.append(seen) or fit(model, seen, *a, **k))
     scores = experiments.contract_scores.__wrapped__("mlp-concat", data, causal, (train, test, info), 16,
                                                      TrainConfig(steps=60, batch_size=32))
+    # once for the per-worm and training-worm contracts (only the prediction differs), once on past-only features
+    assert len(trained_on) == 2 and trained_on[0] is data and trained_on[1] is causal
     assert set(scores.model) == {f"mlp-concat@{c}" for c in normalisation.CONTRACTS}
     assert (scores.model.str.split("@").str[1] == scores.normalisation).all()
     assert scores.accuracy.between(0, 1).all()
@@ -152,3 +157,19 @@ def test_every_scorecard_comparison_is_made_under_one_contract(monkeypatch):
     monkeypatch.setattr(normalisation, "check_same_contract", check)
     with pytest.raises(normalisation.ContractError):
         scorecard.build(mixed)
+
+
+def test_chapter_5s_contract_tables_compare_each_model_with_itself_and_the_networks_like_with_like():
+    from wormlib.evaluate import contract_summary, contract_tables
+
+    rng = np.random.default_rng(0)
+    base = {"gnn-inferred-static": 0.90, "mlp-concat": 0.88, "logistic-regression": 0.85}
+    cost = {"per-worm": 0.0, "causal-per-worm": -0.05, "training-worms": -0.02}
+    rows = [dict(task="4-state", model=f"{m}@{c}", test=str(w), accuracy=a + d + noise,
+                 balanced_accuracy=a + d + noise)
+            for w, noise in enumerate(rng.normal(0, 0.01, 5)) for m, a in base.items() for c, d in cost.items()]
+    worth, pairs = contract_tables(pd.DataFrame(rows))
+    gnn = worth[(worth.model == "gnn-inferred-static") & (worth.metric == "accuracy")].iloc[0]
+    assert gnn["per-worm"] == "0.900" and gnn["causal-per-worm − per-worm"] == "-0.050 [-0.050, -0.050]"
+    assert len(pairs) == 3 * 2 and (pairs["GNN − LR"].str.startswith("+0.050")).all()  # every contract, both metrics
+    assert "the same verdict under every contract (the network ahead" in contract_summary(pd.DataFrame(rows))

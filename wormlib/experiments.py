@@ -427,6 +427,18 @@ def contract_scores(name: str, data: TaskData, causal: TaskData, splits, hidden:
     return pd.concat(parts, ignore_index=True)
 
 
+def _unseen_jobs(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
+                 networks: tuple[str, ...], n_seeds: int, max_subsets: int | None) -> list[tuple]:
+    """(task, data, model, splits) for each (task, training worms) of ``settings`` and each model
+    on its unseen-worm splits (the paper's neurons), the ``networks`` in ``n_seeds`` seed replicates."""
+    jobs = []
+    for task, k in settings:
+        data = TaskData.build(recordings, task, PAPER_NEURONS)
+        splits = unseen_splits(data, k, max_subsets)
+        jobs += [(task, data, name, replicate(splits, n_seeds) if name in networks else splits) for name in models]
+    return jobs
+
+
 def contract_comparison(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
                         networks: tuple[str, ...], n_seeds: int, max_subsets: int | None, hidden: int,
                         train_cfg: TrainConfig, workers: int = 1) -> pd.DataFrame:
@@ -434,17 +446,11 @@ def contract_comparison(recordings: list, settings: tuple[tuple[str, int], ...],
     unseen-worm splits, the ``networks`` in ``n_seeds`` seed replicates; column ``task``."""
     from .normalisation import running_minmax
 
-    runs, tasks = [], []
-    for task, k in settings:
-        data = TaskData.build(recordings, task, PAPER_NEURONS)
-        causal = running_minmax(TaskData.build(recordings, task, PAPER_NEURONS, "causal"))
-        splits = unseen_splits(data, k, max_subsets)
-        for name in models:
-            runs.append((name, data, causal, replicate(splits, n_seeds) if name in networks else splits,
-                         hidden, train_cfg))
-            tasks.append(task)
-    found = run_jobs(contract_scores, runs, workers, "normalisation contracts")
-    return pd.concat([f.assign(task=t) for f, t in zip(found, tasks)], ignore_index=True)
+    jobs = _unseen_jobs(recordings, settings, models, networks, n_seeds, max_subsets)
+    causal = {task: running_minmax(TaskData.build(recordings, task, PAPER_NEURONS, "causal")) for task, _ in settings}
+    found = run_jobs(contract_scores, [(name, data, causal[task], splits, hidden, train_cfg)
+                                       for task, data, name, splits in jobs], workers, "normalisation contracts")
+    return pd.concat([f.assign(task=job[0]) for f, job in zip(found, jobs)], ignore_index=True)
 
 
 def calibration_study(recordings: list, settings: tuple[tuple[str, int], ...], models: tuple[str, ...],
@@ -453,14 +459,10 @@ def calibration_study(recordings: list, settings: tuple[tuple[str, int], ...], m
     """``calibration_of`` for each (task, training worms) of ``settings`` and each model on its
     unseen-worm splits, the ``networks`` in ``n_seeds`` seed replicates, on ``workers`` processes:
     (every per-worm row with its ``task``, the pooled reliability table of each task)."""
-    runs, tasks = [], []
-    for task, k in settings:
-        data = TaskData.build(recordings, task, PAPER_NEURONS)
-        splits = unseen_splits(data, k, max_subsets)
-        for name in models:
-            runs.append((name, data, replicate(splits, n_seeds) if name in networks else splits, hidden, train_cfg))
-            tasks.append(task)
-    found = run_jobs(calibration_of, runs, workers, "calibration")
+    jobs = _unseen_jobs(recordings, settings, models, networks, n_seeds, max_subsets)
+    found = run_jobs(calibration_of, [(name, data, splits, hidden, train_cfg) for _, data, name, splits in jobs],
+                     workers, "calibration")
+    tasks = [job[0] for job in jobs]
     per_worm = pd.concat(f["per_worm"].assign(task=t) for t, f in zip(tasks, found))
     reliability = {t: pd.concat(f["reliability"] for u, f in zip(tasks, found) if u == t) for t in dict.fromkeys(tasks)}
     return per_worm, reliability
@@ -606,11 +608,7 @@ def neuron_sets(recordings: list, task: str, sets: dict[str, tuple[str, ...]], m
                 raise ValueError(f"the scores given for the {label!r} set are not of these models and splits")
             rows.append(done.assign(neurons=label))
         else:
-            once = tuple(m for m in models if m not in networks)
-            seeded = tuple(m for m in models if m in networks)
-            rows += [score_models(once, data, splits, hidden, train_cfg).assign(neurons=label)] if once else []
-            rows += ([score_models(seeded, data, replicate(splits, n_seeds), hidden, train_cfg).assign(neurons=label)]
-                     if seeded else [])
+            rows.append(run_replicated(models, networks, data, splits, n_seeds, hidden, train_cfg).assign(neurons=label))
     return pd.concat(rows, ignore_index=True)
 
 

@@ -85,9 +85,10 @@ def running_minmax(data: TaskData) -> TaskData:
     lo = torch.where(valid[..., None, None], x, big).cummin(1).values
     hi = torch.where(valid[..., None, None], x, -big).cummax(1).values
     span = hi - lo
+    from dataclasses import replace
+
     scaled = torch.where(span > 0, (x - lo) / torch.where(span > 0, span, 1.0), 0.0)
-    return TaskData(data.worms, data.neurons, data.classes, scaled * valid[..., None, None], data.y,
-                    data.present, data.lengths, data.window)
+    return replace(data, x=scaled * valid[..., None, None])
 
 
 def standardise(x: np.ndarray, lengths, contract: str) -> np.ndarray:

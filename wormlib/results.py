@@ -187,14 +187,14 @@ def read_records(path: Path) -> pd.DataFrame:
 
 
 def moved_since(before: list[dict], now: pd.DataFrame, by: tuple[str, ...] = ("model", "population"),
-          metric: str = "accuracy") -> pd.DataFrame:
+                metric: str = "accuracy") -> pd.DataFrame:
     """How far earlier numbers moved: ``before`` holds a history file's records (means over
     test worms per chapter, experiment, task, model, population, protocol, training worms and
     metric); ``now`` the records of today's results, averaged the same way. Per ``by`` group: the
     settings compared, the mean change (now − before) and the smallest and largest change."""
     earlier = pd.DataFrame(before)
     keys = [c for c in earlier.columns if c != "value"]
-    today = now.groupby([k for k in keys], dropna=False).value.mean().reset_index()
+    today = now.groupby(keys, dropna=False).value.mean().reset_index()
     both = earlier.merge(today, on=keys, suffixes=("_before", "_now"))
     both = both[both.metric == metric].assign(change=lambda t: t.value_now - t.value_before)
     return (both.groupby(list(by)).change.agg(settings="size", mean_change="mean", smallest="min", largest="max")

@@ -152,11 +152,10 @@ def _outcome(deciding: list[Test]) -> str:
 
 
 def decide_alone(tests: list[Test]) -> str:
-    """The rule over ``tests`` with Holm within them alone, outside any scorecard-wide family: a
-    verdict shown beside a row's (e.g. without its failed training runs)."""
-    for t, p in zip(tests, holm([t.diff["p_value"] for t in tests])):
-        t.p_holm = p
-    return _outcome(tests)
+    """The rule over ``tests`` with Holm within them alone (:func:`_shown`), outside any
+    scorecard-wide family: a verdict shown beside a row's (e.g. without its failed training runs)."""
+    _shown(tests)
+    return _outcome([t for t in tests if not t.beside])
 
 
 def detectable(test: Test, power: float = POWER) -> float:
