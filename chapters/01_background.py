@@ -79,7 +79,7 @@ print(
     sorted(set(preprocess.PAPER_NEURONS) - set(shared)),
 )
 
-# %%
+# %% tags=["hide-input"]
 summary = pd.DataFrame({f"worm {r.worm}": r.state_counts() for r in worms}).T
 summary = summary[list(plotting.STATE_LABELS)]  # behavioural order, not alphabetical
 summary.insert(0, "fps", [round(r.fps, 3) for r in worms])
@@ -296,7 +296,7 @@ for row in pca_scores:
         )
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 records = load_results("background", cfg.profile)
 table = records.query("metric == 'variance-explained-3pc'").pivot_table(
     index="experiment", columns="test", values="value"
@@ -323,7 +323,7 @@ plotting.numbered_table(
     "derivative is regularised, which the derived data do not let us match exactly.",
 )
 
-# %%
+# %% tags=["hide-input"]
 separation = records.query("metric == 'nearest-centroid-accuracy-3pc'").pivot_table(
     index="experiment", columns="test", values="value"
 )
@@ -342,7 +342,7 @@ plotting.numbered_table(
     f"pooled {separation.loc['pca-shared-neurons-pooled', 'mean']:.0%} on average.",
 )
 
-# %%
+# %% tags=["hide-input"]
 panels = [
     (
         f"worm {r.worm}: own PCA",

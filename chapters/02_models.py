@@ -167,7 +167,7 @@ counts = pd.DataFrame(
 for name, n in counts["parameters"].items():
     results.add("parameter-count", "parameters", n, task="4-state", model=name)
 
-# %%
+# %% tags=["hide-input"]
 counts_table = plotting.table(counts)
 
 # %% tags=["nbval-check-output", "remove-cell"]

@@ -154,7 +154,7 @@ results.add_frame(
 )
 results.save()
 
-# %%
+# %% tags=["hide-input"]
 mse = metric_table(load_results("trajectories", cfg.profile), "fig5-mse", "mse")
 curves = experiments.summarise(mse, ["model", "n_train_worms", "step"], metric="mse")
 fig = plotting.mse_curves(curves)
@@ -198,7 +198,7 @@ plotting.figure(
 # %% [markdown]
 # ## Fig. 5B: mean error at steps 1, 8 and 16
 
-# %%
+# %% tags=["hide-input"]
 table = plotting.mean_sd_cells(
     curves[curves.step.isin([1, 8, 16])], "model", ["n_train_worms", "step"], digits=4
 ).reindex(list(tj.MODELS))
@@ -268,7 +268,7 @@ for row in comparisons.itertuples():
             step=row.step,
         )
 
-# %%
+# %% tags=["hide-input"]
 verdicts = comparisons.pivot(
     index="b", columns=["n_train_worms", "step"], values="verdict"
 )
@@ -629,7 +629,7 @@ results.add_frame(
     n_train_worms=4,
 )
 
-# %%
+# %% tags=["hide-input"]
 split_summary = experiments.summarise(
     breakdown, ["model", "transition", "step"], metric="mse"
 )

@@ -165,7 +165,7 @@ for task in by_set:
 results.save()
 glue("sets_seeds", str(cfg.n_seeds), display=False)
 
-# %%
+# %% tags=["hide-input"]
 summary = experiments.summarise(
     pd.concat([subset_scores, best_single]),
     ["task", "neurons", "model"],
@@ -215,7 +215,7 @@ plotting.numbered_table(
 # (`wormlib.variability.tracking`). Each set is decoded on unseen worms (every subset of 4
 # training worms; the networks averaged over seed replicates, as in chapter 3's seed sections).
 
-# %%
+# %% tags=["hide-input"]
 aval_r = variability.locked_to(worms, "AVAL", PAPER_NEURONS)
 stand_ins = variability.tracking(aval_r)
 ablation_sets = {
@@ -451,7 +451,7 @@ plotting.numbered_table(
     "(worm labels shuffled), and the similarity after shuffling neuron labels (the chance level).",
 )
 
-# %%
+# %% tags=["hide-input"]
 white = connectome.adjacency(kato_shared)
 agreement = pd.DataFrame(  # each worm's graph, averaged over its replicates
     dict(
@@ -529,7 +529,7 @@ plotting.numbered_table(
 # trained on Kato windows meets Dag windows of the same span. TAVRNN does not run here
 # (chapter 3 says why).
 
-# %%
+# %% tags=["hide-input"]
 dag_neurons = shared_neurons(worms + dag)
 print("neurons in every Kato and Dag recording:", ", ".join(dag_neurons))
 decoders = ("logistic-regression", "mlp-concat", "gnn-inferred-static")
@@ -812,7 +812,7 @@ plotting.figure(
 # shown beside the verdict, never as it.
 # ```
 
-# %%
+# %% tags=["hide-input"]
 records = {
     name: load_results(name, cfg.profile)
     for name in ("classification", "trajectories", "discussion")
@@ -927,7 +927,7 @@ plotting.numbered_table(
 # worm trained, and the interval shown spans the five (lowest lower bound, highest upper bound;
 # the largest p-value enters Holm).
 
-# %%
+# %% tags=["hide-input"]
 sensitivity = scorecard.overlap_sensitivity(records, card)
 
 # %% tags=["remove-cell"]
@@ -1011,7 +1011,7 @@ plotting.numbered_table(
 #
 # The points below are computed from the results files (`wormlib.scorecard.findings`).
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown("\n".join(f"* {point}" for point in scorecard.findings(records))))
 
 # %% tags=["remove-cell"]

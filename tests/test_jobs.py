@@ -84,7 +84,7 @@ def _first_time_context_setting_of_chapter_3() -> tuple:
 
     from wormlib.provenance import chapter_source
 
-    tree = ast.parse(chapter_source("03_classification").read_text())
+    tree = ast.parse(chapter_source("03_time_context").read_text())
     namespace = {"experiments": experiments}
     assign = next(n for n in ast.walk(tree) if isinstance(n, ast.Assign)
                   and any(isinstance(t, ast.Name) and t.id == "window_nets" for t in n.targets))

@@ -423,8 +423,9 @@ def test_compare_verdicts_reports_a_changed_verdict(tmp_path, capsys, load_tool)
     same, moved = tmp_path / "same", tmp_path / "moved"
     for folder in (same, moved):
         folder.mkdir()
-        for name in tool.CHAPTERS:
-            shutil.copy(root / "results" / "quick" / f"{name}.json", folder / f"{name}.json")
+        for name in tool.CHAPTERS:  # a chapter of several pages: each page's file
+            for part in tool.PARTS.get(name, (name,)):
+                shutil.copy(root / "results" / "quick" / f"{part}.json", folder / f"{part}.json")
     assert tool.main([str(same), str(moved)]) == 0
     assert f"0 of {len(scorecard.CLAIMS)} verdicts changed" in capsys.readouterr().out
     (moved / "discussion.json").unlink()   # chapter 5's results gone: its claims are not testable

@@ -28,7 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from wormlib import scorecard  # noqa: E402
-from wormlib.results import FIELDS  # noqa: E402
+from wormlib.results import FIELDS, PARTS  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
 from compare_results import find, key  # noqa: E402
@@ -39,7 +39,12 @@ CHAPTERS = ("classification", "trajectories", "discussion")
 def records_in(folder: Path) -> dict[str, list[dict]]:
     """``folder``'s results files by name (``compare_results.find``: at its top or below it)."""
     found = find(folder)
-    return {c: json.loads(found[f"{c}.json"].read_text()) for c in CHAPTERS if f"{c}.json" in found}
+    records = {}
+    for c in CHAPTERS:  # a chapter of several pages: every page's file (results.PARTS)
+        files = [found[f"{part}.json"] for part in PARTS.get(c, (c,)) if f"{part}.json" in found]
+        if files:
+            records[c] = [r for f in files for r in json.loads(f.read_text())]
+    return records
 
 
 def overlay(base: dict[str, list[dict]], partial: dict[str, list[dict]]) -> dict[str, list[dict]]:

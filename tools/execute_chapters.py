@@ -36,7 +36,7 @@ chapter_environment()
 from wormlib.atomic import write_text_atomic  # noqa: E402
 from wormlib.provenance import (DEVICES, REPO_ENV, ParameterError, check_seed, inputs_hash,  # noqa: E402
                                 resolve_device)
-from wormlib.results import RESULTS_DIR, STAGE_ENV, sha256_file  # noqa: E402
+from wormlib.results import RESULTS_DIR, STAGE_ENV, sha256_file, store_dir  # noqa: E402
 from wormlib.transaction import (PAGE, chapter_lock, clean_stages, new_stage, pending, plan_promotion,  # noqa: E402
                                  read_usage, recover)
 
@@ -57,6 +57,17 @@ def recorded(path: Path) -> dict:
     if not path.exists():
         return {}
     return nbformat.read(path, as_version=4).metadata.get("wormlib", {})
+
+
+def shared_entries(chapter: str, profile: str) -> frozenset[str]:
+    """The store entries that the other pages sharing ``chapter``'s store (the section pages of
+    one chapter: ``results.store_dir``) recorded using: a run of one page never deletes them.
+    Every entry while one of those pages has never been executed (what it needs is unknown)."""
+    folder = store_dir(chapter, profile)
+    others = [recorded(output_path(c, profile)) for c in CHAPTERS if c != chapter and store_dir(c, profile) == folder]
+    if any("experiments_sha256" not in meta for meta in others):  # a page never run: its needs are unknown
+        return frozenset(p.relative_to(RESULTS_DIR).as_posix() for p in folder.rglob("*.json"))
+    return frozenset(name for meta in others for name in meta["experiments_sha256"])
 
 
 def files_current(recorded_digests: dict | None) -> bool:
@@ -171,7 +182,7 @@ def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, d
                 cell.metadata["tags"] = tags + ["remove-cell"]  # plumbing: not on the page
         stable_ids(executed, chapter)
         usage = read_usage(stage)
-        plan = plan_promotion(stage, chapter, profile, usage["entry"])
+        plan = plan_promotion(stage, chapter, profile, usage["entry"], shared_entries(chapter, profile))
         executed.metadata["wormlib"] = dict(
             inputs_sha256=digest, profile=profile, device=device, seed=seed, threads=threads,
             runtime_s=round(runtime, 1), executed_on=time.strftime("%Y-%m-%d", time.gmtime()),

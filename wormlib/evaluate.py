@@ -263,3 +263,27 @@ def contract_summary(scores: pd.DataFrame, model: str = "gnn-inferred-static",
         intervals = "; ".join(f"{c} {interval_text(d)}" for c, d in found.items())
         parts.append(f"{task.split('-')[0]} states, {head}; {intervals})")
     return f"the GNN − logistic regression difference in {metric.replace('_', ' ')}: " + "; and ".join(parts)
+
+
+def classification_findings(c: pd.DataFrame) -> str:
+    """Chapter 3's findings in two sentences, for its "In this chapter" box and its "What holds"
+    (section pages of their own, so both compute it from the records ``c``): the unseen-worm
+    accuracy of the GNN and of logistic regression on Table 1 and on Fig. 4B with 3 training
+    worms (networks averaged over seeds), and the paired GNN − logistic regression and GNN − MLP
+    accuracy differences there."""
+    from .experiments import summarise
+    from .results import metric_table
+
+    gnn, mlp, lr = "gnn-inferred-static", "mlp-concat", "logistic-regression"
+
+    t1 = summarise(metric_table(c, "table1-forward-reverse"), ["model", "protocol"]).set_index(["model", "protocol"])
+    s4b = summarise(metric_table(c, "fig4b-four-states-unseen"), ["model", "n_train_worms"]).set_index(
+        ["model", "n_train_worms"])
+    k3 = c[(c.experiment == "fig4b-four-states-unseen") & (c.n_train_worms == 3)]
+    gap = paired_comparisons({"4-state, train 3": k3}, [(gnn, lr), (gnn, mlp)], ("accuracy",)).set_index("b")
+    return (f"On unseen worms the GNN reaches {t1.loc[(gnn, 'leave-worms-out'), 'mean']:.1%} on forward vs "
+            f"reverse and {s4b.loc[(gnn, 3), 'mean']:.1%} on 4 states with 3 training worms (the paper: "
+            f"87%); logistic regression reaches {t1.loc[(lr, 'leave-worms-out'), 'mean']:.1%} and "
+            f"{s4b.loc[(lr, 3), 'mean']:.1%}. On 4 states, GNN − logistic regression accuracy is "
+            f"{interval_text(gap.loc[lr])} and GNN − MLP {interval_text(gap.loc[mlp])} (paired over test "
+            "worms, 95% interval); chapter 5 gives every claim its verdict.")

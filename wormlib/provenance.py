@@ -272,7 +272,10 @@ def library_closure(path: Path, module: str = "__main__") -> list[Path]:
     return sorted(seen.values())
 
 
-RESULTS_READ = {"05_discussion": ("classification", "trajectories"), "06_your_worms": ("discussion",)}
+RESULTS_READ = {"03_seeds_and_design": ("classification",),
+                "03_time_context": ("classification", "classification-seeds"),
+                "05_discussion": ("classification", "classification-seeds", "classification-time", "trajectories"),
+                "06_your_worms": ("discussion",)}
 """Results files (``results/[<profile>/]<name>.json``) that a chapter reads besides its own, of the
 profile it runs: part of its inputs hash, so that it is re-executed when they change (tests check
 this list against the source)."""

@@ -35,6 +35,11 @@ STAGE_ENV = "WORMLIB_RESULTS_STAGE"
 promoted into ``results/`` only when the whole chapter has succeeded."""
 
 
+PARTS = {"classification": ("classification", "classification-seeds", "classification-time")}
+"""A chapter whose sections are pages of their own writes one results file per page; its name
+here stands for all of them (``load_results`` reads them as one)."""
+
+
 def results_path(chapter: str, profile: str) -> Path:
     """The committed location of a chapter's results."""
     folder = RESULTS_DIR if profile == "full" else RESULTS_DIR / profile
@@ -42,8 +47,12 @@ def results_path(chapter: str, profile: str) -> Path:
 
 
 def store_dir(chapter: str, profile: str) -> Path:
-    """Where a chapter's experiments are kept (``wormlib.store``), beside its results."""
-    return results_path(chapter, profile).parent / "store" / chapter
+    """Where a chapter's experiments are kept (``wormlib.store``), beside its results. The
+    section pages of a chapter (``03_seeds_and_design`` beside ``03_classification``) share the
+    store of its first page, so that a section reads the experiments another computed."""
+    pages = sorted(p.stem for p in (REPO_ROOT / "chapters").glob(f"{chapter[:3]}*.py"))
+    first = pages[0] if chapter[:2].isdigit() and chapter in pages else chapter
+    return results_path(first, profile).parent / "store" / first
 
 
 def _staged_path(chapter: str, profile: str) -> Path | None:
@@ -172,13 +181,19 @@ def scores_from_records(records: pd.DataFrame, experiment: str, models: tuple[st
 
 
 def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
-    """The records a chapter saved, as a DataFrame with the standard columns."""
-    staged = _staged_path(chapter, profile)
-    path = staged if staged is not None and staged.exists() else results_path(chapter, profile)
-    if not path.exists():
+    """The records a chapter saved, as a DataFrame with the standard columns: for a chapter of
+    several pages (``PARTS``), every page's records that exist, the running page's as staged."""
+    paths = []
+    for part in PARTS.get(chapter, (chapter,)):
+        staged = _staged_path(part, profile)
+        path = staged if staged is not None and staged.exists() else results_path(part, profile)
+        if path.exists():
+            paths.append(path)
+    if not paths:
+        path = results_path(chapter, profile)
         raise FileNotFoundError(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
                                 f"does not exist: execute the '{chapter}' chapter first")
-    return read_records(path)
+    return pd.concat([read_records(p) for p in paths], ignore_index=True)
 
 
 def read_records(path: Path) -> pd.DataFrame:

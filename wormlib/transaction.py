@@ -130,9 +130,11 @@ class Plan:
         _apply(journal)
 
 
-def plan_promotion(stage: Path, chapter: str, profile: str, used: dict[str, str]) -> Plan:
+def plan_promotion(stage: Path, chapter: str, profile: str, used: dict[str, str],
+                   keep: frozenset[str] = frozenset()) -> Plan:
     """The moves of a finished run's staging folder into ``results/``: its results files, the store
-    entries it wrote, and the deletion of the chapter's entries it did not use."""
+    entries it wrote, and the deletion of the chapter's entries it did not use, but those in
+    ``keep`` (used by the other pages that share its store: ``results.store_dir``)."""
     plan = Plan(f"{chapter}-{profile}", stage=stage)
     for staged in sorted(stage.rglob("*.json")):
         relative = staged.relative_to(stage)
@@ -152,7 +154,7 @@ def plan_promotion(stage: Path, chapter: str, profile: str, used: dict[str, str]
     folder = store_dir(chapter, profile)
     if folder.exists():
         plan.deletions = sorted(p for p in folder.rglob("*.json")
-                                if p.relative_to(RESULTS_DIR).as_posix() not in used)
+                                if p.relative_to(RESULTS_DIR).as_posix() not in keep.union(used))
     return plan
 
 
