@@ -74,7 +74,8 @@ results = Results("classification-time", cfg.profile)
 # %% tags=["hide-input"]
 # the worms and tasks of the chapter's first page
 worms = load_kato2015()
-data = {t: TaskData.build(worms, t, PAPER_NEURONS) for t in ("2-state", "4-state", "7-state")}
+tasks = ("2-state", "4-state", "7-state")
+data = {t: TaskData.build(worms, t, PAPER_NEURONS) for t in tasks}
 d2, d4, d7 = data.values()
 
 # %% [markdown]
