@@ -51,7 +51,6 @@ from IPython.display import display
 
 from wormlib import evaluate, experiments, jobs, plotting, provenance
 from wormlib.data import load_if_present, load_kato2015, load_nichols2017
-from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results, load_results, metric_table
 from wormlib.train import TaskData
 
@@ -67,11 +66,7 @@ print(cfg.describe())
 plotting.use_style()
 train_cfg = cfg.train_config()
 workers = jobs.worker_count(cfg.device)  # cannot change a result (wormlib.jobs)
-print(
-    f"independent models trained on {workers} one-thread worker processes"
-    if workers > 1
-    else "models trained one after another in this process"
-)
+print(jobs.describe(workers))
 results = Results("classification", cfg.profile)
 
 # %% [markdown]
@@ -98,10 +93,7 @@ results = Results("classification", cfg.profile)
 
 # %% tags=["nbval-check-output"]
 worms = load_kato2015()
-data = {
-    task: TaskData.build(worms, task, PAPER_NEURONS)
-    for task in ("2-state", "4-state", "7-state")
-}
+data = experiments.paper_tasks(worms)
 for task, d in data.items():
     print(
         task,

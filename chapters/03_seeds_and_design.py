@@ -38,9 +38,7 @@ import pandas as pd
 
 from wormlib import evaluate, experiments, jobs, plotting, preprocess, provenance
 from wormlib.data import load_kato2015
-from wormlib.preprocess import PAPER_NEURONS
 from wormlib.results import Results, load_results, metric_table
-from wormlib.train import TaskData
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"
@@ -54,18 +52,13 @@ print(cfg.describe())
 plotting.use_style()
 train_cfg = cfg.train_config()
 workers = jobs.worker_count(cfg.device)  # cannot change a result (wormlib.jobs)
-print(
-    f"independent models trained on {workers} one-thread worker processes"
-    if workers > 1
-    else "models trained one after another in this process"
-)
+print(jobs.describe(workers))
 results = Results("classification-seeds", cfg.profile)
 
 # %% tags=["hide-input"]
 # the worms and tasks of the chapter's first page
 worms = load_kato2015()
-tasks = ("2-state", "4-state", "7-state")
-data = {t: TaskData.build(worms, t, PAPER_NEURONS) for t in tasks}
+data = experiments.paper_tasks(worms)
 d2, d4, d7 = data.values()
 
 # %% [markdown]

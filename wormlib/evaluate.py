@@ -275,7 +275,6 @@ def classification_findings(c: pd.DataFrame) -> str:
     from .results import metric_table
 
     gnn, mlp, lr = "gnn-inferred-static", "mlp-concat", "logistic-regression"
-
     t1 = summarise(metric_table(c, "table1-forward-reverse"), ["model", "protocol"]).set_index(["model", "protocol"])
     s4b = summarise(metric_table(c, "fig4b-four-states-unseen"), ["model", "n_train_worms"]).set_index(
         ["model", "n_train_worms"])

@@ -100,6 +100,11 @@ def seen_splits(data: TaskData, protocol: str, n_folds: int, seed: int = 0):
     return check_splits(data, torch.stack(train), torch.stack(test), info)
 
 
+def paper_tasks(recordings: list) -> dict[str, TaskData]:
+    """Chapter 3's three tasks (2, 4 and 7 states) on the paper's 15 neurons, by task name."""
+    return {task: TaskData.build(recordings, task, PAPER_NEURONS) for task in ("2-state", "4-state", "7-state")}
+
+
 def unseen_splits(data: TaskData, n_train: int, max_subsets: int | None = None, classify: bool = True):
     """Leave-worms-out: every subset of ``n_train`` training worms (the first ``max_subsets``
     in a fixed order when limited); each model is tested on all the other worms. ``classify``:

@@ -53,6 +53,13 @@ def worker_count(device: str = "cpu") -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def describe(workers: int) -> str:
+    """Where a page's independent models train, for its set-up cell (``worker_count``)."""
+    if workers > 1:
+        return f"independent models trained on {workers} one-thread worker processes"
+    return "models trained one after another in this process"
+
+
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """``os.environ`` with ``values`` set (processes started meanwhile inherit them), then as it was."""

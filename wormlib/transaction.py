@@ -151,10 +151,9 @@ def plan_promotion(stage: Path, chapter: str, profile: str, used: dict[str, str]
         if not path.exists():
             raise PromotionError(f"the run used the store entry {name}, which no longer exists")
         plan.entries_sha256[name] = sha256_file(path)
-    folder = store_dir(chapter, profile)
+    folder, kept = store_dir(chapter, profile), keep.union(used)
     if folder.exists():
-        plan.deletions = sorted(p for p in folder.rglob("*.json")
-                                if p.relative_to(RESULTS_DIR).as_posix() not in keep.union(used))
+        plan.deletions = sorted(p for p in folder.rglob("*.json") if p.relative_to(RESULTS_DIR).as_posix() not in kept)
     return plan
 
 
