@@ -154,9 +154,9 @@ plotting.numbered_table(
 )
 
 # %% [markdown]
-# Fig. 4B's other numbers of training worms, in the same seed replicates and with the paper's
-# features, so that the scorecard's rows on more training worms and on the connectome rest on
-# seed-averaged networks throughout:
+# Fig. 4B's networks as paired comparisons at every number of training worms (the same seed
+# replicates as the figure, read again, not retrained), so that the scorecard's rows on more
+# training worms and on the connectome rest on seed-averaged networks throughout:
 
 # %%
 fig4b_nets = ("gnn-inferred-static", "mlp-concat", "gnn-connectome")
@@ -215,14 +215,14 @@ plotting.numbered_table(
     f"Fig. 4B's networks averaged over {cfg.n_seeds} seed replicates (4 states, unseen worms, "
     "the paper's features; 3 training worms from the run above): mean over test worms, and the "
     "paired differences GNN − MLP and inferred-edge − connectome GNN (95% t-interval over test "
-    "worms, seeds averaged first, uncorrected). Chapter 5's scorecard uses these networks in "
-    "place of the single-seed ones of {numref}`fig-enlargement`.",
+    "worms, seeds averaged first, uncorrected). They are the networks of "
+    "{numref}`fig-enlargement`; chapter 5's scorecard uses these comparisons.",
 )
 
 # %% [markdown]
-# On seen worms, the GNN and the MLP of Table 1 and Fig. 4A are retrained in as many seed
-# replicates on the same folds, both the paper's shuffled 8-frame windows and the contiguous
-# blocks, so that the scorecard's rows on seen worms rest on seed-averaged networks too:
+# On seen worms, the seed replicates of Table 1's and Fig. 4A's GNN and MLP (both the paper's
+# shuffled 8-frame windows and the contiguous blocks) are read again as paired comparisons, so
+# that the scorecard's rows on seen worms rest on seed-averaged networks too:
 
 # %%
 seen_nets = ("gnn-inferred-static", "mlp-concat")

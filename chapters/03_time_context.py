@@ -504,7 +504,7 @@ d4c = TaskData.build(worms, "4-state", PAPER_NEURONS, derivative_kind="causal")
 stride = tavrnn.TAVRNNConfig().stride
 window_states = [d4c.y[w, : int(n) : stride].numpy() for w, n in enumerate(d4c.lengths)]
 shared_emb, shared_skips = tavrnn.embeddings_of_every_worm(
-    d4c, train_cfg.steps, cfg.seed, device=cfg.device
+    d4c, train_cfg.for_model("tavrnn-probe").steps, cfg.seed, device=cfg.device
 )
 alignment = {
     "TAVRNN embedding": tavrnn.cross_worm_agreement(shared_emb, window_states),
@@ -556,7 +556,7 @@ display(
         "replicates of this section's tables skipped updates whose gradient was not finite"
         + (
             f" ({', '.join(map(str, sorted(skipping.skipped_updates, reverse=True)))} of "
-            f"their {train_cfg.steps} steps); "
+            f"their {train_cfg.for_model('tavrnn').steps} steps); "
             if len(skipping)
             else "; "
         )

@@ -137,21 +137,22 @@ print(
 # ## Fig. 5A: error against prediction step
 
 # %%
-runs = {
-    k: tj.run(
+runs = {  # the networks in seed replicates, the baselines fitted once
+    k: tj.run_seeds(
         tj.MODELS,
         data,
         experiments.unseen_splits(data, k, cfg.max_subsets, classify=False),
         cfg.hidden,
         train_cfg,
+        cfg.n_seeds,
     )
     for k in (1, 4)
 }
+per_seed = pd.concat([rows for rows, _ in runs.values()])
+fig5 = tj.seed_means(per_seed)
 
 # %% tags=["remove-cell"]
-results.add_frame(
-    pd.concat([rows for rows, _ in runs.values()]), "fig5-mse", "mse", "mse"
-)
+results.add_frame(fig5, "fig5-mse", "mse", "mse")
 results.save()
 
 # %% tags=["hide-input"]
@@ -183,7 +184,8 @@ plotting.figure(
     alt="Mean squared error against prediction step on a log scale, one line per model, for 1 and for 4 training worms.",
     text="(paper Fig. 5A) MSE of free-running predictions on unseen worms against the "
     "prediction step (1 step ≈ 1/3 s), mean over test worms (band: ± sd across test worms, cut at "
-    "a tenth of the mean on the log scale), for models trained on one worm (left) and on four (right). The paper's curves are "
+    "a tenth of the mean on the log scale; networks averaged over "
+    f"{cfg.n_seeds} seed replicates), for models trained on one worm (left) and on four (right). The paper's curves are "
     "not stated in the available text; its prose says the Markovian GNN outperformed all MLP "
     "and RNN variants and that more training worms improved generalisation. Here, trained on 4 "
     f"worms, the GNN's mean error is below persistence's at {beats('gnn', 'persistence', 4)} "
@@ -321,15 +323,15 @@ plotting.numbered_table(
 # %% [markdown]
 # ## One seed or several
 #
-# Every network above is one trained seed, and a network's 16-step error is a fragile number: the
-# same code and seed run on a GPU, whose sums run in another order, gave per-window errors of
-# the graph networks several per cent away from this run's (status page). So every network of
-# Fig. 5 — the Markovian MLP and GNN, the static-graph GNN, the GRU-MLP and the GRU-GNN, each
-# trained on 1 and on 4 worms — is retrained here in the profile's `n_seeds` independently
-# initialised replicates on Fig. 5's splits and windows, and averaged per split and test worm;
-# the scorecard's trajectory rows use these averages. The GRU-GNN's replicates are the costliest
-# of the book: its optimiser step is ≈ 2× the Markovian GNN's, and its 25 stacked replicates
-# (5 seeds × 5 splits) take about a quarter of an hour on two CPU cores (measurements in the
+# A network's 16-step error is a fragile number: the same code and seed run on a GPU, whose
+# sums run in another order, gave per-window errors of the graph networks several per cent
+# away from the CPU's (status page). So every network of Fig. 5 — the Markovian MLP and GNN,
+# the static-graph GNN, the GRU-MLP and the GRU-GNN, each trained on 1 and on 4 worms — is
+# trained in the profile's `n_seeds` independently initialised replicates on Fig. 5's splits
+# and windows, and every figure and table of this chapter shows their average per split and
+# test worm; the scorecard's trajectory rows use the same averages. Below, how far one seed
+# (seed 0 of the replicates) is from that average. The GRU-GNN's replicates are the costliest
+# of the book: its optimiser step is ≈ 2× the Markovian GNN's (measurements in the
 # repository's README).
 #
 # A replicate can fail to train. Each is checked on its own training worms, never on a test
@@ -339,17 +341,7 @@ plotting.numbered_table(
 # its verdicts both ways). Here: {glue:text}`failed_runs`.
 
 # %%
-fig5_seeds = pd.concat(
-    tj.run_seeds(
-        tj.LEARNED,
-        data,
-        experiments.unseen_splits(data, k, cfg.max_subsets, classify=False),
-        cfg.hidden,
-        train_cfg,
-        cfg.n_seeds,
-    )
-    for k in (1, 4)
-)
+fig5_seeds = fig5[fig5.model.isin(tj.LEARNED)]  # Fig. 5A's replicates, not trained again
 
 # %% tags=["remove-cell"]
 results.add_frame(fig5_seeds, "fig5-seeds-mse", "mse", "mse")
@@ -390,7 +382,9 @@ seeded_comparisons = pd.DataFrame(
 
 # %% tags=["remove-input", "full-width"]
 sixteen = lambda t: t[t.step == 16]  # noqa: E731
-one_seed = sixteen(mse).groupby(["model", "n_train_worms"]).mse.mean()
+one_seed = (  # seed 0 of the replicates
+    sixteen(per_seed[per_seed.seed == 0]).groupby(["model", "n_train_worms"]).mse.mean()
+)
 many = sixteen(seeded).groupby(["model", "n_train_worms"]).mse.mean()
 sd_rows = sixteen(metric_table(saved, "fig5-seeds-mse", "mse-sd-over-seeds"))
 spread = sd_rows.groupby(["model", "n_train_worms"]).mse_sd_over_seeds.median()
@@ -432,7 +426,7 @@ plotting.numbered_table(
     "Look at the rows with one training worm, and below at how much one split weighs on them.",
 )
 plotting.glue_texts({"story": (
-    "Mean 16-step MSE, one seed → mean of the seeds (median sd over seeds): "
+    "Mean 16-step MSE, seed 0 → mean of the seeds (median sd over seeds): "
     + "; ".join(
         f"{m} ({k} worm{'s' if k > 1 else ''}) {one_seed[m, k]:.4f} → {many[m, k]:.4f} "
         f"({spread[m, k]:.4f})"
@@ -490,13 +484,15 @@ plotting.glue_texts(preprocess.derivative_texts(worms), "deriv_")
 
 # %%
 causal_data = TaskData.build(worms, "2-state", PAPER_NEURONS, derivative_kind="causal")
-causal_rows = tj.run_seeds(
-    ("persistence", "linear", "linear-ar", "mlp", "gnn"),
-    causal_data,
-    experiments.unseen_splits(causal_data, 4, cfg.max_subsets, classify=False),
-    cfg.hidden,
-    train_cfg,
-    cfg.n_seeds,
+causal_rows = tj.seed_means(
+    tj.run_seeds(
+        ("persistence", "linear", "linear-ar", "mlp", "gnn"),
+        causal_data,
+        experiments.unseen_splits(causal_data, 4, cfg.max_subsets, classify=False),
+        cfg.hidden,
+        train_cfg,
+        cfg.n_seeds,
+    )[0]
 )
 
 # %% tags=["remove-cell"]
@@ -568,9 +564,10 @@ plotting.numbered_table(
 # %% [markdown]
 # ## Example rollouts on an unseen worm
 #
-# The first 4-worm model predicts its held-out worm from a reversal onset (the initial frame
-# is the last forward frame) and from the middle of forward crawling, for the command
-# interneuron AVAL, the RIM motor interneuron RIML and the B-type motor neuron VB02.
+# The first 4-worm model (seed 0 of its replicates) predicts its held-out worm from a reversal
+# onset (the initial frame is the last forward frame) and from the middle of forward crawling,
+# for the command interneuron AVAL, the RIM motor interneuron RIML and the B-type motor neuron
+# VB02.
 
 # %%
 splits4 = experiments.unseen_splits(data, 4, cfg.max_subsets, classify=False)
@@ -602,8 +599,8 @@ plotting.figure(
 # The paper attributes the GNN's success to "largely deterministic" dynamics with "sparse
 # bifurcations". If so, the error should concentrate in windows whose predicted span contains
 # a behavioural transition (forward ↔ reverse, or a turn): from one frame a model cannot know
-# *when* the worm will switch. Below, the 4-worm models' errors on their test worms, split by
-# whether the window contains a transition.
+# *when* the worm will switch. Below, the 4-worm models' errors (seed 0 of the networks) on
+# their test worms, split by whether the window contains a transition.
 
 # %%
 breakdown = tj.errors_by_transition(

@@ -244,8 +244,8 @@ def test_inputs_hash_reads_only_its_own_profiles_sizes(tmp_path, monkeypatch):
     monkeypatch.setattr(provenance, "REPO_ROOT", copy)
     before = {p: provenance.inputs_hash("02_models", p, "cpu", 0) for p in ("quick", "full")}
     toml = copy / "chapters" / "profiles.toml"
-    toml.write_text(re.sub(r"(\[quick\][^\[]*?)steps = \d+", r"\g<1>steps = 7", toml.read_text()))
-    assert provenance.load_profiles()["quick"]["steps"] == 7
+    toml.write_text(re.sub(r"(\[quick\][^\[]*?)steps = \d+", r"\g<1>steps = 70", toml.read_text()))
+    assert provenance.load_profiles()["quick"]["steps"] == 70
     assert provenance.inputs_hash("02_models", "full", "cpu", 0) == before["full"]
     assert provenance.inputs_hash("02_models", "quick", "cpu", 0) != before["quick"]
     toml.write_text(toml.read_text() + "\n[other]\nsteps = 1\n")  # a profile missing sizes is refused

@@ -471,3 +471,26 @@ def test_one_state_only_or_too_short_for_the_folds(kato):
     short = replace(kato[1], traces=kato[1].traces[:n], states=kato[1].states[:n], time=kato[1].time[:n])
     with pytest.raises(TaskError, match="too (few states|short)"):
         seen_splits(TaskData.build([short], "2-state", PAPER_NEURONS[:4]), "shuffled-windows", 10)
+
+
+def test_worms_at_different_frame_rates_in_one_task_are_refused_where_frames_are_time(kato):
+    """Frame lags or rollout steps in one task mean the same seconds only when the worms share a
+    frame rate: Kato (≈ 2.9 Hz) beside Dag (1.67 Hz) is refused, naming both rates; each worm's
+    own lags (as the cross-lab chapter gives them) pass; the Kato worms alone (2.80–3.07 Hz) pass."""
+    from wormlib.crosslab import window_lags
+    from wormlib.data import TaskError
+    from wormlib.experiments import LAGS, unseen_splits
+    from wormlib.train import TaskData
+    from wormlib.trajectories import run as run_trajectories
+
+    dag = load_dag2023()[:1]
+    neurons = ("AVAL", "AVAR", "RIML")
+    mixed = TaskData.build(kato[:2] + dag, "2-state", neurons)
+    assert mixed.fps == pytest.approx((kato[0].fps, kato[1].fps, dag[0].fps))
+    with pytest.raises(TaskError, match=r"1\.67 Hz.*different seconds"):
+        mixed.with_lags(LAGS)
+    own = mixed.with_lags(window_lags(list(mixed.fps), float(np.mean(mixed.fps[:2])), 2))
+    assert own.window == len(LAGS)
+    with pytest.raises(TaskError, match="Trajectory steps"):
+        run_trajectories(("persistence",), mixed, unseen_splits(mixed, 2, 1, classify=False), 4, None)
+    assert TaskData.build(kato, "2-state", neurons).with_lags(LAGS).window == len(LAGS)

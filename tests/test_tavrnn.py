@@ -265,7 +265,7 @@ def test_tavrnn_places_each_tensor_on_its_inputs_device_not_the_default_one():
 def test_tavrnn_is_built_on_the_cpu_and_trained_on_the_chapters_device(monkeypatch):
     seen = {}
 
-    def fit(model, seq, train_worms, steps, seed, supervised):
+    def fit(model, seq, train_worms, steps, seed, supervised, on_step=None):
         seen["fit"] = model.phi_x.weight.device.type
         model.skipped_steps = torch.zeros(train_worms.shape[0], dtype=torch.long)
         return model

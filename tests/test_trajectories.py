@@ -257,13 +257,18 @@ def test_run_seeds_averages_independent_replicates_of_the_learned_models_only():
 
     data, *_ = _linear_system(n_worms=3, t=120)
     splits, cfg = unseen_splits(data, 2, classify=False), TrainConfig(steps=5)
-    rows = tj.run_seeds(("mlp",), data, splits, H, cfg, n_seeds=3)  # no baseline: learned models alone
-    replicates, _ = tj.run(("mlp",), data, replicate(splits, 3), H, cfg)
+    per_seed, models = tj.run_seeds(("mlp",), data, splits, H, cfg, n_seeds=3)  # learned models alone
+    rows = tj.seed_means(per_seed)
+    replicates, stacks = tj.run(("mlp",), data, replicate(splits, 3), H, cfg)
     assert len(rows) == len(replicates) / 3 and rows.mse_sd_over_seeds.gt(0).all()  # seeds differ
     by = ["train", "test", "step"]
     expected = replicates.groupby(by).mse.mean()
     np.testing.assert_allclose(rows.set_index(by).mse.loc[expected.index], expected, rtol=1e-12)
-    mixed = tj.run_seeds(("persistence", "mlp"), data, splits, H, cfg, n_seeds=3)
+    # the stack handed back is seed 0's: the first S members of the replicated stack, same weights
+    assert tj.stack_size(models["mlp"]) == len(splits[2])
+    for key, value in models["mlp"].state_dict().items():
+        torch.testing.assert_close(value, stacks["mlp"].state_dict()[key][: len(splits[2])])
+    mixed = tj.seed_means(tj.run_seeds(("persistence", "mlp"), data, splits, H, cfg, n_seeds=3)[0])
     assert mixed[mixed.model == "persistence"].mse_sd_over_seeds.isna().all()  # trained once
 
 
@@ -291,7 +296,7 @@ def test_a_replicate_that_fails_to_fit_its_training_worms_is_found_from_them_alo
     wrecked.x[2] = 100.0
     assert tj.failed_to_fit(fitted, wrecked, train_worms)[:2].tolist() == [False, True]
     splits = unseen_splits(data, 2, classify=False)
-    rows = tj.run_seeds(("persistence", "mlp"), data, splits, H, TrainConfig(steps=5), n_seeds=2)
+    rows = tj.seed_means(tj.run_seeds(("persistence", "mlp"), data, splits, H, TrainConfig(steps=5), n_seeds=2)[0])
     assert {"failed_runs", "mse_fitted"} <= set(rows.columns) and rows.failed_runs.between(0, 2).all()
     kept = rows[rows.failed_runs == 0]
     np.testing.assert_allclose(kept.mse_fitted, kept.mse)

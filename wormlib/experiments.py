@@ -236,14 +236,16 @@ def receptive_fields(data: TaskData, hidden: int) -> pd.DataFrame:
 
 
 def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
-                       train_cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+                       train_cfg: TrainConfig, on_step=None) -> tuple[torch.Tensor, torch.Tensor]:
     """TAVRNN (``wormlib.tavrnn``) per leave-worms-out split: ``tavrnn`` trains the behaviour head
     jointly; ``tavrnn-probe`` trains without labels and fits a logistic-regression probe on the
     training worms' embeddings (the authors' protocol). Returns (M, W, T, C) probabilities (a
     frame's prediction uses graphs of frames ≤ t only) and (M,) the optimiser steps each model
     skipped because its gradient was not finite (``tavrnn.NonFiniteGradientWarning``, which is
     not raised again: the count goes with the scores). The model is initialised on the CPU (the
-    same weights on every device) and trains and predicts on ``train_cfg.device``."""
+    same weights on every device) and trains and predicts on ``train_cfg.device``.
+    ``on_step(s, probabilities)``, when given, is called after every optimiser step s with a
+    function that returns the probabilities of the model as it is then."""
     cfg = tavrnn.TAVRNNConfig()
     seq = tavrnn.Sequences.build(data, cfg)
     train_worms = train_mask.any(-1)                                         # (M, W)
@@ -253,7 +255,19 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
     model = tavrnn.TAVRNN(n_models, data.x.shape[-1], n_classes if supervised else 0, cfg).to(train_cfg.device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tavrnn.NonFiniteGradientWarning)
-        tavrnn.fit(model, seq, train_worms, train_cfg.steps, train_cfg.seed, supervised)
+        tavrnn.fit(model, seq, train_worms, train_cfg.for_model(name).steps, train_cfg.seed, supervised,
+                   on_step and (lambda step: on_step(step, lambda: tavrnn_probabilities(
+                       model, seq, data, train_worms, needed, supervised))))
+    return tavrnn_probabilities(model, seq, data, train_worms, needed, supervised), model.skipped_steps
+
+
+def tavrnn_probabilities(model: tavrnn.TAVRNN, seq: tavrnn.Sequences, data: TaskData, train_worms: torch.Tensor,
+                         needed: torch.Tensor, supervised: bool) -> torch.Tensor:
+    """(M, W, T, C) frame probabilities of trained TAVRNN stacks (``fit_predict_tavrnn``) for the
+    worms each model is ``needed`` on: the behaviour head's, or the probe's fitted on the
+    embeddings of the model's ``train_worms``."""
+    cfg = model.cfg
+    n_models, n_classes = train_worms.shape[0], len(data.classes)
     runs = {w: tavrnn.run_worm(model, seq, w) for w in range(len(data.worms))
             if not supervised or needed[:, w].any()}                         # the probe needs every worm
     out = torch.zeros(n_models, *data.y.shape, n_classes)
@@ -274,7 +288,7 @@ def fit_predict_tavrnn(name: str, data: TaskData, train_mask: torch.Tensor, need
                 p = np.zeros((len(emb[w][m]), n_classes), np.float32)
                 p[:, probe.classes_] = probe.predict_proba(emb[w][m])
                 out[m, w, :n] = tavrnn.frames_from_steps(torch.from_numpy(p)[None], n, cfg.stride)[0]
-    return out, model.skipped_steps
+    return out
 
 
 def fit_predict_baseline(name: str, data: TaskData, train_mask: torch.Tensor, needed: torch.Tensor,
@@ -338,7 +352,7 @@ def run(name: str, data: TaskData, train_mask: torch.Tensor, test_mask: torch.Te
         seen = data.with_lags(lags) if name.endswith(WINDOW) else data
         torch.manual_seed(train_cfg.seed)
         model = build_model(name.removesuffix(WINDOW), train_mask.shape[0], seen, hidden)
-        fit(model, seen, train_mask, train_cfg, desc=name)
+        fit(model, seen, train_mask, train_cfg.for_model(name), desc=name)
         probs = predict(model, seen, needed, train_cfg.device)
     scores = score_table(probs, data.y, test_mask, info)
     scores["test"] = [data.worms[i] for i in scores.pop("test_index")]
@@ -416,7 +430,7 @@ def contract_scores(name: str, data: TaskData, causal: TaskData, splits, hidden:
         for seen in (data, causal):
             torch.manual_seed(train_cfg.seed)
             model = build_model(name, train_mask.shape[0], seen, hidden)
-            fit(model, seen, train_mask, train_cfg, desc=name)
+            fit(model, seen, train_mask, train_cfg.for_model(name), desc=name)
             if seen is data:
                 probs["per-worm"] = predict(model, seen, needed, train_cfg.device)
                 probs["training-worms"] = predict(frozen_network(model, seen, train_mask), seen, needed,

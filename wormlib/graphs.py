@@ -137,8 +137,8 @@ def replicate_graphs(data: TaskData, replicates: int, pooled: bool, hidden: int,
     for m, w in enumerate(owners):
         train[m] = True if w is None else torch.arange(n_worms)[:, None] == w
     torch.manual_seed(train_cfg.seed)
-    model = fit(build_model("gnn-inferred-static", len(owners), data, hidden), data, train, train_cfg,
-                desc="graph replicates")
+    model = fit(build_model("gnn-inferred-static", len(owners), data, hidden), data, train,
+                train_cfg.for_model("gnn-inferred-static"), desc="graph replicates")
     pairs = ([(m, w) for m in range(len(owners)) for w in range(n_worms)] if pooled
              else [(m, w) for m, w in enumerate(owners)])
     adjacencies = static_adjacencies(model, data, pairs, train_cfg.device)
@@ -158,7 +158,8 @@ def unseen_worm_edges(data: TaskData, hidden: int, train_cfg: TrainConfig, seed:
     edges = {}
     for kind in ("static", "dynamic"):
         torch.manual_seed(seed)
-        model = fit(build_model(f"gnn-inferred-{kind}", 1, data, hidden), data, train, train_cfg, desc=kind)
+        model = fit(build_model(f"gnn-inferred-{kind}", 1, data, hidden), data, train,
+                    train_cfg.for_model(f"gnn-inferred-{kind}"), desc=kind)
         with torch.no_grad():
             x, present = data.x[worm:worm + 1, :n], data.present[worm:worm + 1]  # (1, T, N, F), (1, N)
             edges[kind] = model.node_states(x, present)[1][0]                     # (1|T, N, N)

@@ -884,3 +884,40 @@ class BookTable:
 
     def to_html(self) -> str:
         return self.styler.to_html()
+
+
+@page_figure
+def learning_curves(curves: pd.DataFrame, families: dict[str, tuple[str, ...]], steps: dict[str, int]):
+    """Issue 51's step counts: one panel per network family, each network's mean score on its
+    held-out training worms against optimiser steps (solid; what chooses, ``wormlib.stepcount``)
+    and its outer models' mean score on the test worms (dashed; shown, never used), the family's
+    chosen steps as a vertical line. ``curves``: ``stepcount.learning_curve`` rows."""
+    names = [f for f in families if f in steps]
+    ncols = 2
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(PAGE_WIDTH_IN, 2.3 * nrows), squeeze=False)
+    for ax, family in zip(axes.flat, names):
+        metric = "mse" if family.startswith("trajectory") else "balanced_accuracy"
+        for i, model in enumerate(families[family]):  # the book's colour, else the cycle's
+            colour = MODEL_COLOURS.get(model, WORM_COLOURS[i])
+            rows = curves[curves.model == model]
+            for role, ls in (("validation", "-"), ("test", "--")):
+                mean = rows[rows.role == role].groupby("step")[metric].mean()
+                ax.plot(mean.index, mean.values, ls=ls, lw=1.4, color=colour,
+                        label=MODEL_NAMES.get(model, model) if role == "validation" else None)
+        ax.axvline(steps[family], color="#444444", lw=0.8, ls=":")
+        ax.set_title(f"{family}: {steps[family]} steps", loc="left")
+        ax.set_ylabel("MSE" if metric == "mse" else "bal. accuracy")
+        if metric == "mse":
+            ax.set_yscale("log")
+        ax.legend(loc="best", frameon=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_axis_off()
+    if len(names) < axes.size:  # the spare panel explains the line styles
+        key = [plt.Line2D([], [], color="#444444", ls=ls, lw=lw) for ls, lw in (("-", 1.4), ("--", 1.4), (":", 0.8))]
+        axes.flat[-1].legend(key, ["held-out training worms (chooses)", "test worms (shown only)",
+                                   "the family's steps"], loc="center", frameon=False)
+    for ax in axes[-1]:
+        ax.set_xlabel("optimiser steps")
+    fig.tight_layout()
+    return fig

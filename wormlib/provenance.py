@@ -40,6 +40,7 @@ class Config:
     max_subsets: int | None
     hidden: int
     n_seeds: int
+    family_steps: tuple[tuple[str, int], ...] = ()
 
     def describe(self) -> str:
         import textwrap
@@ -50,11 +51,15 @@ class Config:
         """The wormlib.train.TrainConfig of this chapter run."""
         from .train import TrainConfig
 
-        return TrainConfig(**{**dict(steps=self.steps, seed=self.seed, device=self.device), **overrides})
+        return TrainConfig(**{**dict(steps=self.steps, seed=self.seed, device=self.device,
+                                     family_steps=self.family_steps), **overrides})
 
 
-SIZES = tuple(f.name for f in fields(Config))[4:]
-"""The sizes a profile sets: every field of :class:`Config` after chapter, profile, device and seed."""
+SIZES = tuple(f.name for f in fields(Config))[4:-1]
+"""The sizes a profile sets: every field of :class:`Config` after chapter, profile, device and
+seed, but ``family_steps``, the optional table ``[<profile>.family_steps]`` (each network
+family's optimiser steps, at most ``steps``: chosen by chapter 2's learning curves,
+``wormlib.stepcount``)."""
 
 
 SIZE_RULES = {
@@ -81,6 +86,8 @@ def load_profiles() -> dict[str, dict]:
     for name, sizes in profiles.items():
         if not isinstance(sizes, dict):
             raise ProfileError(f"{path.name}: [{name}] must be a table of sizes, not {sizes!r}")
+        family_steps = sizes.pop("family_steps", {})
+        _check_family_steps(path.name, name, family_steps, sizes.get("steps"))
         unknown, missing = set(sizes) - set(SIZES), set(SIZES) - set(sizes) - {"max_subsets"}
         if unknown or missing:
             raise ProfileError(f"{path.name} [{name}]: unknown sizes {sorted(unknown)}, missing "
@@ -90,7 +97,24 @@ def load_profiles() -> dict[str, dict]:
             if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
                 raise ProfileError(f"{path.name} [{name}]: {size} = {value!r} is not allowed: it must be a "
                                    f"whole number ≥ {smallest} ({why})")
-    return {name: {k: sizes.get(k) for k in SIZES} for name, sizes in profiles.items()}
+        sizes["family_steps"] = tuple(sorted(family_steps.items()))
+    return {name: {k: sizes.get(k) for k in (*SIZES, "family_steps")} for name, sizes in profiles.items()}
+
+
+def _check_family_steps(file: str, profile: str, table, ceiling) -> None:
+    """ProfileError unless ``table`` maps known network families (``stepcount.FAMILIES``) to
+    whole numbers of steps in [1, ``ceiling``]."""
+    from .stepcount import FAMILIES
+
+    if not isinstance(table, dict):
+        raise ProfileError(f"{file} [{profile}.family_steps] must be a table of family = steps")
+    for family, value in table.items():
+        if family not in FAMILIES:
+            raise ProfileError(f"{file} [{profile}.family_steps]: unknown family {family!r}; the families "
+                               f"are {', '.join(FAMILIES)}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= (ceiling or 0):
+            raise ProfileError(f"{file} [{profile}.family_steps]: {family} = {value!r} must be a whole number "
+                               f"of steps from 1 to the profile's steps ({ceiling})")
 
 
 class ParameterError(ValueError):

@@ -358,7 +358,7 @@ def _both(records: pd.DataFrame, experiment: str, a: str, b: str, comparison: st
 SEEDED = "robustness-centred-derivative"
 """Chapter 3's run of the GNN, MLP and connectome GNN in seed replicates (paper's features; 2
 states with 4 training worms, 4 states with 3, 7 states with 4), on the same splits and test
-frames as Table 1's and Fig. 4B's single-seed runs."""
+frames as Table 1 and Fig. 4B (whose networks are these runs)."""
 FIG4B_SEEDED = "fig4b-four-states-unseen-seeds"
 """The same networks in seed replicates at Fig. 4B's other numbers of training worms (1, 2, 4)."""
 SEEDED_RUNS = (SEEDED, FIG4B_SEEDED)

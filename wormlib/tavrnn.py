@@ -48,7 +48,7 @@ from torch import nn
 from . import nulls
 from .models import StackedLinear
 from .store import cached
-from .train import worm_schedule
+from .train import after_step, worm_schedule
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ class Sequences:
 
 
 def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, seed: int = 0,
-        supervised: bool = True) -> TAVRNN:
+        supervised: bool = True, on_step=None) -> TAVRNN:
     """Truncated back-propagation through time: each optimiser step, every stacked model draws
     ``cfg.batch`` chunks of ``cfg.chunk`` graph steps from one of its training worms (epochs visit
     each once, as ``wormlib.train``), starts from a zero state, and is scored after a burn-in of
@@ -325,7 +325,7 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     interact. train_worms: (M, W) bool.
 
     The model trains on the device its parameters are on; the chunks are drawn on the CPU, so
-    they are the same on every device."""
+    they are the same on every device. ``on_step``: as ``wormlib.train.fit``'s."""
     cfg = model.cfg
     device = model.phi_x.weight.device
     seq = seq.to(device)
@@ -335,7 +335,7 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     m = train_worms.shape[0]
     skipped = torch.zeros(m, dtype=torch.long, device="cpu")               # (M,) skipped updates
     offsets = torch.arange(cfg.chunk, device="cpu")
-    for worm in worm_schedule(train_worms, steps, gen):
+    for step, worm in enumerate(worm_schedule(train_worms, steps, gen)):
         room = (seq.steps[worm] - cfg.chunk).clamp_min(1)                    # (M,)
         start = (torch.rand(m, cfg.batch, generator=gen, device="cpu") * room[:, None]).long()   # (M, B)
         idx = (start[..., None] + offsets).to(device)                        # (M, B, L)
@@ -355,6 +355,7 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
         finite = torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP)).cpu()   # (M,)
         skipped += ~finite
         optimiser.step(finite)
+        after_step(model, on_step, step)
     if skipped.any():
         warnings.warn(NonFiniteGradientWarning(skipped.tolist(), steps), stacklevel=2)
     model.skipped_steps = skipped

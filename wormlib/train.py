@@ -14,6 +14,7 @@ draws differ from a loop, since the models share one seeded generator.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,13 @@ from tqdm import tqdm
 
 from .data import Recording
 from .runtime import keep_freed_memory
+from .data.errors import TaskError
 from .preprocess import CLASSES, neuron_features, task_labels
+
+TASK_RATE_TOLERANCE = 0.15
+"""How far apart (relative) the frame rates of one task's worms may be where frames stand for
+time. The Kato worms span 2.80–3.07 Hz (10 %), which the paper treats as one rate; Dag et al.'s
+1.67 Hz beside them (74 %) is refused unless each worm gets its own lags."""
 
 
 @dataclass
@@ -36,7 +43,8 @@ class TaskData:
     y: (W, T) class per frame, -1 for excluded, unlabelled or padded frames;
     present: (W, N) identified neurons;
     lengths: (W,) frames of each worm (the rest is padding);
-    window: frames side by side in each neuron's features (``with_lags``; 1: the frame alone).
+    window: frames side by side in each neuron's features (``with_lags``; 1: the frame alone);
+    fps: (W,) each worm's frame rate in Hz (empty when unknown, as in tests' hand-made tasks).
     """
 
     worms: tuple[str, ...]
@@ -47,6 +55,7 @@ class TaskData:
     present: torch.Tensor
     lengths: torch.Tensor
     window: int = 1
+    fps: tuple[float, ...] = ()
 
     @classmethod
     def build(cls, recordings: list[Recording], task: str, neurons: tuple[str, ...],
@@ -62,7 +71,18 @@ class TaskData:
         return cls(tuple(r.worm for r in recordings), tuple(neurons), CLASSES[task],
                    torch.from_numpy(x), torch.from_numpy(y),
                    torch.from_numpy(np.stack([f.present for f in feats])),
-                   torch.tensor([r.n_frames for r in recordings]))
+                   torch.tensor([r.n_frames for r in recordings]), fps=tuple(r.fps for r in recordings))
+
+    def check_one_rate(self, reads: str) -> None:
+        """Refuse a task whose worms' frame rates differ by more than ``TASK_RATE_TOLERANCE`` when
+        ``reads`` (what the caller counts in frames: a window of lags, rollout steps) would mean
+        different seconds in different worms (TaskError, naming the worms and rates)."""
+        if self.fps and max(self.fps) / min(self.fps) - 1 > TASK_RATE_TOLERANCE:
+            rates = ", ".join(f"{w} {f:.3g} Hz" for w, f in zip(self.worms, self.fps))
+            raise TaskError(f"{reads} are counted in frames, but this task's worms are recorded at different "
+                            f"rates ({rates}; more than {TASK_RATE_TOLERANCE:.0%} apart): the same frames would be "
+                            "different seconds. Give each worm its own frame lags (crosslab.window_lags) or "
+                            "use recordings at one rate.")
 
     @property
     def labelled(self) -> torch.Tensor:
@@ -76,6 +96,8 @@ class TaskData:
         padding stays zero."""
         w, t = self.x.shape[:2]
         on = dict(device=self.x.device)                                       # index where the data are
+        if torch.as_tensor(lags).dim() == 1:                                  # the same frames for every worm
+            self.check_one_rate("The window's lags")
         lags = torch.as_tensor(lags, **on).expand(w, -1)                      # (W, L)
         frames = (torch.arange(t, **on) - lags[:, :, None]).clamp(min=0)      # (W, L, T)
         past = self.x[torch.arange(w, **on)[:, None, None], frames]           # (W, L, T, N, F)
@@ -86,12 +108,24 @@ class TaskData:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """How the networks train. ``steps``: optimiser steps, for every network family that
+    ``family_steps`` ((family, steps) pairs, chosen from learning curves on training worms:
+    ``wormlib.stepcount``) does not name; ``for_model`` resolves a network's own."""
+
     steps: int = 300
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
     seed: int = 0
     device: str = "cpu"
+    family_steps: tuple[tuple[str, int], ...] = ()
+
+    def for_model(self, name: str) -> TrainConfig:
+        """This configuration with the steps of ``name``'s family (``stepcount.family_of``)."""
+        from .stepcount import family_of
+
+        return dataclasses.replace(self, steps=dict(self.family_steps).get(family_of(name), self.steps),
+                                   family_steps=())
 
 
 def make_optimiser(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -116,8 +150,10 @@ def worm_schedule(train_worms: torch.Tensor, steps: int, gen: torch.Generator):
 
 
 def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainConfig,
-        desc: str = "training") -> nn.Module:
-    """Train the M stacked copies of ``model``; ``train_mask``: (M, W, T) bool."""
+        desc: str = "training", on_step: Callable[[int], None] | None = None) -> nn.Module:
+    """Train the M stacked copies of ``model``; ``train_mask``: (M, W, T) bool. ``on_step(s)``
+    is called after optimiser step s (1, 2, …), e.g. to score a learning curve
+    (``wormlib.stepcount``); the model is put back in training mode after it."""
     train_mask = train_mask & data.labelled
     keep_freed_memory()
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -129,7 +165,8 @@ def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainCo
     rows = torch.arange(train_mask.shape[0])
     schedule = worm_schedule(train_mask.any(-1), cfg.steps, gen)
     # progress bars only in terminals (disable=None)
-    for worm in tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None):
+    for step, worm in enumerate(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2,
+                                     disable=None)):
         idx = torch.multinomial(weights[rows, worm], cfg.batch_size, replacement=True,
                                 generator=gen)                              # (M, B)
         w_dev, idx_dev = worm.to(device), idx.to(device)
@@ -139,7 +176,16 @@ def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainCo
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        after_step(model, on_step, step)
     return model
+
+
+def after_step(model: nn.Module, on_step: Callable[[int], None] | None, step: int) -> None:
+    """Call a training loop's ``on_step`` with the number of steps taken (``step`` counts from 0)
+    and put the model back in training mode (the callback may evaluate it)."""
+    if on_step is not None:
+        on_step(step + 1)
+        model.train()
 
 
 @torch.no_grad()

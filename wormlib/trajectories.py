@@ -34,7 +34,7 @@ from .experiments import replicate
 from .models import GNN, MLP, StackedGRUCell, StackedLinear
 from .runtime import keep_freed_memory
 from .store import cached
-from .train import TaskData, TrainConfig, make_optimiser, worm_schedule
+from .train import TaskData, TrainConfig, after_step, make_optimiser, worm_schedule
 
 BURN_IN = 4       # true frames a recurrent model sees before it predicts (Section 5.2)
 TRAIN_STEPS = 8   # predicted steps in training (12 frames with the burn-in)
@@ -339,11 +339,12 @@ def fit_autoregressive(model: AutoRegressive, data: TaskData, train_worms: torch
 
 
 def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainConfig,
-        n_steps: int = TRAIN_STEPS, desc: str = "training") -> nn.Module:
+        n_steps: int = TRAIN_STEPS, desc: str = "training", on_step=None) -> nn.Module:
     """Train M stacked trajectory models (``train_worms``: (M, W) bool) on windows of
     BURN_IN + n_steps frames drawn from one worm per model and step (per-worm batch
     normalisation, as in ``wormlib.train.fit``), with the loss the MSE over all predicted steps
-    and scheduled sampling (``sampling_probability``). Baselines are fitted in closed form."""
+    and scheduled sampling (``sampling_probability``). Baselines are fitted in closed form.
+    ``on_step``: as ``wormlib.train.fit``'s."""
     if isinstance(model, Persistence):
         return model
     if isinstance(model, Markov) and isinstance(getattr(model.f, "map", None), StackedLinear):
@@ -368,6 +369,7 @@ def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainC
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        after_step(model, on_step, step)
     return model
 
 
@@ -413,12 +415,18 @@ def run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
     split × test worm × step with its ``mse``, and the trained stacks by name (an experiment of
     ``wormlib.store``: ``trained`` keeps their weights, and they are rebuilt from them)."""
     rows, states = trained(names, data, splits, hidden, cfg)
+    return rows, _rebuilt(states, len(splits[2]), data, hidden, cfg.device)
+
+
+def _rebuilt(states: dict[str, dict[str, torch.Tensor]], n_models: int, data: TaskData, hidden: int,
+             device: str) -> dict[str, nn.Module]:
+    """Stacks of ``n_models`` models rebuilt from their ``state_dict``s, by name."""
     models = {}
     for name, state in states.items():
-        model = build_model(name, len(splits[2]), data.x.shape[2], data.x.shape[3], hidden)
+        model = build_model(name, n_models, data.x.shape[2], data.x.shape[3], hidden)
         model.load_state_dict(state)
-        models[name] = model.to(cfg.device)
-    return rows, models
+        models[name] = model.to(device)
+    return models
 
 
 @cached
@@ -431,13 +439,14 @@ def trained(names: tuple[str, ...], data: TaskData, splits, hidden: int,
 
 def _run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
          cfg: TrainConfig) -> tuple[pd.DataFrame, dict[str, nn.Module]]:
+    data.check_one_rate("Trajectory steps")
     train, test, info = splits
     train_worms, needed = train.any(-1), test.any(-1)                      # (M, W)
     rows, models = [], {}
     for name in names:
         torch.manual_seed(cfg.seed)
         model = build_model(name, len(info), data.x.shape[2], data.x.shape[3], hidden)
-        models[name] = fit(model, data, train_worms, cfg, desc=name)
+        models[name] = fit(model, data, train_worms, cfg if name in BASELINES else cfg.for_model(name), desc=name)
         mse = evaluate(model, data, needed, cfg.device)                    # (M, W, S)
         for m, split in enumerate(info):
             for w in torch.nonzero(needed[m]).ravel().tolist():
@@ -446,28 +455,49 @@ def _run(names: tuple[str, ...], data: TaskData, splits, hidden: int,
     return pd.DataFrame(rows), models
 
 
-@cached
 def run_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: TrainConfig,
-              n_seeds: int) -> pd.DataFrame:
+              n_seeds: int) -> tuple[pd.DataFrame, dict[str, nn.Module]]:
     """``run`` with the learned models in ``n_seeds`` independently initialised replicates
-    (stacked: split i of seed r is model r·S + i) and the baselines once. One row per model ×
-    split × test worm × step: ``mse`` averaged over the seeds and ``mse_sd_over_seeds`` (NaN for
-    the deterministic baselines); ``failed_runs``, the replicates that failed to fit their own
-    training worms (:func:`failed_to_fit`), and ``mse_fitted``, the mean over the others (NaN
-    when every replicate failed)."""
+    (stacked: split i of seed r is model r·S + i) and the baselines once. Returns one row per
+    model × split × seed × test worm × step, with ``mse``, ``seed`` and ``failed`` (the
+    replicate failed to fit its own training worms: :func:`failed_to_fit`; never for a
+    baseline), which :func:`seed_means` averages; and every model's stack of seed 0 (S models,
+    aligned with ``splits``: the baselines' only stack), rebuilt from ``trained_seeds``."""
+    rows, states = trained_seeds(names, data, splits, hidden, cfg, n_seeds)
+    return rows, _rebuilt(states, len(splits[2]), data, hidden, cfg.device)
+
+
+@cached
+def trained_seeds(names: tuple[str, ...], data: TaskData, splits, hidden: int, cfg: TrainConfig,
+                  n_seeds: int) -> tuple[pd.DataFrame, dict[str, dict[str, torch.Tensor]]]:
+    """``run_seeds``' rows and the weights of every model's seed-0 stack (``state_dict``s on the
+    CPU, cut to the first S members: every tensor of a stack leads with the model dimension)."""
     baselines = tuple(n for n in names if n in BASELINES)
     learned = tuple(n for n in names if n not in BASELINES)
+    n_splits = len(splits[2])
     replicated = replicate(splits, n_seeds)
     rows, models = _run(learned, data, replicated, hidden, cfg)
     failed = {(name, r["seed"], r["train"]): bool(f) for name in learned
               for r, f in zip(replicated[2], failed_to_fit(models[name], data, replicated[0].any(-1), cfg.device))}
     rows["failed"] = [failed[key] for key in zip(rows.model, rows.seed, rows.train)]
     parts = [rows]
+    states = {name: {k: v.detach().cpu()[:n_splits] for k, v in m.state_dict().items()}
+              for name, m in models.items()}
     if baselines:
-        parts.insert(0, _run(baselines, data, splits, hidden, cfg)[0].assign(seed=0, failed=False))
-    rows = pd.concat(parts, ignore_index=True)
+        fitted, fitted_models = _run(baselines, data, splits, hidden, cfg)
+        parts.insert(0, fitted.assign(seed=0, failed=False))
+        states = {**{name: {k: v.detach().cpu() for k, v in m.state_dict().items()}
+                     for name, m in fitted_models.items()}, **states}
+    return pd.concat(parts, ignore_index=True), states
+
+
+def seed_means(rows: pd.DataFrame) -> pd.DataFrame:
+    """``run_seeds``' rows averaged over the seeds: one row per model × split × test worm ×
+    step, with ``mse`` (the mean over seeds), ``mse_sd_over_seeds`` (NaN for the deterministic
+    baselines), ``failed_runs`` (the replicates that failed to fit) and ``mse_fitted`` (the
+    mean over the others; NaN when every replicate failed)."""
     keys = [c for c in rows.columns if c not in ("seed", "mse", "failed")]
-    rows["fitted_mse"] = rows.mse.where(~rows.failed)
+    rows = rows.assign(fitted_mse=rows.mse.where(~rows.failed.astype(bool)))
     return (rows.groupby(keys, sort=False)
             .agg(mse=("mse", "mean"), mse_sd_over_seeds=("mse", "std"), failed_runs=("failed", "sum"),
                  mse_fitted=("fitted_mse", "mean"))
