@@ -209,7 +209,7 @@ plotting.numbered_table(
 # worms (its Kato → Dag test at lag 0), {glue:text}`your_worms_same_kato`.
 
 # %% tags=["remove-input"]
-chapter5 = load_results("discussion", cfg.profile)
+chapter5 = load_results("discussion-graphs", cfg.profile)  # chapter 5's page on another lab
 for key, rows, experiment in (("your_worms_same", scores, "within-dag-lag-0s"),
                               ("your_worms_same_kato", kato_trained, "kato-to-dag-lag-0s")):
     glue(key, yourworms.same_text(rows, chapter5, experiment, name), display=False)

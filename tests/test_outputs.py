@@ -163,3 +163,27 @@ def test_section_times_sum_each_headings_code_cells():
                 nbformat.v4.new_markdown_cell("prose without a heading"), code(0.25),
                 nbformat.v4.new_markdown_cell("## Fig. 4A"), code(None), code(3.0)]
     assert execute_chapters.section_times(nb) == {"setup": 3.0, "Table 1: two states": 15.8, "Fig. 4A": 3.0}
+
+
+def test_a_chapters_pages_share_its_first_pages_store_and_results():
+    """Each section page of ``_toc.yml`` keeps its experiments in its chapter's store (the first
+    page's name must sort first: ``results.store_dir``) and writes a results file that
+    ``results.PARTS`` reads with the chapter's, so the scorecard sees every page's records."""
+    import re
+
+    import yaml
+
+    from wormlib.results import PARTS, store_dir
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = [c for part in toc["parts"] for c in part["chapters"] if c.get("sections")]
+    assert chapters, "no chapter of the book has section pages"
+    for chapter in chapters:
+        first = Path(chapter["file"]).name
+        own = re.findall(r'Results\("([a-z-]+)"', (ROOT / "chapters" / f"{first}.py").read_text())[0]
+        for section in chapter["sections"]:
+            page = Path(section["file"]).name
+            assert store_dir(page, "full") == store_dir(first, "full"), page
+            written = re.findall(r'Results\("([a-z-]+)"', (ROOT / "chapters" / f"{page}.py").read_text())[0]
+            assert written in PARTS[own], (page, written)
+        assert store_dir(first, "full").name == first, f"a section page's name sorts before {first}"

@@ -43,7 +43,8 @@ def test_chapter_5_reads_the_results_of_its_own_profile():
     # chapter 5's inputs hash covers chapters 3 and 4's results of the profile it runs, quick too
     reads = {p: [path.relative_to(ROOT).as_posix() for path in provenance.results_read("05_discussion", p)]
              for p in ("quick", "full")}
-    parts = ("classification", "classification-seeds", "classification-time", "trajectories")
+    parts = ("classification", "classification-seeds", "classification-time", "trajectories",
+             "trajectories-without-future", "discussion-neurons", "discussion-graphs")
     assert reads == {"quick": [f"results/quick/{name}.json" for name in parts],
                      "full": [f"results/{name}.json" for name in parts]}
 
@@ -121,3 +122,24 @@ def test_the_store_status_names_the_code_that_changed(load_tool, monkeypatch):
     assert hit and hit <= {"experiments.scores_of", "tavrnn.embeddings_of_every_worm"}
     assert all(r["why"] == ["code tavrnn.py:TAVRNN.forward"] for r in rows if r["why"])
     assert sum(bool(r["why"]) for r in rows) < len(rows) / 4  # the MLPs', GNNs' and baselines' stay
+
+
+def test_a_page_keeps_every_entry_of_its_chapters_store_while_another_page_is_stale(runner, tmp_path, monkeypatch):
+    # a page of chapter 3 once pruned the entries its section pages were about to read (computed on
+    # another branch for their new code, recorded by none of their stale pages): 67 recomputed
+    folder = tmp_path / "store" / "03_a"
+    for name in ("used.json", "recorded.json", "for-the-stale-page.json"):
+        (folder / "f").mkdir(parents=True, exist_ok=True)
+        (folder / "f" / name).write_text("{}")
+    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "CHAPTERS", ["03_a", "03_b"])
+    monkeypatch.setattr(runner, "store_dir", lambda chapter, profile: folder)
+    monkeypatch.setattr(runner, "recorded", lambda path: {"experiments_sha256": {"store/03_a/f/recorded.json": "x"}})
+    monkeypatch.setattr(runner, "output_path", lambda chapter, profile: chapter)
+    monkeypatch.setattr(runner, "inputs_hash", lambda chapter, *a: chapter)
+    current = {"03_b": True}
+    monkeypatch.setattr(runner, "up_to_date", lambda meta, digest: current[digest])
+    assert runner.shared_entries("03_a", "full", "cpu", 0, 1) == {"store/03_a/f/recorded.json"}
+    current["03_b"] = False  # its source changed: what it will read is unknown
+    assert runner.shared_entries("03_a", "full", "cpu", 0, 1) == {
+        f"store/03_a/f/{n}" for n in ("used.json", "recorded.json", "for-the-stale-page.json")}

@@ -59,15 +59,18 @@ def recorded(path: Path) -> dict:
     return nbformat.read(path, as_version=4).metadata.get("wormlib", {})
 
 
-def shared_entries(chapter: str, profile: str) -> frozenset[str]:
+def shared_entries(chapter: str, profile: str, device: str, seed: int, threads: int) -> frozenset[str]:
     """The store entries that the other pages sharing ``chapter``'s store (the section pages of
     one chapter: ``results.store_dir``) recorded using: a run of one page never deletes them.
-    Every entry while one of those pages has never been executed (what it needs is unknown)."""
+    Every entry while one of those pages has never been executed or is not up to date: what it
+    will need is unknown (an entry computed elsewhere, for code that page has not run yet, is
+    kept for it)."""
     folder = store_dir(chapter, profile)
-    others = [recorded(output_path(c, profile)) for c in CHAPTERS if c != chapter and store_dir(c, profile) == folder]
-    if any("experiments_sha256" not in meta for meta in others):  # a page never run: its needs are unknown
+    others = {c: recorded(output_path(c, profile)) for c in CHAPTERS
+              if c != chapter and store_dir(c, profile) == folder}
+    if any(not up_to_date(meta, inputs_hash(c, profile, device, seed, threads)) for c, meta in others.items()):
         return frozenset(p.relative_to(RESULTS_DIR).as_posix() for p in folder.rglob("*.json"))
-    return frozenset(name for meta in others for name in meta["experiments_sha256"])
+    return frozenset(name for meta in others.values() for name in meta["experiments_sha256"])
 
 
 def files_current(recorded_digests: dict | None) -> bool:
@@ -182,7 +185,8 @@ def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, d
                 cell.metadata["tags"] = tags + ["remove-cell"]  # plumbing: not on the page
         stable_ids(executed, chapter)
         usage = read_usage(stage)
-        plan = plan_promotion(stage, chapter, profile, usage["entry"], shared_entries(chapter, profile))
+        plan = plan_promotion(stage, chapter, profile, usage["entry"],
+                              shared_entries(chapter, profile, device, seed, threads))
         executed.metadata["wormlib"] = dict(
             inputs_sha256=digest, profile=profile, device=device, seed=seed, threads=threads,
             runtime_s=round(runtime, 1), executed_on=time.strftime("%Y-%m-%d", time.gmtime()),

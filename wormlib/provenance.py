@@ -298,8 +298,11 @@ def library_closure(path: Path, module: str = "__main__") -> list[Path]:
 
 RESULTS_READ = {"03_seeds_and_design": ("classification",),
                 "03_time_context": ("classification", "classification-seeds"),
-                "05_discussion": ("classification", "classification-seeds", "classification-time", "trajectories"),
-                "06_your_worms": ("discussion",)}
+                "04_without_the_future": ("trajectories",),
+                "05_neurons_and_normalisation": ("classification", "classification-seeds", "classification-time"),
+                "05_discussion": ("classification", "classification-seeds", "classification-time", "trajectories",
+                                  "trajectories-without-future", "discussion-neurons", "discussion-graphs"),
+                "06_your_worms": ("discussion-graphs",)}
 """Results files (``results/[<profile>/]<name>.json``) that a chapter reads besides its own, of the
 profile it runs: part of its inputs hash, so that it is re-executed when they change (tests check
 this list against the source)."""
