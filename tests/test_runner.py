@@ -143,3 +143,13 @@ def test_a_page_keeps_every_entry_of_its_chapters_store_while_another_page_is_st
     current["03_b"] = False  # its source changed: what it will read is unknown
     assert runner.shared_entries("03_a", "full", "cpu", 0, 1) == {
         f"store/03_a/f/{n}" for n in ("used.json", "recorded.json", "for-the-stale-page.json")}
+
+
+def test_one_at_a_time_a_page_runs_after_the_pages_whose_results_it_reads(runner):
+    # chapter 5's first page holds the scorecard, which reads its two section pages' results
+    order = runner.in_dependency_order(runner.CHAPTERS)
+    assert sorted(order) == sorted(runner.CHAPTERS)
+    for page, reads in provenance.RESULTS_READ.items():
+        for name in reads:
+            assert order.index(runner.producers()[name]) < order.index(page), (page, name)
+    assert order.index("05_discussion") > order.index("05_graphs_and_other_lab")

@@ -444,6 +444,22 @@ def producers() -> dict[str, str]:
     return out
 
 
+def in_dependency_order(chapters: list[str]) -> list[str]:
+    """``chapters`` with each after the chapters whose results it reads (provenance.RESULTS_READ):
+    a chapter's first page reads its section pages' results (the scorecard of chapter 5)."""
+    from wormlib.provenance import RESULTS_READ
+
+    made_by = producers()
+    needs = {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
+    ordered: list[str] = []
+    while len(ordered) < len(chapters):
+        ready = [c for c in chapters if c not in ordered and needs[c] <= set(ordered)]
+        if not ready:
+            raise SystemExit(f"error: the chapters read each other's results in a cycle: {sorted(set(chapters) - set(ordered))}")
+        ordered.append(ready[0])
+    return ordered
+
+
 def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
     """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, each on
     ``args.threads`` threads, a chapter starting only after the chapters whose results it
@@ -525,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.jobs > 1 and len(args.chapters) > 1:
             return 1 if run_parallel(args.chapters, args) else 0
-        for chapter in args.chapters:
+        for chapter in in_dependency_order(args.chapters):
             execute(chapter, args.profile, args.device, args.seed, args.force, args.threads)
     except ChapterFailed as exc:
         print(f"error: {exc}", file=sys.stderr)

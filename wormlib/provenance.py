@@ -296,7 +296,8 @@ def library_closure(path: Path, module: str = "__main__") -> list[Path]:
     return sorted(seen.values())
 
 
-RESULTS_READ = {"03_seeds_and_design": ("classification",),
+RESULTS_READ = {"01_background": ("background-manifolds",),
+                "03_seeds_and_design": ("classification",),
                 "03_time_context": ("classification", "classification-seeds"),
                 "04_without_the_future": ("trajectories",),
                 "05_neurons_and_normalisation": ("classification", "classification-seeds", "classification-time"),

@@ -35,7 +35,8 @@ STAGE_ENV = "WORMLIB_RESULTS_STAGE"
 promoted into ``results/`` only when the whole chapter has succeeded."""
 
 
-PARTS = {"classification": ("classification", "classification-seeds", "classification-time"),
+PARTS = {"background": ("background", "background-manifolds"),
+         "classification": ("classification", "classification-seeds", "classification-time"),
          "trajectories": ("trajectories", "trajectories-without-future"),
          "discussion": ("discussion", "discussion-neurons", "discussion-graphs")}
 """A chapter whose sections are pages of their own writes one results file per page; its name
