@@ -35,3 +35,19 @@ def load_tool():
         spec.loader.exec_module(module)
         return module
     return load
+
+
+@pytest.fixture(autouse=True)
+def store_off_between_tests():
+    """The experiment store is off in every test unless the test turns it on, and off again after
+    it: ``provenance.chapter_config`` turns it on for the repository's store (``store.configure``
+    sets an environment variable), and a later test once wrote its entries there."""
+    import os
+
+    from wormlib.store import STORE_ENV
+
+    before = os.environ.pop(STORE_ENV, None)
+    yield
+    os.environ.pop(STORE_ENV, None)
+    if before is not None:
+        os.environ[STORE_ENV] = before

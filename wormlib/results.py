@@ -196,7 +196,7 @@ def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
         path = results_path(chapter, profile)
         raise FileNotFoundError(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
                                 f"does not exist: execute the '{chapter}' chapter first")
-    return pd.concat([read_records(p) for p in paths], ignore_index=True)
+    return pd.DataFrame([r for p in paths for r in json.loads(p.read_text())], columns=list(FIELDS))  # as one file
 
 
 def read_records(path: Path) -> pd.DataFrame:
