@@ -199,6 +199,31 @@ plotting.numbered_table(
 )
 
 # %% [markdown]
+# ### What the step counts changed
+#
+# Each network now trains for the steps its family's learning curve chose on training worms
+# (chapter 2, {ref}`sec-steps`), not one count shared by every family, and Table 1 and Figs.
+# 4A–B show the seed replicates that the verdicts read. The rows whose verdict moved with that
+# change, against the scorecard before it (`results/history/scorecard-before-step-counts.json`,
+# which keeps each row's evidence then):
+
+# %% tags=["remove-input"]
+before_steps = json.loads(results_path("history/scorecard-before-step-counts", cfg.profile).read_text())
+step_changes = scorecard.revision(
+    card, before_steps, why="each family's steps from its learning curve on training worms"
+)
+plotting.numbered_table(
+    plotting.table(step_changes, headers={"number": "row", "before": "earlier verdict", "now": "verdict now"}),
+    "tbl-scorecard-steps",
+    (f"The {len(step_changes)} row{'s' if len(step_changes) > 1 else ''} whose verdict changed when each network family's "
+     "steps came from its learning curve, with the evidence before (the evidence now is in "
+     f"{{numref}}`tbl-scorecard`); the other {len(card) - len(step_changes)} kept theirs. A verdict "
+     "that a change of training budget alone moves rests on an interval with an end near 0."
+     if len(step_changes) else
+     "No row's verdict changed when each network family's steps came from its learning curve."),
+)
+
+# %% [markdown]
 # ### Test worms that share training worms
 #
 # The verdict rule takes the five test worms as independent. On unseen worms they need not be:

@@ -57,6 +57,26 @@ def test_results_inside_a_chapter_run_go_to_the_stage(tmp_path, monkeypatch):
     assert results.load_results("scratch-test", "quick").value.tolist() == [0.5]  # reads its own stage
 
 
+def test_a_running_page_reads_its_own_results_from_the_stage_only(tmp_path, monkeypatch):
+    # chapter 5's scorecard, on its first page, reads its section pages' files and its own: the
+    # committed file it is about to replace (here, of the page before the split) is not read
+    committed, stage = tmp_path / "results", tmp_path / "stage"
+    committed.mkdir()
+    monkeypatch.setattr(results, "RESULTS_DIR", committed)
+    monkeypatch.setattr(results, "PARTS", {"whole": ("whole", "whole-section")})
+    monkeypatch.setitem(results._WRITING, "full", None)
+    for name, value in (("whole", 1.0), ("whole-section", 2.0)):
+        (committed / f"{name}.json").write_text(json.dumps([dict.fromkeys(results.FIELDS, "") | {
+            "experiment": "e", "metric": "accuracy", "value": value}]))
+    assert sorted(results.load_results("whole", "full").value) == [1.0, 2.0]  # outside a run: both
+    monkeypatch.setenv(results.STAGE_ENV, str(stage))
+    page = results.Results("whole", "full")
+    assert results.load_results("whole", "full").value.tolist() == [2.0]     # its own not saved yet
+    page.add("e", "accuracy", 3.0)
+    page.save()
+    assert sorted(results.load_results("whole", "full").value) == [2.0, 3.0]
+
+
 def test_runner_failure_leaves_results_and_book_as_they_were(monkeypatch):
     """A chapter that saved results and then failed: results/, the executed notebooks and the
     stage are exactly as before (papermill replaced by a fake kernel that saves, then raises)."""

@@ -74,6 +74,7 @@ class Results:
 
     def __init__(self, chapter: str, profile: str):
         self.chapter, self.profile, self.records = chapter, profile, []
+        _WRITING[profile] = chapter  # load_results reads this page's file from the run's stage only
 
     def add(self, experiment: str, metric: str, value: float, *, task: str = "", model: str = "",
             protocol: str = "", population: str = "", n_train_worms: int | None = None,
@@ -183,13 +184,23 @@ def scores_from_records(records: pd.DataFrame, experiment: str, models: tuple[st
     return pd.concat([wide[wide.model == m] for m in models], ignore_index=True)
 
 
+_WRITING: dict[str, str] = {}
+"""profile → the results name of the page this process runs (its ``Results``)."""
+
+
 def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     """The records a chapter saved, as a DataFrame with the standard columns: for a chapter of
-    several pages (``PARTS``), every page's records that exist, the running page's as staged."""
+    several pages (``PARTS``), every page's records that exist. Inside a chapter run, the running
+    page's own file is read from the run's stage, as far as it has saved it, never the committed
+    one it is replacing (chapter 5's scorecard once read the committed file of the page before
+    the split beside the section pages' new ones: every record twice)."""
     paths = []
     for part in PARTS.get(chapter, (chapter,)):
         staged = _staged_path(part, profile)
-        path = staged if staged is not None and staged.exists() else results_path(part, profile)
+        if staged is not None and _WRITING.get(profile) == part:
+            path = staged
+        else:
+            path = staged if staged is not None and staged.exists() else results_path(part, profile)
         if path.exists():
             paths.append(path)
     if not paths:

@@ -954,13 +954,21 @@ def wide_summary(wide: pd.DataFrame, method: str = "Holm") -> str:
                                           for row in changed.itertuples())
 
 
-def revision(card: pd.DataFrame, before: dict) -> pd.DataFrame:
+def revision(card: pd.DataFrame, before: dict, why: str | None = None) -> pd.DataFrame:
     """The rows whose verdict differs from ``before`` (``results/history/…json``: key → verdict of
-    an earlier scorecard): number, claim, earlier verdict, verdict now, and why (``REVISED``)."""
-    was = {v["key"]: v["verdict"] for v in before["verdicts"]}
-    rows = [dict(number=row.number, claim=row.claim, before=was.get(row.key, "—"), now=row.verdict,
-                 why=REVISED.get(row.key, ""))
-            for row in card.itertuples() if was.get(row.key) != row.verdict]
+    an earlier scorecard, and its evidence where the file keeps it): number, claim, earlier
+    verdict, verdict now, and why (``why`` for every row, else ``REVISED``'s reason for the row),
+    followed by the earlier evidence."""
+    was = {v["key"]: v for v in before["verdicts"]}
+
+    def reason(key: str) -> str:
+        text = why if why is not None else REVISED.get(key, "")
+        evidence = was.get(key, {}).get("evidence")
+        return f"{text}; before: {evidence}" if evidence else text
+
+    rows = [dict(number=row.number, claim=row.claim, before=was.get(row.key, {}).get("verdict", "—"),
+                 now=row.verdict, why=reason(row.key))
+            for row in card.itertuples() if was.get(row.key, {}).get("verdict") != row.verdict]
     return pd.DataFrame(rows, columns=["number", "claim", "before", "now", "why"])
 
 
