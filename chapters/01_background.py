@@ -204,7 +204,6 @@ plotting.figure(
     f"variability is, if anything, stronger than the paper's figure suggests.",
 )
 
-# %% [markdown]
 # %% tags=["remove-cell"]
 results.save()
 # the chapter's findings: this page's consistency test and the manifold page's records

@@ -61,6 +61,7 @@ worms = load_kato2015()
 shared = preprocess.shared_neurons(worms)
 
 
+# %% [markdown]
 # ## The Kato manifold: per worm, then pooled
 #
 # Kato et al. {cite}`kato2015` ran PCA on the time derivatives of each worm's ΔF/F (all neurons) and found that
