@@ -208,7 +208,9 @@ plotting.figure(
 results.save()
 # the chapter's findings: this page's consistency test and the manifold page's records
 manifolds = load_results("background-manifolds", cfg.profile)
-variance = manifolds.query("experiment == 'pca-all-neurons-derivative' and metric == 'variance-explained-3pc'").value
+variance = manifolds.query(
+    "experiment == 'pca-all-neurons-derivative' and metric == 'variance-explained-3pc'"
+).value
 held_out = manifolds.query("experiment == 'held-out-separation-admm'").value
 glue(
     "ch1_findings",

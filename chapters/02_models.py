@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from wormlib import connectome, experiments, graphs, jobs, plotting, preprocess, provenance, stepcount
+from wormlib import connectome, experiments, graphs, jobs, plotting, preprocess
+from wormlib import provenance, stepcount
 from wormlib.data import load_kato2015
 from wormlib.models import count_parameters
 from wormlib.preprocess import PAPER_NEURONS

@@ -61,7 +61,8 @@ train_cfg = cfg.train_config()
 results = Results("trajectories-without-future", cfg.profile)
 
 # %% tags=["hide-input"]
-# the worms, features and splits of the chapter's first page, and its 4-worm models (seed 0) from the store
+# the worms, features and splits of the chapter's first page;
+# its 4-worm models (seed 0) from the store
 worms = load_kato2015()
 data = TaskData.build(worms, "2-state", PAPER_NEURONS)
 splits4 = experiments.unseen_splits(data, 4, cfg.max_subsets, classify=False)

@@ -69,7 +69,7 @@ plotting.use_style()
 results = Results("discussion", cfg.profile)
 
 # %% tags=["hide-input"]
-# the Kato worms (for the caveats' derivative window) and chapter 3's records (for the baselines' moves)
+# the Kato worms (for the caveats) and chapter 3's records (for the baselines' moves)
 worms = load_kato2015()
 chapter3 = load_results("classification", cfg.profile)
 

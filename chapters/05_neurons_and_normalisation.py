@@ -39,7 +39,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from wormlib import evaluate, experiments, jobs, plotting, preprocess, provenance, variability
+from wormlib import evaluate, experiments, jobs, plotting, preprocess, provenance
+from wormlib import variability
 from wormlib.data import load_kato2015
 from wormlib.preprocess import NICHOLS_SHARED, PAPER_NEURONS, shared_neurons
 from wormlib.results import Results, load_results, scores_from_records
