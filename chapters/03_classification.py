@@ -402,7 +402,7 @@ if nichols is not None:
 # weighs the rare turns equally. Five worms make wide intervals; an interval that includes 0 is
 # "not detectable", not "no difference". The intervals also take the five test worms as
 # independent, although the models of different test worms share training worms;
-# [chapter 5](05_discussion.ipynb#test-worms-that-share-training-worms) decides every verdict
+# [chapter 5](05_shared_training_worms.ipynb) decides every verdict
 # of the scorecard again without that assumption.
 
 # %% tags=["hide-input"]

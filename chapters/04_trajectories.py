@@ -227,7 +227,7 @@ plotting.numbered_table(
 # the worm out), then the mean over worms with a 95% t-interval; negative favours the GNN. The
 # interval takes the five test worms as independent, although the models of different test
 # worms share training worms;
-# [chapter 5](05_discussion.ipynb#test-worms-that-share-training-worms) decides the
+# [chapter 5](05_shared_training_worms.ipynb) decides the
 # scorecard's trajectory verdicts again without that assumption.
 
 # %%

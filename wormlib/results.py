@@ -38,7 +38,8 @@ promoted into ``results/`` only when the whole chapter has succeeded."""
 PARTS = {"background": ("background", "background-manifolds"),
          "classification": ("classification", "classification-seeds", "classification-time"),
          "trajectories": ("trajectories", "trajectories-without-future"),
-         "discussion": ("discussion", "discussion-neurons", "discussion-graphs")}
+         "discussion": ("discussion", "discussion-neurons", "discussion-graphs", "discussion-overlap"),
+         "discussion-evidence": ("discussion-neurons", "discussion-graphs")}
 """A chapter whose sections are pages of their own writes one results file per page; its name
 here stands for all of them (``load_results`` reads them as one)."""
 

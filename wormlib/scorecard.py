@@ -886,6 +886,17 @@ Brennan & Proekt's forecast, the paper's proposed next step, time context), not 
 paper states: the second table (``kind`` "book"); the landing page shows the first."""
 
 
+def evidence_records(profile: str) -> dict[str, pd.DataFrame]:
+    """The records the scorecard decides on, by chapter: chapters 3 and 4 (every page) and chapter
+    5's pages of experiments (``results.PARTS["discussion-evidence"]``), not the pages that
+    record its verdicts (which read these, so never the other way round)."""
+    from .results import load_results
+
+    return {"classification": load_results("classification", profile),
+            "trajectories": load_results("trajectories", profile),
+            "discussion": load_results("discussion-evidence", profile)}
+
+
 def build(records: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per claim: claim, paper, evidence, verdict, where (a link target), key (the
     claim's name in the results files, from its evidence function: ``claim_concatenation`` →
