@@ -102,7 +102,7 @@ chapter3 = load_results("classification", cfg.profile)
 # ```
 
 # %% tags=["hide-input"]
-records = scorecard.evidence_records(cfg.profile)  # chapters 3 and 4, and this chapter's sections
+records = scorecard.evidence_records(cfg.profile)  # chapters 3, 4 and 5's sections
 card = scorecard.build(records)
 wide = scorecard.scorecard_wide(records, card=card)
 wide_bh = scorecard.scorecard_wide(records, "benjamini-hochberg", card=card)
