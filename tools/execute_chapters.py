@@ -444,16 +444,21 @@ def producers() -> dict[str, str]:
     return out
 
 
-def in_dependency_order(chapters: list[str]) -> list[str]:
-    """``chapters`` with each after the chapters whose results it reads (provenance.RESULTS_READ):
-    a chapter's first page reads its section pages' results (the scorecard of chapter 5)."""
+def needs(chapters: list[str]) -> dict[str, set[str]]:
+    """chapter → the chapters of ``chapters`` whose results it reads (provenance.RESULTS_READ)."""
     from wormlib.provenance import RESULTS_READ
 
     made_by = producers()
-    needs = {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
+    return {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
+
+
+def in_dependency_order(chapters: list[str]) -> list[str]:
+    """``chapters`` with each after the chapters whose results it reads (:func:`needs`): a
+    chapter's first page reads its section pages' results (the scorecard of chapter 5)."""
+    reads = needs(chapters)
     ordered: list[str] = []
     while len(ordered) < len(chapters):
-        ready = [c for c in chapters if c not in ordered and needs[c] <= set(ordered)]
+        ready = [c for c in chapters if c not in ordered and reads[c] <= set(ordered)]
         if not ready:
             raise SystemExit(f"error: the chapters read each other's results in a cycle: {sorted(set(chapters) - set(ordered))}")
         ordered.append(ready[0])
@@ -466,10 +471,7 @@ def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
     reads (provenance.RESULTS_READ) have finished. Returns the number of failed chapters."""
     import subprocess
 
-    from wormlib.provenance import RESULTS_READ
-
-    made_by = producers()
-    needs = {c: {made_by[n] for n in RESULTS_READ.get(c, ()) if made_by.get(n) in chapters} for c in chapters}
+    reads = needs(chapters)
     env = dict(os.environ)
     # longest first (run times recorded by the last execution), so the short ones fill in
     pending = sorted(chapters, key=lambda c: -recorded(output_path(c, args.profile)).get("runtime_s", 0))
@@ -478,11 +480,11 @@ def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
         for chapter in list(pending):
             if len(running) >= args.jobs:
                 break
-            if needs[chapter] & failed:
+            if reads[chapter] & failed:
                 print(f"{chapter} [{args.profile}]: skipped, it reads the results of a failed chapter", flush=True)
                 pending.remove(chapter)
                 failed.add(chapter)
-            elif needs[chapter] <= done:
+            elif reads[chapter] <= done:
                 pending.remove(chapter)
                 cmd = [sys.executable, __file__, chapter, "--jobs", "1", "--profile", args.profile,
                        "--device", args.device, "--seed", str(args.seed), "--threads", str(args.threads),
