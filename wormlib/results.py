@@ -198,10 +198,8 @@ def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     paths = []
     for part in PARTS.get(chapter, (chapter,)):
         staged = _staged_path(part, profile)
-        if staged is not None and _WRITING.get(profile) == part:
-            path = staged
-        else:
-            path = staged if staged is not None and staged.exists() else results_path(part, profile)
+        own = _WRITING.get(profile) == part
+        path = staged if staged is not None and (own or staged.exists()) else results_path(part, profile)
         if path.exists():
             paths.append(path)
     if not paths:
@@ -209,11 +207,6 @@ def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
         raise FileNotFoundError(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
                                 f"does not exist: execute the '{chapter}' chapter first")
     return pd.DataFrame([r for p in paths for r in json.loads(p.read_text())], columns=list(FIELDS))  # as one file
-
-
-def read_records(path: Path) -> pd.DataFrame:
-    """One results file (a JSON list of records) as a DataFrame with the standard columns."""
-    return pd.DataFrame(json.loads(path.read_text()), columns=list(FIELDS))
 
 
 def moved_since(before: list[dict], now: pd.DataFrame, by: tuple[str, ...] = ("model", "population"),
