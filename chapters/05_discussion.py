@@ -213,8 +213,7 @@ plotting.numbered_table(
     "tbl-scorecard-steps",
     (f"The {len(step_changes)} row{'s' if len(step_changes) > 1 else ''} whose verdict changed when each network family's "
      "steps came from its learning curve, with the evidence before (the evidence now is in "
-     f"{{numref}}`tbl-scorecard`); the other {len(card) - len(step_changes)} kept theirs. A verdict "
-     "that a change of training budget alone moves rests on an interval with an end near 0."
+     f"{{numref}}`tbl-scorecard`); the other {len(card) - len(step_changes)} kept theirs."
      if len(step_changes) else
      "No row's verdict changed when each network family's steps came from its learning curve."),
 )
