@@ -227,7 +227,8 @@ def section_times(notebook) -> dict[str, float]:
 
 def write_status() -> None:
     """book/status.md: environment and, per chapter, the profile, device and run time that
-    produced the page the book shows."""
+    produced the page the book shows; and book/other_machines.md, the recorded runs elsewhere
+    (a page of its own, so that the status page stays short)."""
     import numpy
     import torch
 
@@ -271,7 +272,10 @@ def write_status() -> None:
         "build itself (`git archive` of commit {{ source_commit }}; no data, which `make data` "
         "fetches): {{ source_link }}, SHA-256 {{ source_sha256 }}. Unpack it, then "
         "`make data && make test`, or `make book` (the README of the archive).\n\n"
-        + time_by_section() + other_machines())
+        + time_by_section()
+        + "Runs of the same code on other machines, a GPU among them, are on their own page: "
+          "{doc}`other_machines`.\n")
+    write_text_atomic(ROOT / "book" / "other_machines.md", other_machines())
 
 
 def experiments_seconds(meta: dict) -> float:
@@ -319,6 +323,11 @@ def time_by_section() -> str:
 
 
 BENCHMARKS = ROOT / "benchmarks"
+
+
+def dropdown(title: str, body: str) -> str:
+    """``body`` (MyST) in a collapsed box titled ``title``; nothing when ``body`` is empty."""
+    return f":::{{admonition}} {title}\n:class: dropdown\n\n{body.strip()}\n:::\n\n" if body.strip() else ""
 
 
 def other_machines() -> str:
@@ -415,22 +424,23 @@ def other_machines() -> str:
                                        f"{'not reached' if t is None else format(t['seconds'], '.0f')} |"
                                        for ch, cell, t, h in pairs) + "\n\n")
         sections.append(
-            f"\n### {about['machine']} ({about['date']})\n\n{about['how']}\n\n"
+            f"\n## {about['machine']} ({about['date']})\n\n{about['how']}\n\n"
             f"| chapter | the book's {'quick ' if profile == 'quick' else ''}run at {about.get('commit', '—')} (s) | "
             "there (s) | cells run | "
             "results against the book's (same commit) |\n"
             "|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-            + cell_table
+            + dropdown("Per section or cell", cell_table)
             + (f"GPU busy (streaming multiprocessors, sampled every 5 s while the chapters ran): median "
                f"{statistics.median(busy):.0f} %, above 50 % in {sum(b > 50 for b in busy)} of {len(busy)} "
                "samples.\n\n" if busy else "")
-            + (f"One optimiser step of each model family there (`benchmarks/benchmark_step.py --device cuda`):"
-               f"\n\n```text\n{step}\n```\n\n" if step else "")
+            + dropdown("One optimiser step of each model family there",
+                       f"`benchmarks/benchmark_step.py --device cuda`:\n\n```text\n{step}\n```\n\n" if step else "")
             + about.get("reading", "") + "\n")
-    return ("\n## Runs on other machines\n\nThe chapters come from the CPU run in the table above; these runs "
-            "check that the same code runs elsewhere and measure it there. Nothing from them is shown in the "
+    return ("# Runs on other machines\n\nThe chapters come from the CPU run on the {doc}`status` page; these "
+            "runs check that the same code runs elsewhere and measure it there (written by "
+            "`tools/execute_chapters.py` from `benchmarks/<run>/`). Nothing from them is shown in the "
             "chapters.\n"
-            + "".join(sections)) if sections else ""
+            + "".join(sections)) if sections else ("# Runs on other machines\n\nNone recorded yet.\n")
 
 
 def producers() -> dict[str, str]:

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_HEIGHT = 10_000      # px at 1280 px: a page read in one sitting (issue 50)
+MAX_CODE_CELLS = 8       # code cells a reader sees without opening a dropdown
 
 
 def chromium() -> str:
@@ -65,8 +67,15 @@ MEASURE = """<script>addEventListener("load", () => {
     return [c.querySelector("table").id, rows.filter(r => r.getBoundingClientRect().height > 1.6 * line).length,
             rows.length];
   }).filter(t => t[1] > 0);
+  const cells = [...document.querySelectorAll("div.cell")].filter(c => {
+    const input = c.querySelector("div.cell_input");   // a code cell a reader sees without a click
+    return input && !c.classList.contains("tag_hide-input") && !c.classList.contains("tag_remove-input")
+           && input.offsetParent !== null;
+  }).length;
+  const doc = document.documentElement;
   document.body.dataset.layout = encodeURIComponent(JSON.stringify(
-    {blocks: blocks.length, scrolling: blocks.filter(over).length, chars, tables, wrapped}));
+    {blocks: blocks.length, scrolling: blocks.filter(over).length, chars, tables, wrapped,
+     height: doc.scrollHeight, wide: doc.scrollWidth > doc.clientWidth + 1, cells}));
 });</script></body>"""
 
 
@@ -99,24 +108,34 @@ def main() -> None:
     site, out = Path(args.site).resolve(), Path(args.out)  # file URIs need absolute paths
     browser = chromium()
     if args.layout:
+        over = 0
         for width in map(int, args.layout.split(",")):
-            for page in sorted((site / "chapters").glob("*.html")):
+            for page in book_pages(site):
                 m = layout(browser, page, width)
                 wide = ", ".join(f"{t} {w}/{c}" for t, w, c in m["tables"]) or "none"
                 tall = ", ".join(f"{t} {n}/{rows}" for t, n, rows in m["wrapped"]) or "none"
                 chars = f"{m['chars']:.0f}" if m["chars"] else "—"
-                print(f"{width:5d} px  {page.stem:20s} code/output blocks scrolling {m['scrolling']:2d} of "
-                      f"{m['blocks']:2d}; characters per code line {chars}; tables wider (px) {wide}; "
-                      f"rows on more than one line {tall}")
-        return
+                misses = [f"taller than {MAX_HEIGHT:,} px"] * (m["height"] > MAX_HEIGHT)
+                misses += [f"more than {MAX_CODE_CELLS} visible code cells"] * (m["cells"] > MAX_CODE_CELLS)
+                misses += ["wider than the window"] * m["wide"]
+                over += bool(misses)
+                print(f"{width:5d} px  {page.stem:28s} height {m['height']:6,d} px; visible code cells "
+                      f"{m['cells']:2d}; code/output blocks scrolling {m['scrolling']:2d} of {m['blocks']:2d}; "
+                      f"characters per code line {chars}; tables wider (px) {wide}; "
+                      f"rows on more than one line {tall}" + "".join(f"; MISSES: {x}" for x in misses))
+        raise SystemExit(f"{over} page(s) miss a target" if over else 0)
     out.mkdir(parents=True, exist_ok=True)
-    pages = sorted(site.glob("*.html")) + sorted((site / "chapters").glob("*.html"))
-    for page in pages:
-        if page.name in ("genindex.html", "search.html") or is_redirect(page):
-            continue
+    for page in book_pages(site):
         target = out / f"{page.stem}.png"
         shoot(browser, page, target, args.width, args.height)
         print(target)
+
+
+def book_pages(site: Path) -> list[Path]:
+    """Every page a reader reads: the top-level pages and the chapters, not the index, search and
+    redirect pages."""
+    pages = sorted(site.glob("*.html")) + sorted((site / "chapters").glob("*.html"))
+    return [p for p in pages if p.name not in ("genindex.html", "search.html") and not is_redirect(p)]
 
 
 def is_redirect(page: Path) -> bool:
