@@ -58,23 +58,27 @@ def test_results_inside_a_chapter_run_go_to_the_stage(tmp_path, monkeypatch):
 
 
 def test_a_running_page_reads_its_own_results_from_the_stage_only(tmp_path, monkeypatch):
-    # chapter 5's scorecard, on its first page, reads its section pages' files and its own: the
-    # committed file it is about to replace (here, of the page before the split) is not read
+    # chapter 5's scorecard once read the committed file it was about to replace (of the page
+    # before the split) beside the section pages' new ones: a running page's own file comes from
+    # the stage only, and a later page of its chapter (which runs after it) is not read at all
     committed, stage = tmp_path / "results", tmp_path / "stage"
     committed.mkdir()
     monkeypatch.setattr(results, "RESULTS_DIR", committed)
-    monkeypatch.setattr(results, "PARTS", {"whole": ("whole", "whole-section")})
+    monkeypatch.setattr(results, "PARTS", {"whole": ("whole", "whole-section", "whole-later")})
     monkeypatch.setitem(results._WRITING, "full", None)
-    for name, value in (("whole", 1.0), ("whole-section", 2.0)):
+    for name, value in (("whole", 1.0), ("whole-section", 2.0), ("whole-later", 4.0)):
         (committed / f"{name}.json").write_text(json.dumps([dict.fromkeys(results.FIELDS, "") | {
             "experiment": "e", "metric": "accuracy", "value": value}]))
-    assert sorted(results.load_results("whole", "full").value) == [1.0, 2.0]  # outside a run: both
+    assert sorted(results.load_results("whole", "full").value) == [1.0, 2.0, 4.0]  # outside a run: all
     monkeypatch.setenv(results.STAGE_ENV, str(stage))
-    page = results.Results("whole", "full")
-    assert results.load_results("whole", "full").value.tolist() == [2.0]     # its own not saved yet
+    page = results.Results("whole-section", "full")
+    assert results.load_results("whole", "full").value.tolist() == [1.0]  # its own not saved yet
     page.add("e", "accuracy", 3.0)
     page.save()
-    assert sorted(results.load_results("whole", "full").value) == [2.0, 3.0]
+    assert sorted(results.load_results("whole", "full").value) == [1.0, 3.0]  # never the later page
+    results.Results("whole", "full")                                       # the first page runs
+    with pytest.raises(FileNotFoundError):                                 # nothing of its own yet
+        results.load_results("whole", "full")
 
 
 def test_runner_failure_leaves_results_and_book_as_they_were(monkeypatch):
@@ -161,9 +165,14 @@ def test_results_read_are_declared():
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py")):
         source = path.read_text()
         own = set(re.findall(r'Results\("([a-z-]+)"', source))
-        read = set(re.findall(r'load_results\("([a-z-]+)"', source))
-        read |= {n for group in re.findall(r"load_results\(name[^\n]*for name in \(([^)]*)\)", source)
-                 for n in re.findall(r'"([a-z-]+)"', group)}
+        loaded = set(re.findall(r'load_results\("([a-z-]+)"', source))
+        loaded |= {n for group in re.findall(r"load_results\(name[^\n]*for name in \(([^)]*)\)", source)
+                   for n in re.findall(r'"([a-z-]+)"', group)}
+        read = set()
+        for name in loaded:  # a chapter's name reads its pages: those up to the running one's
+            parts = results.PARTS.get(name, (name,))
+            cut = next((parts.index(o) for o in own if o in parts), len(parts) - 1)
+            read |= set(parts[: cut + 1])
         assert read - own <= set(provenance.RESULTS_READ.get(path.stem, ())), path.stem
 
 

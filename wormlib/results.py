@@ -36,9 +36,11 @@ promoted into ``results/`` only when the whole chapter has succeeded."""
 
 
 PARTS = {"background": ("background", "background-manifolds"),
+         "models": ("models", "models-steps"),
          "classification": ("classification", "classification-seeds", "classification-time"),
          "trajectories": ("trajectories", "trajectories-without-future"),
-         "discussion": ("discussion", "discussion-neurons", "discussion-graphs", "discussion-overlap"),
+         "discussion": ("discussion", "discussion-neurons", "discussion-graphs", "discussion-overlap",
+                        "discussion-changes"),
          "discussion-evidence": ("discussion-neurons", "discussion-graphs")}
 """A chapter whose sections are pages of their own writes one results file per page; its name
 here stands for all of them (``load_results`` reads them as one)."""
@@ -191,12 +193,18 @@ _WRITING: dict[str, str] = {}
 
 def load_results(chapter: str, profile: str = "full") -> pd.DataFrame:
     """The records a chapter saved, as a DataFrame with the standard columns: for a chapter of
-    several pages (``PARTS``), every page's records that exist. Inside a chapter run, the running
-    page's own file is read from the run's stage, as far as it has saved it, never the committed
-    one it is replacing (chapter 5's scorecard once read the committed file of the page before
-    the split beside the section pages' new ones: every record twice)."""
+    several pages (``PARTS``), every page's records that exist. Inside a run of one of those
+    pages, only the pages up to and including it: a section page reads its chapter's earlier
+    pages and itself, never a later page, which runs after it and is not among its declared
+    inputs (``provenance.RESULTS_READ``). The running page's own file is read from the run's
+    stage, as far as it has saved it, never the committed one it is replacing (chapter 5's
+    scorecard once read the committed file of the page before the split beside the section
+    pages' new ones: every record twice)."""
+    parts = PARTS.get(chapter, (chapter,))
+    if _WRITING.get(profile) in parts:
+        parts = parts[: parts.index(_WRITING[profile]) + 1]
     paths = []
-    for part in PARTS.get(chapter, (chapter,)):
+    for part in parts:
         staged = _staged_path(part, profile)
         own = _WRITING.get(profile) == part
         path = staged if staged is not None and (own or staged.exists()) else results_path(part, profile)
