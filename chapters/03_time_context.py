@@ -76,9 +76,8 @@ d2, d4, d7 = data.values()
 # %% [markdown]
 # ## A window of the past on unseen worms
 #
-# Every model above reads **one frame**. The paper's conclusion proposes "a recurrent graph
-# neural network for the edge encoder with a suitable attention mechanism". This section gives
-# the models a window of the past and asks whether that helps on unseen worms.
+# The paper's conclusion proposes "a recurrent graph neural network for the edge encoder with
+# a suitable attention mechanism". Does a window of the past help on unseen worms?
 # Everything here is causal: the prediction at frame t uses frames ≤ t (with the past-only
 # derivative, entirely; with the paper's centred derivative, the features themselves reach ≈ 1 s
 # ahead). {numref}`tbl-receptive-fields` gives each model's receptive field and parameter count.
@@ -112,7 +111,7 @@ d2, d4, d7 = data.values()
 # tested below ({numref}`tbl-window-nested`).
 #
 # ```{admonition} How TAVRNN is trained here, and where it departs from the authors' notebook
-# :class: note
+# :class: note dropdown
 # - **Two settings were not blind to a test worm.** TAVRNN's learning rate and chunk length
 #   were raised after a check in which it under-fitted its training worms; that check also
 #   printed one test worm's accuracy.

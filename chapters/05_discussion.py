@@ -24,7 +24,9 @@
 # follow: {doc}`05_neurons_and_normalisation` (fewer neurons, labels without the neurons that
 # define them, normalisation contracts, calibrated probabilities) and
 # {doc}`05_graphs_and_other_lab` (the inferred graphs, worms from another lab, the next motor
-# command).
+# command). {doc}`05_shared_training_worms` checks the verdict rule's assumption of independent
+# test worms, and {doc}`05_what_changed` shows which verdicts moved with each revision of the
+# rule, the normalisation and the step counts.
 #
 # ```{admonition} In this chapter
 # :class: important
@@ -46,14 +48,12 @@
 # ```
 
 # %% tags=["hide-input"]
-import json
-
 from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 from wormlib import plotting, preprocess, provenance, scorecard
 from wormlib.data import load_kato2015
-from wormlib.results import Results, load_results, moved_since, results_path
+from wormlib.results import Results
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"
@@ -68,9 +68,7 @@ plotting.use_style()
 results = Results("discussion", cfg.profile)
 
 # %% tags=["hide-input"]
-# the Kato worms (for the caveats) and chapter 3's records (for the baselines' moves)
-worms = load_kato2015()
-chapter3 = load_results("classification", cfg.profile)
+worms = load_kato2015()  # for the caveats
 
 # %% [markdown]
 # ## Scorecard
@@ -157,66 +155,6 @@ glue("headline", scorecard.headline(card, paper_numbers), display=False)
 glue("scorecard_wide_tests", str(int(wide.n_tests.iloc[0])), display=False)
 glue("scorecard_wide_bh", scorecard.wide_summary(wide_bh, "Benjamini–Hochberg").split(" scorecard ", 1)[1],
      display=False)
-
-# %% [markdown]
-# ### What this revision changed
-#
-# The verdict rule above replaced an earlier one (the verdict on either metric; seen worms on
-# the paper's shuffled windows; trajectories at step 16 alone; the TAVRNN port taken as a test),
-# and the baselines now run under the book's normalisation contract (each worm standardised by
-# its own statistics, as the networks' batch norm does; before, logistic regression and the
-# SVM used a scaler fitted on the training worms and ADMM z-scored with the training worms'
-# statistics). The rows whose verdict moved, from the earlier scorecard
-# (`results/history/scorecard-before-issue-48.json`), and how far the baselines' numbers moved
-# (`results/history/baselines-before-normalisation-contract.json`):
-
-# %% tags=["remove-input"]
-before = json.loads(results_path("history/scorecard-before-issue-48", cfg.profile).read_text())
-changes = scorecard.revision(card, before)
-plotting.numbered_table(
-    plotting.table(changes, headers={"number": "row", "before": "earlier verdict", "now": "verdict now"}),
-    "tbl-scorecard-revision",
-    f"The {len(changes)} rows whose verdict changed with this revision (verdict rule and normalisation), and why; "
-    f"the other {len(card) - len(changes)} kept theirs.",
-)
-history = json.loads(results_path("history/baselines-before-normalisation-contract", cfg.profile).read_text())
-baseline_moves = moved_since(
-    [r for r in history["records"] if r["chapter"] == "classification"], chapter3
-)
-plotting.numbered_table(
-    plotting.table(
-        baseline_moves,
-        headers={"settings": "settings", "mean_change": "mean change", "smallest": "smallest", "largest": "largest"},
-    ),
-    "tbl-baselines-moved",
-    "How far chapter 3's baseline accuracies moved under the per-worm contract: per model and "
-    "population, the change (now − before) of the mean over test worms, across every task, "
-    "protocol and number of training worms the chapter runs.",
-)
-
-# %% [markdown]
-# ### What the step counts changed
-#
-# Each network now trains for the steps its family's learning curve chose on training worms
-# (chapter 2, {ref}`sec-steps`), not one count shared by every family, and Table 1 and Figs.
-# 4A–B show the seed replicates that the verdicts read. The rows whose verdict moved with that
-# change, against the scorecard before it (`results/history/scorecard-before-step-counts.json`,
-# which keeps each row's evidence then):
-
-# %% tags=["remove-input"]
-before_steps = json.loads(results_path("history/scorecard-before-step-counts", cfg.profile).read_text())
-step_changes = scorecard.revision(
-    card, before_steps, why="each family's steps from its learning curve on training worms"
-)
-plotting.numbered_table(
-    plotting.table(step_changes, headers={"number": "row", "before": "earlier verdict", "now": "verdict now"}),
-    "tbl-scorecard-steps",
-    (f"The {len(step_changes)} row{'s' if len(step_changes) > 1 else ''} whose verdict changed when each network family's "
-     "steps came from its learning curve, with the evidence before (the evidence now is in "
-     f"{{numref}}`tbl-scorecard`); the other {len(card) - len(step_changes)} kept theirs."
-     if len(step_changes) else
-     "No row's verdict changed when each network family's steps came from its learning curve."),
-)
 
 # %% [markdown]
 # ## What the reproduction changes

@@ -306,6 +306,8 @@ RESULTS_READ = {"01_background": ("background-manifolds",),
                 "05_shared_training_worms": ("classification", "classification-seeds", "classification-time",
                                              "trajectories", "trajectories-without-future", "discussion-neurons",
                                              "discussion-graphs"),
+                "05_what_changed": ("classification", "classification-seeds", "classification-time", "trajectories",
+                                    "trajectories-without-future", "discussion-neurons", "discussion-graphs"),
                 "06_your_worms": ("discussion-graphs",)}
 """Results files (``results/[<profile>/]<name>.json``) that a chapter reads besides its own, of the
 profile it runs: part of its inputs hash, so that it is re-executed when they change (tests check
