@@ -5,10 +5,13 @@
 
 Needs Debian's ``chromium`` (``apt-get install chromium``). One full-height PNG per page; look
 at them (figures legible? tables formatted? no code plumbing?) before a release. ``--layout``
-takes no pictures: for each chapter page and window width it prints how many code and output
-blocks need a horizontal scroll bar, how many characters a code line can have there, each
-table wider than its container (table / container px) and each table whose rows wrap (rows on
-more than one line / rows: a candidate for the "full-width" cell tag or shorter labels).
+takes no pictures: for each page and window width it prints the page's height, its code cells
+a reader sees without opening a dropdown, how many code and output blocks need a horizontal
+scroll bar, how many characters a code line can have there, each table wider than its container
+(table / container px) and each table whose rows wrap (rows on more than one line / rows: a
+candidate for the "full-width" cell tag or shorter labels). It marks what misses issue 50's
+targets (taller than 10,000 px at 1280 px or wider, more than 8 visible code cells, wider than
+the window, an error in the browser's console) and exits non-zero when a page misses one.
 """
 
 from __future__ import annotations
@@ -33,14 +36,20 @@ def chromium() -> str:
     raise SystemExit("no Chromium found: apt-get install chromium")
 
 
-def headless(browser: str, page: Path, width: int, height: int, *action: str) -> str:
-    """Run Chromium headless on ``page`` in a window of ``width`` × ``height`` px; its stdout."""
+def headless(browser: str, page: Path, width: int, height: int, *action: str) -> subprocess.CompletedProcess:
+    """Run Chromium headless on ``page`` in a window of ``width`` × ``height`` px, its console
+    messages logged to stderr."""
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                                "--no-first-run", "--disable-background-networking",
-                               "--disable-component-update", "--disable-sync",
-                               f"--user-data-dir={profile}", f"--window-size={width},{height}", *action,
-                               page.as_uri()], check=True, capture_output=True, text=True, timeout=120).stdout
+                               "--disable-component-update", "--disable-sync", "--enable-logging=stderr",
+                               "--v=0", f"--user-data-dir={profile}", f"--window-size={width},{height}", *action,
+                               page.as_uri()], check=True, capture_output=True, text=True, timeout=120)
+
+
+CONSOLE_ERROR = re.compile(r':CONSOLE[:(]\d+\)?\] "((?:Uncaught|Failed to load|Error)[^"]*)"')
+"""A console message a reader's browser reports as an error: an uncaught exception, a resource
+that did not load, or ``console.error`` output starting "Error"."""
 
 
 def shoot(browser: str, page: Path, out: Path, width: int, height: int) -> None:
@@ -86,15 +95,15 @@ def layout(browser: str, page: Path, width: int) -> dict:
     probe = page.with_name(f".layout-{page.name}")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE, 1), encoding="utf-8")
     try:
-        dom = headless(browser, probe, width, 900, "--dump-dom")
+        run = headless(browser, probe, width, 900, "--dump-dom")
     finally:
         probe.unlink()
-    found = re.search(r'data-layout="([^"]*)"', dom)
+    found = re.search(r'data-layout="([^"]*)"', run.stdout)
     if not found:
         raise SystemExit(f"{page.name}: no measurement in the page (did its script run?)")
     from urllib.parse import unquote
 
-    return json.loads(unquote(found.group(1)))
+    return json.loads(unquote(found.group(1))) | {"console": CONSOLE_ERROR.findall(run.stderr)}
 
 
 def main() -> None:
@@ -115,9 +124,10 @@ def main() -> None:
                 wide = ", ".join(f"{t} {w}/{c}" for t, w, c in m["tables"]) or "none"
                 tall = ", ".join(f"{t} {n}/{rows}" for t, n, rows in m["wrapped"]) or "none"
                 chars = f"{m['chars']:.0f}" if m["chars"] else "—"
-                misses = [f"taller than {MAX_HEIGHT:,} px"] * (m["height"] > MAX_HEIGHT)
+                misses = [f"taller than {MAX_HEIGHT:,} px"] * (m["height"] > MAX_HEIGHT and width >= 1280)
                 misses += [f"more than {MAX_CODE_CELLS} visible code cells"] * (m["cells"] > MAX_CODE_CELLS)
                 misses += ["wider than the window"] * m["wide"]
+                misses += [f"console error: {message}" for message in m["console"]]
                 over += bool(misses)
                 print(f"{width:5d} px  {page.stem:28s} height {m['height']:6,d} px; visible code cells "
                       f"{m['cells']:2d}; code/output blocks scrolling {m['scrolling']:2d} of {m['blocks']:2d}; "
