@@ -325,3 +325,18 @@ def test_every_page_sets_a_valid_colour_mode(site):
     for path in pages:
         if "_static" not in path.parts and path.name != "index.html":
             assert '|| "light";' in path.read_text(encoding="utf-8"), path.name
+
+
+def test_a_script_added_twice_is_on_the_page_once():
+    """sphinx-thebe adds its configuration at each read of the sources; on an incremental build
+    the copy restored from the environment (file "") and the new one (file None) both reached the
+    page, and the second declaration of THEBE_JS_URL was a console error."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    unique_scripts = _extension("unique_scripts")
+    thebe, toggle = 'const THEBE_JS_URL = "x"', "var togglebuttonSelector = '.toggle'"
+    context = {"script_files": [_JavaScript(None, body=thebe), _JavaScript("a.js"), _JavaScript("", body=thebe),
+                                _JavaScript(None, body=toggle), _JavaScript("a.js", priority=200)]}
+    unique_scripts.drop_repeated_scripts(None, "p", "page.html", context, None)  # a file loads once too
+    assert [(s.filename, s.attributes) for s in context["script_files"]] == [
+        (None, {"body": thebe}), ("a.js", {}), (None, {"body": toggle})]
