@@ -105,6 +105,28 @@ def test_runner_failure_leaves_results_and_book_as_they_were(monkeypatch):
     assert os.environ.get(results.STAGE_ENV) == stage_before
 
 
+@pytest.mark.parametrize("error, calls", [("Kernel didn't respond in 60 seconds", 3), ("something else", 1)])
+def test_a_kernel_that_does_not_start_is_started_again_and_nothing_else_is_retried(monkeypatch, error, calls):
+    """Two kernels started at once can race for a port (``--jobs 2``); the runner starts another
+    kernel then, up to KERNEL_START_ATTEMPTS times, and retries nothing else."""
+    import papermill
+
+    chapter, made = "01_background", []
+    page = execute_chapters.output_path(chapter, "full")
+    before = page.read_bytes()
+
+    def fake_execute(source, output, **kwargs):
+        made.append(Path(source).read_text())       # each attempt gets the chapter afresh
+        raise RuntimeError(error)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    with pytest.raises(RuntimeError, match=error):
+        execute_chapters.execute(chapter, "full", "cpu", 0, force=True)
+    assert len(made) == calls == min(calls, execute_chapters.KERNEL_START_ATTEMPTS) and len(set(made)) == 1
+    assert page.read_bytes() == before
+    assert not list((ROOT / "results").glob(".stage-*"))
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32, "abc", 1.5, True, None])
 def test_bad_seeds_are_refused(seed):
     with pytest.raises(provenance.ParameterError, match="seed"):

@@ -130,6 +130,18 @@ def fix_command(chapter: str, profile: str) -> str:
     return f"python tools/execute_chapters.py --profile {profile} {chapter}"
 
 
+KERNEL_START_ATTEMPTS = 3
+"""Kernels started at once (``--jobs 2``) can race for the same free port: the loser's kernel dies
+with "Address already in use" and its client gives up after a minute. Nothing ran yet, so the
+runner starts another kernel."""
+
+
+def kernel_did_not_start(exc: BaseException) -> bool:
+    """Whether ``exc`` is jupyter_client giving up on a kernel that never answered (before any
+    cell ran), not an error of the chapter's code (a ``PapermillExecutionError``)."""
+    return "Kernel didn't respond" in str(exc)
+
+
 def execute(chapter: str, profile: str, device: str, seed: int, force: bool = False, threads: int = 1) -> None:
     """Execute one chapter all-or-nothing (see ``wormlib.transaction``); refused while another
     run of the same chapter and profile holds its lock."""
@@ -158,16 +170,25 @@ def _execute(chapter: str, profile: str, device: str, seed: int, threads: int, d
     previous = {var: os.environ.get(var) for var in kernel_env}
     try:
         source = stage / f"{chapter}.ipynb"
-        nbformat.write(notebook, source)
         print(f"{chapter} [{profile}, device={device}]: executing", flush=True)
         start = time.perf_counter()
         os.environ.update(kernel_env)  # the kernel inherits them
         chapter_environment()  # the kernel inherits it too (toolargs.CHAPTER_ENV)
         try:
-            papermill.execute_notebook(
-                str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
-                parameters=dict(profile=profile, device=device, seed=seed),
-                progress_bar=False, request_save_on_cell_execute=False)
+            for attempt in range(KERNEL_START_ATTEMPTS):
+                nbformat.write(notebook, source)
+                try:
+                    papermill.execute_notebook(
+                        str(source), str(source), kernel_name="python3", cwd=str(ROOT / "chapters"),
+                        parameters=dict(profile=profile, device=device, seed=seed),
+                        progress_bar=False, request_save_on_cell_execute=False)
+                    break
+                except RuntimeError as exc:
+                    if not kernel_did_not_start(exc) or attempt + 1 == KERNEL_START_ATTEMPTS:
+                        raise
+                    print(f"{chapter} [{profile}]: the kernel did not start ({exc}); starting another",
+                          flush=True)
+                    start = time.perf_counter()
         except papermill.PapermillExecutionError as exc:
             raise ChapterFailed(f"{chapter} [{profile}] failed in cell {exc.exec_count}: "
                                 f"{exc.ename}: {exc.evalue}. Nothing was written; results/ and "
