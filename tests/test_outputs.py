@@ -238,3 +238,25 @@ def test_a_chapters_pages_share_its_first_pages_store_and_results():
             written = re.findall(r'Results\("([a-z-]+)"', (ROOT / "chapters" / f"{page}.py").read_text())[0]
             assert written in PARTS[own], (page, written)
         assert store_dir(first, "full").name == first, f"a section page's name sorts before {first}"
+
+
+def test_the_status_page_counts_each_store_entry_once_by_step_and_family(tmp_path, monkeypatch):
+    """Two pages of a chapter share an entry: a run from scratch computes it once."""
+    store = tmp_path / "store" / "03_x"
+    for step, name, code, seconds in (("experiments.scores_of", "a", {"tavrnn.py:TAVRNN.forward": "h"}, 100.0),
+                                      ("experiments.scores_of", "b", {"models.py:GNN.forward": "h",
+                                                                      "models.py:MLP.forward": "h"}, 30.0),
+                                      ("experiments.scores_of", "c", {"evaluate.py:score_table": "h"}, 20.0)):
+        (store / step).mkdir(parents=True, exist_ok=True)
+        (store / step / f"{name}.json").write_text(json.dumps({"seconds": seconds, "code": code}))
+    used = {"first": ["a", "b"], "second": ["a", "c"]}
+    monkeypatch.setattr(execute_chapters, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(execute_chapters, "CHAPTERS", list(used))
+    monkeypatch.setattr(execute_chapters, "output_path", lambda chapter, profile: chapter)
+    monkeypatch.setattr(execute_chapters, "recorded", lambda page: {"experiments_sha256": {
+        f"store/03_x/experiments.scores_of/{n}.json": "" for n in used[page]}})
+    page = execute_chapters.time_from_scratch()
+    assert "In all 150 s" in page
+    assert "| 03_x | `experiments.scores_of` | TAVRNN | 1 | 100 | 67% |" in page
+    assert "| 03_x | `experiments.scores_of` | graph networks | 1 | 30 | 20% |" in page      # GNN before MLP
+    assert "| 03_x | `experiments.scores_of` | baselines and evaluation | 1 | 20 | 13% |" in page

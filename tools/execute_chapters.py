@@ -293,7 +293,7 @@ def write_status() -> None:
         "build itself (`git archive` of commit {{ source_commit }}; no data, which `make data` "
         "fetches): {{ source_link }}, SHA-256 {{ source_sha256 }}. Unpack it, then "
         "`make data && make test`, or `make book` (the README of the archive).\n\n"
-        + time_by_section()
+        + time_from_scratch()
         + "Runs of the same code on other machines, a GPU among them, are on their own page: "
           "{doc}`other_machines`.\n")
     write_text_atomic(ROOT / "book" / "other_machines.md", other_machines())
@@ -323,24 +323,50 @@ def cpu_name() -> str:
     return platform.machine()
 
 
-def time_by_section() -> str:
-    """The status page's profile: per chapter page (full profile) the seconds each of its
-    sections took, as recorded by the execution that produced it (absent for pages executed
-    before section times were recorded)."""
-    rows = []
-    for chapter in CHAPTERS:
-        times = recorded(output_path(chapter, "full")).get("section_times_s", {})
-        total = sum(times.values()) or 1.0
-        rows += [f"| {chapter} | {name} | {seconds:.0f} | {seconds / total:.0%} |"
-                 for name, seconds in sorted(times.items(), key=lambda item: -item[1]) if seconds >= 1]
-    if not rows:
+FAMILIES = (("TAVRNN", ("tavrnn.py:TAVRNN",)), ("GRU-window networks", ("models.py:GRUWindow",)),
+            ("trajectory networks", ("trajectories.py:",)), ("graph networks", ("models.py:GNN",)),
+            ("MLPs", ("models.py:MLP",)), ("ADMM", ("admm.py:",)))
+"""The model family an experiment-store entry trained, from the code it ran (first match; an
+entry of several families, e.g. a table of GNNs and MLPs, counts under the costlier)."""
+
+
+def family_of_entry(code: dict) -> str:
+    return next((name for name, marks in FAMILIES if any(k.startswith(marks) for k in code)),
+                "baselines and evaluation")
+
+
+def time_from_scratch() -> str:
+    """The status page's account of a run from scratch (``--fresh``): the experiment-store entries
+    the book's full pages use, each counted once, in the seconds each took when it was computed,
+    by the step that computes it and the model family it trained."""
+    import json
+
+    used = sorted({name for chapter in CHAPTERS
+                   for name in recorded(output_path(chapter, "full")).get("experiments_sha256", {})})
+    seconds, entries = {}, {}
+    for name in used:
+        path = RESULTS_DIR / name
+        if not path.exists():
+            continue
+        entry = json.loads(path.read_text())
+        key = (Path(name).parts[1], Path(name).parts[2], family_of_entry(entry.get("code", {})))
+        seconds[key] = seconds.get(key, 0.0) + entry.get("seconds", 0.0)
+        entries[key] = entries.get(key, 0) + 1
+    total = sum(seconds.values())
+    if not total:
         return ""
+    rows = [f"| {chapter} | `{step}` | {family} | {entries[chapter, step, family]} | {sec:,.0f} | {sec / total:.0%} |"
+            for (chapter, step, family), sec in sorted(seconds.items(), key=lambda kv: -kv[1]) if sec >= 10]
     return ("## Where the time goes\n\n"
-            "Seconds per section (the code cells under each heading, longest first; sections under "
-            "1 s left out) and its share of the chapter's cells, in the page's last execution: where "
-            "its experiments came from the store, the time to read and show them, not to compute them "
-            "(the table above adds up that).\n\n"
-            "| chapter | section | time (s) | share |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n")
+            "What a run from scratch (`--fresh`) computes: the experiment-store entries the book's pages "
+            "use, each once, by the chapter whose store holds it, the step that computes it and the model "
+            "family it trains (steps under 10 s left out), in the seconds each took when it was computed "
+            f"on one thread. In all {total:,.0f} s, {total / 3600:.1f} core-hours: on 2 cores, at least "
+            f"{total / 7200:.1f} hours of wall time. One optimiser step of each family against the "
+            "machine's measured roofline: `benchmarks/benchmark_step.py` (this machine's run: "
+            "`benchmarks/cpu-roofline-2026-12-07/`).\n\n"
+            "| chapter | step | family | entries | seconds | share |\n|---|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n\n")
 
 
 BENCHMARKS = ROOT / "benchmarks"
