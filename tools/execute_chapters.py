@@ -277,8 +277,8 @@ def write_status() -> None:
         "arguments and environment), it trained nothing, and each entry records the seconds its "
         "own computation took.\n\n"
         "The book shows the full profile's pages.\n\n"
-        "| chapter | executed (UTC) | device, seed | run time (s) | experiments (computed in) | inputs | state |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        + wide_table("| chapter | executed (UTC) | device, seed | run time (s) | experiments (computed in) | inputs "
+                     "| state |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)) +
         "*Experiments*: the expensive steps the page used (`wormlib.store`), and the seconds they took "
         "when they were computed, added up (on worker processes several ran at once): what a run from "
         "scratch (`--fresh`) would spend on them.\n\n"
@@ -365,11 +365,16 @@ def time_from_scratch() -> str:
             f"{total / 7200:.1f} hours of wall time. One optimiser step of each family against the "
             "machine's measured roofline: `benchmarks/benchmark_step.py` (this machine's run: "
             "`benchmarks/cpu-roofline-2026-12-07/`).\n\n"
-            "| chapter | step | family | entries | seconds | share |\n|---|---|---|---|---|---|\n"
-            + "\n".join(rows) + "\n\n")
+            + wide_table("| chapter | step | family | entries | seconds | share |\n|---|---|---|---|---|---|\n"
+                         + "\n".join(rows)))
 
 
 BENCHMARKS = ROOT / "benchmarks"
+
+
+def wide_table(table: str) -> str:
+    """A markdown table given the page's full width on a wide screen (book/_static/tables.css)."""
+    return f":::{{container}} full-width\n{table}\n:::\n\n"
 
 
 def dropdown(title: str, body: str) -> str:
