@@ -201,7 +201,7 @@ plotting.numbered_table(
 # %% tags=["hide-input"]
 panels = [
     (
-        f"worm {r.worm}: own PCA",
+        f"worm {r.worm}\nown PCA",
         own[r.worm].project(manifold.activity(r, "derivative", shared)),
         r,
     )
@@ -209,7 +209,7 @@ panels = [
 ]
 panels += [
     (
-        f"worm {r.worm}: pooled PCA",
+        f"worm {r.worm}\npooled PCA",
         pooled.project(manifold.activity(r, "derivative", shared)),
         r,
     )
@@ -225,7 +225,8 @@ plotting.figure(
     "fig-manifolds",
     alt="Ten 3-D trajectories in principal-component space coloured by behavioural state: each worm's own PCA on top, one pooled PCA below.",
     text="(Kato et al. 2015; paper Fig. S1 and Section 6) Trajectories of the 14 shared "
-    "neurons' activity derivative in 3 principal components, coloured by behavioural state. Top: "
+    "neurons' activity derivative in their first 3 principal components (the panels' axes), coloured by "
+    "behavioural state. Top: "
     "each worm's own PCA. Bottom: one PCA fitted on all five worms pooled. The paper (Sections 2.1 "
     "and 6, after Brennan & Proekt 2019 {cite}`brennan2019`) states that the structure found per worm is no longer "
     "observed when the worms are pooled. On these data, restricted to the shared neurons and with "

@@ -248,9 +248,8 @@ plotting.numbered_table(
 # %% [markdown]
 # ## Choosing the window on the training worms
 #
-# The six lags above were fixed before any run.
-# Would a window chosen from the data do better? Nested selection answers without letting the
-# choice see a test worm (`wormlib.selection`). For each leave-worms-out training subset, each
+# The six lags above were fixed before any run. Would a window chosen from the data do better?
+# Nested selection answers without letting the choice see a test worm (`wormlib.selection`). For each leave-worms-out training subset, each
 # candidate window (the frame alone, or 3, 6 or 10 frames spaced 3 apart: ≈ 0, 2, 5 and 9 s of
 # past; fixed before any run) is scored by leave-one-worm-out cross-validation inside the
 # training worms, in one seed. The best mean inner balanced accuracy picks the window (a tie:
@@ -360,16 +359,15 @@ plotting.numbered_table(
 # protocol a test frame's past frames are mostly training frames: the window adds no label, but
 # it makes that protocol's optimism (above) no smaller.
 #
-# Their GRU versions and TAVRNN (behaviour head, centred features as those runs) join them on Table
-# 1's split and on every point of Fig. 4B's curve, in as many seed replicates, paired with the same
-# seed-averaged single-frame networks. TAVRNN is paired with the GNN: trained once, its mean
-# accuracy on Table 1's split moved by 0.12 between two CPUs whose sums run in a different order
-# (the repository's README), too fragile a number to compare. Some of these models skip some
-# protocols:
+# Their GRU versions and TAVRNN (behaviour head, centred features) join them on Table 1's split
+# and on every point of Fig. 4B's curve, in as many seed replicates, paired with the same
+# seed-averaged single-frame networks (TAVRNN with the GNN). One TAVRNN run alone is too fragile
+# to compare: its mean accuracy on Table 1's split moved by 0.12 between two CPUs that sum in a
+# different order (README). Some models skip some protocols:
 #
-# - **The GRU windows do not run on Fig. 4A's seen-worm folds**, for cost: a model per worm and
-#   fold in each protocol and seed, and a GRU window trains several times slower than a windowed
-#   network (`benchmarks/benchmark_window_networks.py` measures the ratio).
+# - **The GRU windows do not run on Fig. 4A's seen-worm folds**, for cost: a model per worm, fold,
+#   protocol and seed, each several times slower to train than a windowed network
+#   (`benchmarks/benchmark_window_networks.py`).
 # - **Nor does TAVRNN.** It trains on chunks of 16 graphs (≈ 48 frames) and each graph spans 18
 #   frames, so shuffled 8-frame test windows would sit inside its training graphs.
 # - **TAVRNN does not run on the Kato → Dag test of chapter 5** either: the Dag worms' 1.7 Hz

@@ -41,7 +41,7 @@ def test_plotting_functions_draw_at_page_width_and_close_their_figure():
 
     fig = wide()
     width, height = fig.get_size_inches()
-    assert width == plotting.PAGE_WIDTH_IN and abs(height - 2.0) < 1e-9
+    assert width == plotting.PAGE_WIDTH_IN and abs(height - 4 * plotting.PAGE_WIDTH_IN / 14) < 1e-9  # scaled whole
     assert not plt.fignum_exists(fig.number)  # shown once, where plotting.figure places it
 
 
@@ -220,6 +220,23 @@ def test_text_drawn_over_text_is_found_and_refused(monkeypatch):
     spare = clean.add_axes([0.6, 0.1, 0.2, 0.2])
     spare.axis("off")                          # ticks of an axis that is off are not drawn: not counted
     assert plotting.overlapping_texts(clean) == []
+    plt.close("all")
+
+
+def test_a_figure_the_page_would_shrink_below_the_smallest_text_is_refused(monkeypatch):
+    """A legend beside a page-wide panel widens the saved PNG; the page shrinks it to the text
+    column, and 9-pt text falls under 80 % of the body text."""
+    monkeypatch.setattr(plotting, "glue", lambda *a, **k: None, raising=False)
+    wide, ax = plt.subplots(figsize=(plotting.PAGE_WIDTH_IN, 3))
+    ax.plot([0, 1], [0, 1], label="a model with a long name")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    assert plotting.shown_text_px(wide) < plotting.SMALLEST_SHOWN_PX
+    with pytest.raises(plotting.FigureLayoutError, match="fig-wide: drawn .* in wide"):
+        plotting.figure(wide, "fig-wide", "caption", "alt")
+    fits, ax = plt.subplots(figsize=(plotting.PAGE_WIDTH_IN, 3), layout="constrained")
+    ax.plot([0, 1], [0, 1], label="a model with a long name")
+    fits.legend(loc="outside lower center")
+    assert plotting.shown_text_px(fits) >= plotting.SMALLEST_SHOWN_PX
     plt.close("all")
 
 

@@ -29,8 +29,15 @@ STATE_LABELS = {"fwd": "forward", "slow": "slowing", "rev1": "reversal 1", "rev2
 WORM_COLOURS = plt.get_cmap("tab10").colors
 
 
-PAGE_WIDTH_IN = 7.0
-"""Figures are drawn at the width of the book's text column, so that 9-pt text stays 9 pt."""
+PAGE_PX, INCH_PX = 660, 110
+"""The text column at 1280 px, and the pixels per inch of a figure shown at its own size
+("figure.dpi"; the "retina" PNG has twice as many, shown at half size)."""
+SMALLEST_SHOWN_PX = 0.8 * 16
+"""Figure text on the page is at least 80 % of the 16-px body text (issue 50)."""
+PAGE_WIDTH_IN = 6.0
+"""Figures are drawn at the width of the book's text column (660 px at 1280 px, 110 px an inch
+on the page), so that they are shown at their own size: 9-pt text is 13.75 px there, 86 % of the
+16-px body text."""
 
 
 def page_figure(plot):
@@ -107,6 +114,15 @@ def colour_bars_over_panels(fig, tolerance_px: float = 1.0) -> list[tuple[str, s
     return pairs
 
 
+def shown_text_px(fig, smallest_pt: float = 9.0) -> float:
+    """The height on the page, at 1280 px, of ``smallest_pt`` text in ``fig``: the PNG is saved
+    around everything drawn (legends outside the axes included, 0.1 in of padding each side) and
+    shown at its own size, or shrunk to the text column when wider."""
+    fig.canvas.draw()
+    drawn_px = (fig.get_tightbbox().width + 0.2) * INCH_PX
+    return smallest_pt / 72 * INCH_PX * min(1.0, PAGE_PX / drawn_px)
+
+
 class FigureLayoutError(ValueError):
     """A book figure draws text over text (:func:`overlapping_texts`) or a colour bar over a
     panel (:func:`colour_bars_over_panels`)."""
@@ -123,6 +139,11 @@ def figure(fig, name: str, text: str, alt: str) -> None:
     overlaps = overlapping_texts(fig)
     if overlaps:
         raise FigureLayoutError(f"{name}: text drawn over text: " + "; ".join(f"{a!r} / {b!r}" for a, b in overlaps[:6]))
+    shown = shown_text_px(fig)
+    if shown < SMALLEST_SHOWN_PX:
+        raise FigureLayoutError(f"{name}: drawn {fig.get_tightbbox().width:.2f} in wide with its legends and "
+                                f"labels, so the page shrinks it and its 9-pt text is {shown:.1f} px "
+                                f"(at least {SMALLEST_SHOWN_PX:.1f}): keep it within {PAGE_WIDTH_IN} in")
     covered = colour_bars_over_panels(fig)
     if covered:
         raise FigureLayoutError(f"{name}: colour bar drawn over a panel: "
@@ -141,7 +162,15 @@ def glue_texts(texts: dict[str, str], prefix: str) -> None:
 
 
 def use_style() -> None:
-    """The book's matplotlib style (call once per chapter)."""
+    """The book's matplotlib style (call once per chapter). In a notebook, figures are PNGs of
+    twice the pixels, shown at their size on the page (the inline backend's "retina" format:
+    sharp on high-density screens and when a reader zooms)."""
+    from IPython import get_ipython
+
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
     mpl.rcParams.update({
         "figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (8, 4.5),
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": False,
@@ -172,7 +201,7 @@ def raster(rec: Recording, shared: tuple[str, ...]):
     first = [rec.column(n) for n in shared if rec.column(n) is not None]
     rest = [i for i in range(rec.n_neurons) if i not in first]
     extent = lambda n: (rec.time[0] / 60, rec.time[-1] / 60, n, 0)  # noqa: E731
-    fig, (top, named, others) = plt.subplots(3, 1, figsize=(7, 7.2), sharex=True, gridspec_kw=dict(
+    fig, (top, named, others) = plt.subplots(3, 1, figsize=(PAGE_WIDTH_IN, 7.2), sharex=True, gridspec_kw=dict(
         height_ratios=[0.5, len(first) * 0.45, len(rest) * 0.1], hspace=0.04))
     state_strip(top, rec)
     top.set_title(f"Kato 2015 worm {rec.worm}: {rec.n_neurons} neurons, {rec.time[-1] / 60:.0f} min")
@@ -261,8 +290,8 @@ def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
 
 @page_figure
 def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int = 5, states=()):
-    """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec).
-    Drawn at page width (panels ``PAGE_WIDTH_IN / ncols`` wide), the legend of ``states`` below."""
+    """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec),
+    the axes the first three components (unlabelled: say so in the caption). Drawn at page width (panels ``PAGE_WIDTH_IN / ncols`` wide), the legend of ``states`` below."""
     nrows = int(np.ceil(len(panels) / ncols))
     side = PAGE_WIDTH_IN / ncols
     legend_cols = 4
@@ -275,8 +304,7 @@ def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int 
         ax.plot(*scores.T, color="0.6", lw=0.15)
         ax.set_title(title, fontsize=9, pad=0)
         ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-        ax.set_xlabel("PC1", fontsize=9, labelpad=-14), ax.set_ylabel("PC2", fontsize=9, labelpad=-14)
-        ax.set_zlabel("PC3", fontsize=9, labelpad=-17)
+        # no axis labels: at 1.2 in a panel, the next panel would cover "PC3" (the caption names the axes)
     fig.subplots_adjust(left=0.0, right=0.97, top=0.94, bottom=legend_in / fig.get_size_inches()[1],
                         wspace=0.0, hspace=0.3)
     if states:
@@ -442,7 +470,8 @@ def model_diagram():
         ("", ["$h_i = [v_i \\| m_i]$\n(N × 2H)", "concatenate\nthe N nodes", "$g_{graph}$\n2-layer MLP",
               "state\nprobabilities $p_t$"]),
     ]
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig = plt.figure(figsize=(PAGE_WIDTH_IN, 3.6))
+    ax = fig.add_axes((0, 0, 1, 1))          # the whole canvas: an x unit is PAGE_WIDTH_IN / 7 inches
     ax.set_xlim(0, 7), ax.set_ylim(0, 3.6), ax.axis("off")
     left, width, gap = 0.22, 1.58, 0.12   # the model's name written upwards in the left margin
     for r, (name, boxes) in enumerate(rows):
@@ -512,7 +541,8 @@ def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[
     across test worms, its lower edge cut at a tenth of the mean on the log axis), one panel per
     value of ``panel`` (the number of training worms)."""
     panels = sorted(summary[panel].unique())
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1.8, 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(PAGE_WIDTH_IN, 3.9), sharey=True, squeeze=False,
+                             layout="constrained")
     for ax, value in zip(axes[0], panels):
         for model, rows in summary[summary[panel] == value].groupby("model", sort=False):
             ax.plot(rows.step, rows["mean"], ls=MODEL_STYLES.get(model, "-"), color=MODEL_COLOURS.get(model),
@@ -524,8 +554,8 @@ def mse_curves(summary: pd.DataFrame, panel: str = "n_train_worms", ylim: tuple[
                yscale="log", xticks=[1, 4, 8, 12, 16])
     axes[0, 0].set_ylim(*(ylim or (0.5 * summary["mean"].min(), 2 * summary["mean"].max())))
     axes[0, 0].set_ylabel("MSE on unseen worms")
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))  # under the panels: page width
     return fig
 
 
@@ -567,7 +597,7 @@ def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accurac
     models = [m for m in MODEL_COLOURS if m in set(summary.model)]
     bars = sorted(set(zip(summary.model, summary.neurons)), key=lambda b: (models.index(b[0]), sets.index(b[1])))
     width = 0.85 / len(bars)
-    fig, ax = plt.subplots(figsize=(3.0 + 2.2 * len(tasks), 3.8))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 4.6), layout="constrained")
     for k, (model, neurons) in enumerate(bars):
         rows = summary[(summary.model == model) & (summary.neurons == neurons)].set_index("task").reindex(tasks)
         shade = sets.index(neurons)
@@ -576,8 +606,7 @@ def neuron_set_bars(summary: pd.DataFrame, metric_label: str = "balanced accurac
                capsize=2, label=f"{model}, {neurons}")
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set(ylim=(0, 1), ylabel=metric_label)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2)  # under the bars: the figure keeps the page's width
     return fig
 
 
@@ -661,7 +690,7 @@ def embedding_plane(points: list[np.ndarray], states: list[np.ndarray], classes:
     """Chapter 3: every worm's embeddings in one plane (first two principal components of all of
     them), coloured by behavioural state (left) and by worm (right). points: per worm (S_w, 2);
     states: per worm (S_w,) class index or −1 (grey)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.6), sharex=True, sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.6), sharex=True, sharey=True)
     colours = np.array([mpl.colors.to_rgba(STATE_COLOURS[c]) for c in classes] + [mpl.colors.to_rgba("#d9d9d9")])
     for w, (p, s) in enumerate(zip(points, states)):
         left.scatter(p[:, 0], p[:, 1], s=2, c=colours[s], rasterized=True)
