@@ -14,8 +14,8 @@
 # (default: .devdata/ in the repository, a copy of kato2015/ and dag2023/); the connectome from a
 # `cect` package on PYTHONPATH (default: .devsite/, its __init__.py and the White 1986 table).
 # With a fourth argument `sections`, it runs instead only what the 2026-12-04 run did not reach:
-# chapter 3's time-context section and chapter 4's past-only section, each with the sections it
-# reads (`profile_chapters.py --sections`), side by side, to full3/ and full4/ (no step benchmark).
+# the pages 03_time_context and 04_without_the_future (sections of chapters 3 and 4 then), side by
+# side, to full3/ and full4/ (no step benchmark).
 set -u
 out=${1:?usage: tools/device_run.sh OUT [DEADLINE_S] [DEVICE] [sections]}
 deadline=${2:-420}
@@ -41,14 +41,14 @@ if command -v nvidia-smi >/dev/null; then
 fi
 start=$SECONDS
 if [ "$mode" = sections ]; then
-  # the full profile's sections the 2026-12-04 run did not reach, each with the sections it reads
-  # (benchmarks/README.md), the two chapters side by side; no quick profile, no step benchmark
+  # the pages the 2026-12-04 run did not reach (then sections of chapters 3 and 4, now pages of
+  # their own, which read the committed results of the pages before them), side by side; no quick
+  # profile, no step benchmark
   "$py" tools/profile_chapters.py --profile full --device "$device" --threads 6 --deadline "$deadline" \
-    --sections "Data and protocols,Fig. 4A,Fig. 4B,Seeds,Time context" --out "$out/full3" 03_classification \
-    > "$out/full3.log" 2>&1 &
+    --out "$out/full3" 03_time_context > "$out/full3.log" 2>&1 &
   third=$!
   "$py" tools/profile_chapters.py --profile full --device "$device" --threads 6 --deadline "$deadline" \
-    --sections "Models and protocol,Fig. 5A,With features" --out "$out/full4" 04_trajectories > "$out/full4.log" 2>&1
+    --out "$out/full4" 04_without_the_future > "$out/full4.log" 2>&1
   wait $third
 else
   "$py" tools/profile_chapters.py --profile quick --device "$device" --jobs 5 --threads 1 --deadline "$deadline" \
