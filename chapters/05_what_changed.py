@@ -17,11 +17,11 @@
 # %% [markdown]
 # # How the verdicts changed
 #
-# The scorecard ({doc}`05_discussion`) is the state of the evidence now. It has been revised
-# twice since its first version: once for the verdict rule and the normalisation contract,
-# once when each network family's steps came from its learning curve. This page shows, for
-# each revision, the rows whose verdict moved, with the evidence before beside the reason, so
-# that a reader who saw an earlier version of the book can tell what changed and why.
+# The scorecard ({doc}`05_discussion`) is the state of the evidence now. This page shows how
+# its last two revisions moved it: the new verdict rule and normalisation contract, then each
+# network family's steps from its learning curve. For each, the rows whose verdict moved, with
+# the evidence before and the reason, so that a reader who saw an earlier version of the book
+# can tell what changed and why.
 
 
 # %% [markdown]
@@ -132,7 +132,7 @@ glue("n_rows", str(len(card)), display=False)
 # ## Summary
 #
 # Of the scorecard's {glue:text}`n_rows` rows, the tables above list every one whose verdict
-# moved; a row not listed kept its verdict through both revisions. Each earlier scorecard is
+# moved; a row not listed kept its verdict through both. Each earlier scorecard is
 # kept, with its evidence, in `results/history/`, so a later revision can be shown the same way.
 
 # %% tags=["remove-cell"]
