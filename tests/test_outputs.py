@@ -195,7 +195,16 @@ def test_results_read_are_declared():
             parts = results.PARTS.get(name, (name,))
             cut = next((parts.index(o) for o in own if o in parts), len(parts) - 1)
             read |= set(parts[: cut + 1])
+        if "scorecard.evidence_records(" in source:  # the scorecard's records, read through the library
+            read |= set(provenance.SCORECARD_EVIDENCE)
         assert read - own <= set(provenance.RESULTS_READ.get(path.stem, ())), path.stem
+
+
+def test_the_scorecards_declared_reads_are_the_parts_it_loads():
+    from wormlib import scorecard
+
+    loaded = [part for name in scorecard.EVIDENCE.values() for part in results.PARTS.get(name, (name,))]
+    assert tuple(loaded) == provenance.SCORECARD_EVIDENCE
 
 
 def test_numbers_within_cross_machine_noise_are_not_stated_with_a_sign():
@@ -251,11 +260,9 @@ def test_the_status_page_counts_each_store_entry_once_by_step_and_family(tmp_pat
         (store / step / f"{name}.json").write_text(json.dumps({"seconds": seconds, "code": code}))
     used = {"first": ["a", "b"], "second": ["a", "c"]}
     monkeypatch.setattr(execute_chapters, "RESULTS_DIR", tmp_path)
-    monkeypatch.setattr(execute_chapters, "CHAPTERS", list(used))
-    monkeypatch.setattr(execute_chapters, "output_path", lambda chapter, profile: chapter)
-    monkeypatch.setattr(execute_chapters, "recorded", lambda page: {"experiments_sha256": {
-        f"store/03_x/experiments.scores_of/{n}.json": "" for n in used[page]}})
-    page = execute_chapters.time_from_scratch()
+    pages = {page: {"experiments_sha256": {f"store/03_x/experiments.scores_of/{n}.json": "" for n in names}}
+             for page, names in used.items()}
+    page = execute_chapters.time_from_scratch(pages)
     assert "In all 150 s" in page
     assert "| 03_x | `experiments.scores_of` | TAVRNN | 1 | 100 | 67% |" in page
     assert "| 03_x | `experiments.scores_of` | graph networks | 1 | 30 | 20% |" in page      # GNN before MLP

@@ -296,18 +296,19 @@ def library_closure(path: Path, module: str = "__main__") -> list[Path]:
     return sorted(seen.values())
 
 
+SCORECARD_EVIDENCE = ("classification", "classification-seeds", "classification-time", "trajectories",
+                      "trajectories-without-future", "discussion-neurons", "discussion-graphs")
+"""The results files ``scorecard.evidence_records`` reads: the pages of chapters 3 and 4 and chapter
+5's pages of experiments (a test checks it against ``results.PARTS``)."""
+
 RESULTS_READ = {"01_background": ("background-manifolds",),
                 "03_seeds_and_design": ("classification",),
                 "03_time_context": ("classification", "classification-seeds"),
                 "04_without_the_future": ("trajectories",),
                 "05_neurons_and_normalisation": ("classification", "classification-seeds", "classification-time"),
-                "05_discussion": ("classification", "classification-seeds", "classification-time", "trajectories",
-                                  "trajectories-without-future", "discussion-neurons", "discussion-graphs"),
-                "05_shared_training_worms": ("classification", "classification-seeds", "classification-time",
-                                             "trajectories", "trajectories-without-future", "discussion-neurons",
-                                             "discussion-graphs"),
-                "05_what_changed": ("classification", "classification-seeds", "classification-time", "trajectories",
-                                    "trajectories-without-future", "discussion-neurons", "discussion-graphs"),
+                "05_discussion": SCORECARD_EVIDENCE,
+                "05_shared_training_worms": SCORECARD_EVIDENCE,
+                "05_what_changed": SCORECARD_EVIDENCE,
                 "06_your_worms": ("discussion-graphs",)}
 """Results files (``results/[<profile>/]<name>.json``) that a chapter reads besides its own, of the
 profile it runs: part of its inputs hash, so that it is re-executed when they change (tests check

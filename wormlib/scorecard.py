@@ -886,15 +886,18 @@ Brennan & Proekt's forecast, the paper's proposed next step, time context), not 
 paper states: the second table (``kind`` "book"); the landing page shows the first."""
 
 
+EVIDENCE = {"classification": "classification", "trajectories": "trajectories",
+            "discussion": "discussion-evidence"}
+"""chapter → the results it decides on (``results.PARTS``' names): chapters 3 and 4 (every page)
+and chapter 5's pages of experiments, not the pages that record its verdicts (which read these,
+so never the other way round)."""
+
+
 def evidence_records(profile: str) -> dict[str, pd.DataFrame]:
-    """The records the scorecard decides on, by chapter: chapters 3 and 4 (every page) and chapter
-    5's pages of experiments (``results.PARTS["discussion-evidence"]``), not the pages that
-    record its verdicts (which read these, so never the other way round)."""
+    """The records the scorecard decides on (:data:`EVIDENCE`), by chapter."""
     from .results import load_results
 
-    return {"classification": load_results("classification", profile),
-            "trajectories": load_results("trajectories", profile),
-            "discussion": load_results("discussion-evidence", profile)}
+    return {chapter: load_results(name, profile) for chapter, name in EVIDENCE.items()}
 
 
 def build(records: dict[str, pd.DataFrame]) -> pd.DataFrame:
