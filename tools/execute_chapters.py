@@ -16,6 +16,7 @@ Cell ids are stable (numbered), so a re-run changes a notebook only where its ou
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import shutil
@@ -253,10 +254,9 @@ def write_status() -> None:
     import numpy
     import torch
 
+    pages = {chapter: recorded(output_path(chapter, "full")) for chapter in CHAPTERS}
     rows = []
-    for chapter in CHAPTERS:
-        path = output_path(chapter, "full")
-        meta = recorded(path)
+    for chapter, meta in pages.items():
         digest = inputs_hash(chapter, "full", meta.get("device", "auto"), meta.get("seed", 0),
                              meta.get("threads", 1))
         stale = not up_to_date(meta, digest)
@@ -293,7 +293,7 @@ def write_status() -> None:
         "build itself (`git archive` of commit {{ source_commit }}; no data, which `make data` "
         "fetches): {{ source_link }}, SHA-256 {{ source_sha256 }}. Unpack it, then "
         "`make data && make test`, or `make book` (the README of the archive).\n\n"
-        + time_from_scratch()
+        + time_from_scratch(pages)
         + "Runs of the same code on other machines, a GPU among them, are on their own page: "
           "{doc}`other_machines`.\n")
     write_text_atomic(ROOT / "book" / "other_machines.md", other_machines())
@@ -301,14 +301,16 @@ def write_status() -> None:
 
 def experiments_seconds(meta: dict) -> float:
     """The seconds the store entries a page used took when they were computed, added up."""
+    return sum(store_entry(RESULTS_DIR / name).get("seconds", 0.0) for name in meta.get("experiments_sha256", {}))
+
+
+@functools.lru_cache(maxsize=None)
+def store_entry(path: Path) -> dict:
+    """An experiment-store entry's JSON (empty when it is gone), read once per run: the status
+    page counts an entry per page that used it and once more in a run from scratch."""
     import json
 
-    total = 0.0
-    for name in meta.get("experiments_sha256", {}):
-        path = RESULTS_DIR / name
-        if path.exists():
-            total += json.loads(path.read_text()).get("seconds", 0.0)
-    return total
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def cpu_name() -> str:
@@ -335,20 +337,17 @@ def family_of_entry(code: dict) -> str:
                 "baselines and evaluation")
 
 
-def time_from_scratch() -> str:
+def time_from_scratch(pages: dict[str, dict]) -> str:
     """The status page's account of a run from scratch (``--fresh``): the experiment-store entries
     the book's full pages use, each counted once, in the seconds each took when it was computed,
-    by the step that computes it and the model family it trained."""
-    import json
-
-    used = sorted({name for chapter in CHAPTERS
-                   for name in recorded(output_path(chapter, "full")).get("experiments_sha256", {})})
+    by the step that computes it and the model family it trained. ``pages``: each full page's
+    recorded metadata, by chapter."""
+    used = sorted({name for meta in pages.values() for name in meta.get("experiments_sha256", {})})
     seconds, entries = {}, {}
     for name in used:
-        path = RESULTS_DIR / name
-        if not path.exists():
+        entry = store_entry(RESULTS_DIR / name)
+        if not entry:
             continue
-        entry = json.loads(path.read_text())
         key = (Path(name).parts[1], Path(name).parts[2], family_of_entry(entry.get("code", {})))
         seconds[key] = seconds.get(key, 0.0) + entry.get("seconds", 0.0)
         entries[key] = entries.get(key, 0) + 1
