@@ -291,7 +291,8 @@ def pvalue_heatmap(pvalues: pd.DataFrame, threshold: float):
 @page_figure
 def trajectories_3d(panels: list[tuple[str, np.ndarray, Recording]], ncols: int = 5, states=()):
     """3-D PCA trajectories coloured by behavioural state; ``panels``: (title, scores (T, 3), rec),
-    the axes the first three components (unlabelled: say so in the caption). Drawn at page width (panels ``PAGE_WIDTH_IN / ncols`` wide), the legend of ``states`` below."""
+    the axes the first three components (unlabelled: say so in the caption). Drawn at page width
+    (panels ``PAGE_WIDTH_IN / ncols`` wide), the legend of ``states`` below."""
     nrows = int(np.ceil(len(panels) / ncols))
     side = PAGE_WIDTH_IN / ncols
     legend_cols = 4
