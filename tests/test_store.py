@@ -95,6 +95,17 @@ def test_an_entry_records_the_code_that_ran_and_only_that(tmp_path, monkeypatch,
     assert toy.calls == [3]
 
 
+def test_an_entry_records_its_work_apart_from_waiting(tmp_path, monkeypatch, active_store):
+    """``seconds`` is wall time, ``cpu_seconds`` the process's CPU time: a call that waits (as an
+    entry does while another process holds its core) takes seconds but little CPU time."""
+    toy = _module(tmp_path, monkeypatch, TOY.replace("calls.append(x)", "calls.append(x); __import__('time').sleep(0.4)"))
+    toy.experiment(3)
+    (entry_path,) = active_store.rglob("*.json")
+    entry = json.loads(entry_path.read_text())
+    assert entry["seconds"] >= 0.4
+    assert 0 <= entry["cpu_seconds"] < 0.2
+
+
 @pytest.mark.parametrize("edit, reruns", [
     ("return -x", False),                                          # code that never ran
     ("'''Doubles.'''", False),                                     # a docstring

@@ -19,6 +19,12 @@ too. An entry is used when everything that made it is unchanged:
 * **the data files** the process had read (SHA-256, recorded for provenance; their contents
   enter through the arguments).
 
+Each entry also records what its computation cost: ``seconds`` of wall-clock time and
+``cpu_seconds``, the CPU time of the process that computed it (one thread: the core-seconds of
+the work). The two differ when the process shared its core: in a chapter run two pages and their
+worker processes run at once, and an entry's wall seconds were up to 3.3 times its work
+(``benchmarks/retime_entries.py``).
+
 Otherwise the call runs under the tracer and its entry is written, all-or-nothing, into the run's
 staging folder (``tools/execute_chapters.py`` promotes it with the page). Every value is stored
 losslessly (data frames column by column with their dtypes, arrays by their bytes) and checked
@@ -540,14 +546,15 @@ def call(fn, args: tuple, kwargs: dict):
     value = _find(cfg, arguments, env, name)
     if value is not MISS:
         return value
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     value, code = traced(fn, *args, **kwargs)
     encoded = encode(value)
     if not _same(value, decode(encoded)):
         raise UncacheableError(f"{fn.__qualname__}: its value does not survive the store exactly")
     entry = dict(format=FORMAT, experiment=f"{fn.__module__}.{fn.__qualname__}", arguments_sha256=arguments,
                  environment=env, code=code, data_files=data_read(),
-                 seconds=round(time.perf_counter() - start, 1), value_sha256=_sha(canonical(encoded)),
+                 seconds=round(time.perf_counter() - start, 1), cpu_seconds=round(time.process_time() - cpu_start, 1),
+                 value_sha256=_sha(canonical(encoded)),
                  value=encoded)
     target = _staged(cfg, name) or Path(cfg["root"]) / name
     write_text_atomic(target, json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
