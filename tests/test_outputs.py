@@ -250,20 +250,28 @@ def test_a_chapters_pages_share_its_first_pages_store_and_results():
 
 
 def test_the_status_page_counts_each_store_entry_once_by_step_and_family(tmp_path, monkeypatch):
-    """Two pages of a chapter share an entry: a run from scratch computes it once."""
+    """Two pages of a chapter share an entry: a run from scratch computes it once. An entry counts
+    its CPU seconds (its work) where it recorded them, else its wall seconds, and says so."""
     store = tmp_path / "store" / "03_x"
-    for step, name, code, seconds in (("experiments.scores_of", "a", {"tavrnn.py:TAVRNN.forward": "h"}, 100.0),
-                                      ("experiments.scores_of", "b", {"models.py:GNN.forward": "h",
-                                                                      "models.py:MLP.forward": "h"}, 30.0),
-                                      ("experiments.scores_of", "c", {"evaluate.py:score_table": "h"}, 20.0)):
+    for step, name, code, cost in (("experiments.scores_of", "a", {"tavrnn.py:TAVRNN.forward": "h"},
+                                    {"seconds": 100.0, "cpu_seconds": 60.0}),
+                                   ("experiments.scores_of", "b", {"models.py:GNN.forward": "h",
+                                                                   "models.py:MLP.forward": "h"}, {"seconds": 30.0}),
+                                   ("experiments.scores_of", "c", {"evaluate.py:score_table": "h"}, {"seconds": 20.0})):
         (store / step).mkdir(parents=True, exist_ok=True)
-        (store / step / f"{name}.json").write_text(json.dumps({"seconds": seconds, "code": code}))
+        (store / step / f"{name}.json").write_text(json.dumps({**cost, "code": code}))
     used = {"first": ["a", "b"], "second": ["a", "c"]}
     monkeypatch.setattr(execute_chapters, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(execute_chapters, "FROM_SCRATCH", tmp_path / "from-scratch")
     pages = {page: {"experiments_sha256": {f"store/03_x/experiments.scores_of/{n}.json": "" for n in names}}
              for page, names in used.items()}
     page = execute_chapters.time_from_scratch(pages)
-    assert "In all 150 s" in page
-    assert "| 03_x | `experiments.scores_of` | TAVRNN | 1 | 100 | 67% |" in page
-    assert "| 03_x | `experiments.scores_of` | graph networks | 1 | 30 | 20% |" in page      # GNN before MLP
-    assert "| 03_x | `experiments.scores_of` | baselines and evaluation | 1 | 20 | 13% |" in page
+    assert "In all 110 s" in page and "2 of 3 entries predate that record" in page
+    assert "| 03_x | `experiments.scores_of` | TAVRNN | 1 | 60 | 55% |" in page
+    assert "| 03_x | `experiments.scores_of` | graph networks | 1 | 30 | 27% |" in page      # GNN before MLP
+    assert "| 03_x | `experiments.scores_of` | baselines and evaluation | 1 | 20 | 18% |" in page
+    assert "from scratch (`--fresh --force`" not in page                                   # no run recorded
+    execute_chapters.record_from_scratch("full", 5460.4, jobs=2, threads=1, device="auto", commit="abc1234")
+    page = execute_chapters.time_from_scratch(pages)
+    assert "Every page of the full profile from scratch (`--fresh --force`, 2 pages at a time) last took 91 min" in page
+    assert "commit `abc1234`" in page

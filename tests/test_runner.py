@@ -154,3 +154,14 @@ def test_one_at_a_time_a_page_runs_after_the_pages_whose_results_it_reads(runner
         for name in reads:
             assert order.index(runner.producers()[name]) < order.index(page), (page, name)
     assert order.index("05_discussion") > order.index("05_graphs_and_other_lab")
+
+
+@pytest.mark.parametrize("chapters, recorded", [([], True), (["01_background"], False)])
+def test_a_run_of_every_page_from_scratch_records_its_wall_time(runner, tmp_path, monkeypatch, chapters, recorded):
+    """Only ``--fresh --force`` over every page (no chapter named: all) is a run from scratch."""
+    ran = []
+    monkeypatch.setattr(runner, "execute", lambda chapter, *a, **k: ran.append(chapter))
+    monkeypatch.setattr(runner, "FROM_SCRATCH", tmp_path)
+    monkeypatch.setenv("WORMLIB_STORE_FRESH", "")           # main sets it; monkeypatch restores it
+    assert runner.main(["--fresh", "--force", "--profile", "quick", "--jobs", "1", *chapters]) == 0
+    assert ran and (tmp_path / "quick.json").exists() == recorded

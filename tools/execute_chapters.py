@@ -279,9 +279,9 @@ def write_status() -> None:
         "The book shows the full profile's pages.\n\n"
         + wide_table("| chapter | executed (UTC) | device, seed | run time (s) | experiments (computed in) | inputs "
                      "| state |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)) +
-        "*Experiments*: the expensive steps the page used (`wormlib.store`), and the seconds they took "
-        "when they were computed, added up (on worker processes several ran at once): what a run from "
-        "scratch (`--fresh`) would spend on them.\n\n"
+        "*Experiments*: the expensive steps the page used (`wormlib.store`), and the core-seconds their "
+        "computation took, added up: the work a run from scratch (`--fresh`) spends on them, on worker "
+        "processes several at once.\n\n"
         "Run times are wall-clock seconds of one chapter's execution; chapters run two at a time on "
         "the 2-core machine (`--jobs 2`), each on one thread, and chapter 3 trains its independent "
         "model stacks on one-thread worker processes, one per core (`wormlib.jobs`; "
@@ -299,9 +299,16 @@ def write_status() -> None:
     write_text_atomic(ROOT / "book" / "other_machines.md", other_machines())
 
 
+def entry_cost(entry: dict) -> float:
+    """The core-seconds a store entry's computation took: its ``cpu_seconds`` (the CPU time of the
+    one-thread process that computed it), or its wall ``seconds`` where it predates that record;
+    wall time overstates the work when the process shared its core (``benchmarks/retime_entries.py``)."""
+    return entry.get("cpu_seconds", entry.get("seconds", 0.0))
+
+
 def experiments_seconds(meta: dict) -> float:
-    """The seconds the store entries a page used took when they were computed, added up."""
-    return sum(store_entry(RESULTS_DIR / name).get("seconds", 0.0) for name in meta.get("experiments_sha256", {}))
+    """The core-seconds the store entries a page used took when they were computed, added up."""
+    return sum(entry_cost(store_entry(RESULTS_DIR / name)) for name in meta.get("experiments_sha256", {}))
 
 
 @functools.lru_cache(maxsize=None)
@@ -343,14 +350,15 @@ def time_from_scratch(pages: dict[str, dict]) -> str:
     by the step that computes it and the model family it trained. ``pages``: each full page's
     recorded metadata, by chapter."""
     used = sorted({name for meta in pages.values() for name in meta.get("experiments_sha256", {})})
-    seconds, entries = {}, {}
+    seconds, entries, wall_only = {}, {}, 0
     for name in used:
         entry = store_entry(RESULTS_DIR / name)
         if not entry:
             continue
         key = (Path(name).parts[1], Path(name).parts[2], family_of_entry(entry.get("code", {})))
-        seconds[key] = seconds.get(key, 0.0) + entry.get("seconds", 0.0)
+        seconds[key] = seconds.get(key, 0.0) + entry_cost(entry)
         entries[key] = entries.get(key, 0) + 1
+        wall_only += "cpu_seconds" not in entry
     total = sum(seconds.values())
     if not total:
         return ""
@@ -359,9 +367,13 @@ def time_from_scratch(pages: dict[str, dict]) -> str:
     return ("## Where the time goes\n\n"
             "What a run from scratch (`--fresh`) computes: the experiment-store entries the book's pages "
             "use, each once, by the chapter whose store holds it, the step that computes it and the model "
-            "family it trains (steps under 10 s left out), in the seconds each took when it was computed "
-            f"on one thread. In all {total:,.0f} s, {total / 3600:.1f} core-hours: on 2 cores, at least "
-            f"{total / 7200:.1f} hours of wall time. One optimiser step of each family against the "
+            "family it trains (steps under 10 s left out), in the CPU seconds each took when it was "
+            "computed on one thread (core-seconds: the work, not the time it waited for a core"
+            + (f"; {wall_only} of {sum(entries.values())} entries predate that record and count their wall "
+               "seconds, which overstate it" if wall_only else "")
+            + f"). In all {total:,.0f} s, {total / 3600:.1f} core-hours: on 2 cores, at least "
+            f"{total / 7200:.1f} hours of wall time. " + from_scratch_runs()
+            + "One optimiser step of each family against the "
             "machine's measured roofline: `benchmarks/benchmark_step.py` (this machine's run: "
             "`benchmarks/cpu-roofline-2026-12-07/`).\n\n"
             + wide_table("| chapter | step | family | entries | seconds | share |\n|---|---|---|---|---|---|\n"
@@ -369,6 +381,38 @@ def time_from_scratch(pages: dict[str, dict]) -> str:
 
 
 BENCHMARKS = ROOT / "benchmarks"
+FROM_SCRATCH = BENCHMARKS / "from-scratch"
+"""``<profile>.json``: the last run of every page of a profile from scratch (``--fresh --force``),
+written by the runner when it succeeds, read by the status page."""
+
+
+def record_from_scratch(profile: str, wall_s: float, jobs: int, threads: int, device: str,
+                        commit: str | None = None) -> Path:
+    """Write ``FROM_SCRATCH/<profile>.json``: how long every page of ``profile`` took from scratch,
+    where and at which commit."""
+    import datetime
+    import json
+
+    from wormlib.provenance import git_commit
+
+    path = FROM_SCRATCH / f"{profile}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(dict(
+        profile=profile, wall_s=round(wall_s), jobs=jobs, threads=threads, device=device,
+        commit=commit or git_commit(), date=datetime.date.today().isoformat(),
+        machine=f"{cpu_name()}, {os.cpu_count()} cores"), indent=1) + "\n")
+    return path
+
+
+def from_scratch_runs() -> str:
+    """A sentence per recorded run of every page from scratch (``FROM_SCRATCH``), or nothing."""
+    import json
+
+    runs = [json.loads(p.read_text()) for p in sorted(FROM_SCRATCH.glob("*.json"))]
+    return "".join(
+        f"Every page of the {r['profile']} profile from scratch (`--fresh --force`, {r['jobs']} pages at a "
+        f"time) last took {r['wall_s'] / 60:.0f} min of wall time ({r['date']}, commit `{r['commit']}`, "
+        f"{r['machine']}). " for r in sorted(runs, key=lambda r: r["profile"] != "full"))
 
 
 def wide_table(table: str) -> str:
@@ -568,7 +612,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true", help="execute even when up to date")
     parser.add_argument("--fresh", action="store_true",
                         help="compute every experiment again instead of reading the store (with --force: "
-                             "the whole chapter from scratch; a rerun reproduces the entries bit for bit)")
+                             "the whole chapter from scratch; a rerun reproduces the entries' values bit for bit; "
+                             "with every chapter, the run's wall time goes to benchmarks/from-scratch/)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="chapters executed at once, each on --threads threads (default: 2 "
                              "on a CPU with 2 or more cores, 1 on a GPU; a chapter that reads "
@@ -601,11 +646,16 @@ def main(argv: list[str] | None = None) -> int:
         from wormlib.store import FRESH_ENV
 
         os.environ[FRESH_ENV] = "1"  # the kernels and their workers inherit it
+    start = time.perf_counter()
     try:
         if args.jobs > 1 and len(args.chapters) > 1:
-            return 1 if run_parallel(args.chapters, args) else 0
-        for chapter in in_dependency_order(args.chapters):
-            execute(chapter, args.profile, args.device, args.seed, args.force, args.threads)
+            if run_parallel(args.chapters, args):
+                return 1
+        else:
+            for chapter in in_dependency_order(args.chapters):
+                execute(chapter, args.profile, args.device, args.seed, args.force, args.threads)
+        if args.fresh and args.force and set(args.chapters) == set(CHAPTERS):
+            record_from_scratch(args.profile, time.perf_counter() - start, args.jobs, args.threads, args.device)
     except ChapterFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

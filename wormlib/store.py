@@ -432,7 +432,8 @@ USAGE_DIR = ".usage"
 FRESH_ENV = "WORMLIB_STORE_FRESH"
 """When set (``tools/execute_chapters.py --fresh``), nothing is read from the store: every
 experiment is computed again and its entry rewritten (a rerun on the same machine reproduces the
-committed entries bit for bit)."""
+committed entries' values bit for bit; their seconds, and the data files their process had read
+before them, can differ)."""
 
 
 def active() -> dict | None:
