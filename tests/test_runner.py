@@ -165,3 +165,20 @@ def test_a_run_of_every_page_from_scratch_records_its_wall_time(runner, tmp_path
     monkeypatch.setenv("WORMLIB_STORE_FRESH", "")           # main sets it; monkeypatch restores it
     assert runner.main(["--fresh", "--force", "--profile", "quick", "--jobs", "1", *chapters]) == 0
     assert ran and (tmp_path / "quick.json").exists() == recorded
+
+
+def test_a_run_from_scratch_starts_the_longest_chain_of_pages_first(runner, monkeypatch):
+    """From the store every page takes seconds; from scratch the first page of a chapter whose
+    later pages wait for it must start first, though its last run was the shortest."""
+    runtime = {"first": 8.0, "later": 9.0, "alone": 15.0}
+    work = {"first": 3000.0, "later": 12000.0, "alone": 6000.0}
+    monkeypatch.setattr(runner, "needs", lambda chapters: {"first": set(), "later": {"first"}, "alone": set()})
+    monkeypatch.setattr(runner, "output_path", lambda chapter, profile: chapter)
+    monkeypatch.setattr(runner, "recorded", lambda chapter: {"runtime_s": runtime[chapter], "name": chapter})
+    monkeypatch.setattr(runner, "experiments_seconds", lambda meta: work[meta["name"]])
+    chapters = ["alone", "later", "first"]
+    fresh = runner.critical_path(chapters, "full", fresh=True)
+    assert sorted(chapters, key=lambda c: -fresh[c]) == ["first", "later", "alone"]
+    assert fresh["first"] == 8.0 + 3000.0 + 9.0 + 12000.0
+    from_store = runner.critical_path(chapters, "full", fresh=False)
+    assert sorted(chapters, key=lambda c: -from_store[c]) == ["first", "alone", "later"]  # 17 s > 15 s > 9 s

@@ -570,6 +570,29 @@ def in_dependency_order(chapters: list[str]) -> list[str]:
     return ordered
 
 
+def critical_path(chapters: list[str], profile: str, fresh: bool) -> dict[str, float]:
+    """Each page's expected seconds plus the longest chain of pages waiting for its results
+    (:func:`needs`): the order in which a run with spare slots starts pages. A page's expected
+    seconds are its last run time, and in a run from scratch (``fresh``) also the work of its
+    store entries (``experiments_seconds``): a page last executed from the store took seconds,
+    but from scratch it trains for hours, and the pages after it wait."""
+    reads = needs(chapters)
+    own = {}
+    for chapter in chapters:
+        meta = recorded(output_path(chapter, profile))
+        own[chapter] = meta.get("runtime_s", 0) + (experiments_seconds(meta) if fresh else 0)
+    rank: dict[str, float] = {}
+
+    def chain(chapter: str) -> float:
+        if chapter not in rank:
+            rank[chapter] = own[chapter] + max((chain(c) for c in chapters if chapter in reads[c]), default=0)
+        return rank[chapter]
+
+    for chapter in chapters:
+        chain(chapter)
+    return rank
+
+
 def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
     """Execute ``chapters`` as separate processes, ``args.jobs`` at a time, each on
     ``args.threads`` threads, a chapter starting only after the chapters whose results it
@@ -578,8 +601,8 @@ def run_parallel(chapters: list[str], args: argparse.Namespace) -> int:
 
     reads = needs(chapters)
     env = dict(os.environ)
-    # longest first (run times recorded by the last execution), so the short ones fill in
-    pending = sorted(chapters, key=lambda c: -recorded(output_path(c, args.profile)).get("runtime_s", 0))
+    rank = critical_path(chapters, args.profile, args.fresh)
+    pending = sorted(chapters, key=lambda c: -rank[c])   # the longest chain first; the short pages fill in
     running, done, failed = {}, set(), set()
     while pending or running:
         for chapter in list(pending):
