@@ -65,6 +65,34 @@ def test_a_failing_job_raises_in_the_caller():
         jobs.run_jobs(math.sqrt, [(4.0,), (-1.0,), (9.0,)], workers=2)
 
 
+def test_a_worker_ends_when_the_run_that_started_it_is_killed(tmp_path):
+    """A killed chapter run (its kernel gone) leaves no worker training on a core."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    (tmp_path / "long_job.py").write_text(
+        "import os, time\n\n\ndef run(path):\n"
+        "    with open(path, 'a') as fh:\n        fh.write(f'{os.getpid()}\\n')\n    time.sleep(60)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    parent = subprocess.Popen([sys.executable, "-c", "import long_job\nfrom wormlib import jobs\n"
+                               f"jobs.run_jobs(long_job.run, [({str(pid_file)!r},)] * 2, workers=2)"], env=env)
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().count("\n") == 2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p) for p in pid_file.read_text().split()]
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    time.sleep(3)                                                          # the watch looks every second
+    alive = [p for p in workers if os.path.exists(f"/proc/{p}") and "Z" not in
+             open(f"/proc/{p}/stat").read().split(")")[-1].split()[0]]
+    for p in alive:                                                        # no orphan outlives a failure
+        os.kill(p, signal.SIGKILL)
+    assert not alive
+
+
 def test_worker_count_from_the_environment_or_the_cores(monkeypatch):
     monkeypatch.setenv(jobs.WORKERS_ENV, "3")
     assert jobs.worker_count("cuda") == 3

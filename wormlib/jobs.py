@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -84,13 +86,22 @@ def thread_counts() -> dict[str, int]:
     return dict(torch=torch.get_num_threads(), blas=max(p["num_threads"] for p in threadpool_info()))
 
 
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """End this worker once the process that started it is gone (a chapter run killed): left
+    alone, it would train on unseen until its job ends, holding a core."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
+
+
 def _start_worker() -> None:
     """A worker's set-up: torch on one thread (its BLAS pools have one from ``ONE_THREAD_ENV``),
-    deterministic algorithms, freed memory kept (as a chapter's process)."""
+    deterministic algorithms, freed memory kept (as a chapter's process); it ends with its parent."""
     import torch
 
     from .runtime import keep_freed_memory
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True, warn_only=True)
     keep_freed_memory()
