@@ -95,6 +95,24 @@ def test_an_entry_records_the_code_that_ran_and_only_that(tmp_path, monkeypatch,
     assert toy.calls == [3]
 
 
+def test_a_run_from_scratch_computes_each_entry_once(tmp_path, monkeypatch, active_store):
+    """``--fresh``: an entry written before the run began is computed again; one the run wrote (for
+    another page of it) is read, so nothing is trained twice."""
+    import time
+
+    toy = _module(tmp_path, monkeypatch, TOY)
+    toy.experiment(3)
+    time.sleep(0.05)                                                      # file times are coarse
+    monkeypatch.setenv(store.FRESH_ENV, repr(time.time()))
+    toy.experiment(3)
+    assert toy.calls == [3, 3]
+    toy.experiment(3)
+    assert toy.calls == [3, 3]
+    monkeypatch.setenv(store.FRESH_ENV, "yes")
+    with pytest.raises(ValueError, match="UNIX time"):
+        toy.experiment(3)
+
+
 def test_an_entry_records_its_work_apart_from_waiting(tmp_path, monkeypatch, active_store):
     """``seconds`` is wall time, ``cpu_seconds`` the process's CPU time: a call that waits (as an
     entry does while another process holds its core) takes seconds but little CPU time."""

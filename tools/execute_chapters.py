@@ -668,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         from wormlib.store import FRESH_ENV
 
-        os.environ[FRESH_ENV] = "1"  # the kernels and their workers inherit it
+        os.environ[FRESH_ENV] = repr(time.time())  # the kernels and their workers inherit it
     start = time.perf_counter()
     try:
         if args.jobs > 1 and len(args.chapters) > 1:

@@ -430,10 +430,22 @@ USAGE_DIR = ".usage"
 
 
 FRESH_ENV = "WORMLIB_STORE_FRESH"
-"""When set (``tools/execute_chapters.py --fresh``), nothing is read from the store: every
-experiment is computed again and its entry rewritten (a rerun on the same machine reproduces the
-committed entries' values bit for bit; their seconds, and the data files their process had read
-before them, can differ)."""
+"""When set (``tools/execute_chapters.py --fresh``), to the UNIX time at which a run from scratch
+began, no entry written before it is read: every experiment is computed again and its entry
+rewritten, once — a page that uses an entry another page of the same run computed reads it (a
+rerun on the same machine reproduces the committed entries' values bit for bit; their seconds,
+and the data files their process had read before them, can differ)."""
+
+
+def fresh_since() -> float | None:
+    """The start of this run from scratch (``FRESH_ENV``), or None outside one."""
+    value = os.environ.get(FRESH_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{FRESH_ENV} must be the UNIX time a run from scratch began, not {value!r}") from None
 
 
 def active() -> dict | None:
@@ -529,10 +541,9 @@ def lookup(fn, args: tuple, kwargs: dict | None = None, threads: int | None = No
 
 def _find(cfg: dict, arguments: str, env: dict, name: str):
     """The value of the valid entry under ``name`` (this run's stage first), or :data:`MISS`."""
-    if os.environ.get(FRESH_ENV):
-        return MISS
+    since = fresh_since()
     for path in (_staged(cfg, name), Path(cfg["root"]) / name):
-        if path is not None and path.exists():
+        if path is not None and path.exists() and (since is None or path.stat().st_mtime >= since):
             entry = read_entry(path)
             if still_valid(entry, arguments, env):
                 merge(entry["code"])
