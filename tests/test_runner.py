@@ -182,3 +182,15 @@ def test_a_run_from_scratch_starts_the_longest_chain_of_pages_first(runner, monk
     assert fresh["first"] == 8.0 + 3000.0 + 9.0 + 12000.0
     from_store = runner.critical_path(chapters, "full", fresh=False)
     assert sorted(chapters, key=lambda c: -from_store[c]) == ["first", "alone", "later"]  # 17 s > 15 s > 9 s
+
+
+def test_the_pages_of_a_run_from_scratch_share_its_start(runner, monkeypatch):
+    """With --jobs, each page runs in a runner process of its own, started with --fresh: it must
+    keep the run's start, or every page recomputes the entries the pages before it computed."""
+    monkeypatch.setattr(runner, "execute", lambda *a, **k: None)
+    monkeypatch.setenv("WORMLIB_STORE_FRESH", "1765000000.5")                # set by the parent run
+    runner.main(["--fresh", "--force", "--profile", "quick", "--jobs", "1", "01_background", "--no-status"])
+    assert os.environ["WORMLIB_STORE_FRESH"] == "1765000000.5"
+    monkeypatch.setenv("WORMLIB_STORE_FRESH", "")
+    runner.main(["--fresh", "--force", "--profile", "quick", "--jobs", "1", "01_background", "--no-status"])
+    assert float(os.environ["WORMLIB_STORE_FRESH"]) > 1765000000.5

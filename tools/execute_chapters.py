@@ -277,7 +277,7 @@ def write_status() -> None:
         "arguments and environment), it trained nothing, and each entry records the seconds its "
         "own computation took.\n\n"
         "The book shows the full profile's pages.\n\n"
-        + wide_table("| chapter | executed (UTC) | device, seed | run time (s) | experiments (computed in) | inputs "
+        + wide_table("| chapter | executed (UTC) | device, seed | run time (s) | experiments (their work) | inputs "
                      "| state |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)) +
         "*Experiments*: the expensive steps the page used (`wormlib.store`), and the core-seconds their "
         "computation took, added up: the work a run from scratch (`--fresh`) spends on them, on worker "
@@ -668,7 +668,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         from wormlib.store import FRESH_ENV
 
-        os.environ[FRESH_ENV] = repr(time.time())  # the kernels and their workers inherit it
+        # the run's start: the pages this run computes read each other's entries; the kernels, their
+        # workers and, with --jobs, the runner's own processes for each page inherit it (and keep it)
+        if not os.environ.get(FRESH_ENV):
+            os.environ[FRESH_ENV] = repr(time.time())
     start = time.perf_counter()
     try:
         if args.jobs > 1 and len(args.chapters) > 1:
