@@ -38,6 +38,20 @@ def first_setting() -> tuple:
             (*window_nets, "tavrnn", "tavrnn-probe"))
 
 
+def first_setting_jobs(n_seeds: int, hidden: int, train_cfg, max_subsets: int | None = None) -> list[tuple]:
+    """The ``experiments.scores_of`` jobs of :func:`first_setting`, one per model, built as the
+    chapter builds them (``experiments.replicated_jobs``)."""
+    from wormlib import experiments
+    from wormlib.data import load_kato2015
+    from wormlib.preprocess import PAPER_NEURONS
+    from wormlib.train import TaskData
+
+    features, task, n_train, models, replicated = first_setting()
+    data = TaskData.build(load_kato2015(), task, PAPER_NEURONS, derivative_kind=features)
+    splits = experiments.unseen_splits(data, n_train, max_subsets)
+    return experiments.replicated_jobs(models, replicated, data, splits, n_seeds, hidden, train_cfg)[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -48,14 +62,10 @@ def main() -> None:
     args = parser.parse_args()
     pin_threads(args.threads)
     from wormlib import experiments
-    from wormlib.data import load_kato2015
-    from wormlib.preprocess import PAPER_NEURONS
-    from wormlib.train import TaskData, TrainConfig
+    from wormlib.train import TrainConfig
 
-    features, task, n_train, models, replicated = first_setting()
-    data = TaskData.build(load_kato2015(), task, PAPER_NEURONS, derivative_kind=features)
-    jobs, _ = experiments.replicated_jobs(models, replicated, data, experiments.unseen_splits(data, n_train),
-                                          args.seeds, 32, TrainConfig(steps=args.steps, device=args.device))
+    features, task, n_train, _, _ = first_setting()
+    jobs = first_setting_jobs(args.seeds, 32, TrainConfig(steps=args.steps, device=args.device))
     rank = {m: i for i, m in enumerate(experiments.JOB_ORDER)}
     jobs.sort(key=lambda job: rank.get(job[0], len(rank)))
     print(f"time context, {features} features, {task}, {n_train} training worms: {len(jobs)} jobs, {args.steps} steps, "

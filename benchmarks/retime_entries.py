@@ -38,20 +38,13 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="also print one JSON line of the rows")
     args = parser.parse_args()
     pin_threads(1)
-    from benchmark_time_context import first_setting
+    from benchmark_time_context import first_setting_jobs
     from wormlib import experiments, store
-    from wormlib.data import load_kato2015
-    from wormlib.preprocess import PAPER_NEURONS
     from wormlib.provenance import Config, load_profiles
     from wormlib.results import store_dir
-    from wormlib.train import TaskData
 
     cfg = Config("03_time_context", args.profile, "cpu", 0, **load_profiles()[args.profile])
-    features, task, n_train, models, replicated = first_setting()
-    data = TaskData.build(load_kato2015(), task, PAPER_NEURONS, derivative_kind=features)
-    jobs, _ = experiments.replicated_jobs(models, replicated, data,
-                                          experiments.unseen_splits(data, n_train, cfg.max_subsets),
-                                          cfg.n_seeds, cfg.hidden, cfg.train_config())
+    jobs = first_setting_jobs(cfg.n_seeds, cfg.hidden, cfg.train_config(), cfg.max_subsets)
     committed = store_dir("03_time_context", args.profile)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,9 +60,9 @@ def main() -> None:
             experiments.scores_of(*job)
             seconds = time.perf_counter() - begin
             old, new = (json.loads(p.read_text()) for p in (old_path, Path(tmp) / name))
-            rows.append(dict(model=job[0], models_trained=len(job[2]), committed_s=old["seconds"],
-                             measured_s=round(seconds, 1), same_value=old["value_sha256"] == new["value_sha256"]))
-            r = rows[-1]
+            r = dict(model=job[0], models_trained=len(job[2]), committed_s=old["seconds"],
+                     measured_s=round(seconds, 1), same_value=old["value_sha256"] == new["value_sha256"])
+            rows.append(r)
             print(f"{r['model']:34s} {r['models_trained']:3d} models  committed {r['committed_s']:8.1f} s  "
                   f"alone on one core {r['measured_s']:8.1f} s  ({r['committed_s'] / r['measured_s']:.2f}×)  "
                   f"value {'identical' if r['same_value'] else 'DIFFERS'}", flush=True)
