@@ -371,12 +371,13 @@ def time_from_scratch(pages: dict[str, dict]) -> str:
             "computed on one thread (core-seconds: the work, not the time it waited for a core"
             + (f"; {wall_only} of {sum(entries.values())} entries predate that record and count their wall "
                "seconds, which overstate it" if wall_only else "")
-            + f"). In all {total:,.0f} s, {total / 3600:.1f} core-hours: on 2 cores, at least "
-            f"{total / 7200:.1f} hours of wall time. " + from_scratch_runs()
+            + (f"). In all at most {total:,.0f} s, {total / 3600:.1f} core-hours. " if wall_only else
+               f"). In all {total:,.0f} s, {total / 3600:.1f} core-hours: on 2 cores, at least "
+               f"{total / 7200:.1f} hours of wall time. ") + from_scratch_runs()
             + "One optimiser step of each family against the "
             "machine's measured roofline: `benchmarks/benchmark_step.py` (this machine's run: "
             "`benchmarks/cpu-roofline-2026-12-07/`).\n\n"
-            + wide_table("| chapter | step | family | entries | seconds | share |\n|---|---|---|---|---|---|\n"
+            + wide_table("| chapter | step | family | entries | core-seconds | share |\n|---|---|---|---|---|---|\n"
                          + "\n".join(rows)))
 
 
