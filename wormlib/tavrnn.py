@@ -47,6 +47,7 @@ from torch import nn
 
 from . import nulls
 from .models import StackedLinear
+from .runtime import to_device
 from .store import cached
 from .train import after_step, worm_schedule
 
@@ -252,8 +253,8 @@ class StackedAdam(torch.optim.Optimizer):
     parameter's first axis is the model) with a step count per model: ``step(active)`` updates
     the models in ``active`` ((M,) bool) only, and every other model's parameters, moments and
     step count stay as they were, so a model that skips a step (its gradient was not finite)
-    goes on exactly as it would alone. The step counts and bias corrections are float64 on the
-    CPU (as ``active``), on every device; each update moves them to its parameter's."""
+    goes on exactly as it would alone. The step counts and bias corrections are float64, on the
+    parameters' device (as ``active``), so a step never waits for the device."""
 
     def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
@@ -267,7 +268,7 @@ class StackedAdam(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
-                    state.update(step=torch.zeros(p.shape[0], dtype=torch.float64, device="cpu"),
+                    state.update(step=torch.zeros(p.shape[0], dtype=torch.float64, device=p.device),
                                  exp_avg=torch.zeros_like(p),
                                  exp_avg_sq=torch.zeros_like(p))
                 shape = (-1, *[1] * (p.dim() - 1))                              # (M, 1, …)
@@ -333,13 +334,13 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
     optimiser = StackedAdam(model.parameters(), lr=cfg.lr)
     model.train()
     m = train_worms.shape[0]
-    skipped = torch.zeros(m, dtype=torch.long, device="cpu")               # (M,) skipped updates
+    skipped = torch.zeros(m, dtype=torch.long, device=device)              # (M,) skipped updates
     offsets = torch.arange(cfg.chunk, device="cpu")
     for step, worm in enumerate(worm_schedule(train_worms, steps, gen)):
         room = (seq.steps[worm] - cfg.chunk).clamp_min(1)                    # (M,)
         start = (torch.rand(m, cfg.batch, generator=gen, device="cpu") * room[:, None]).long()   # (M, B)
-        idx = (start[..., None] + offsets).to(device)                        # (M, B, L)
-        w = worm.to(device)[:, None, None].expand_as(idx)
+        idx = to_device(start[..., None] + offsets, device)                  # (M, B, L)
+        w = to_device(worm, device)[:, None, None].expand_as(idx)
         out = model(seq.x[w, idx], seq.adj[w, idx])
         keep = slice(cfg.burn_in, None)
         loss = (out["kl"][..., keep] + out["edge"][..., keep]).mean((1, 2)).sum()
@@ -352,10 +353,11 @@ def fit(model: TAVRNN, seq: Sequences, train_worms: torch.Tensor, steps: int, se
             loss = loss + cfg.supervised_weight * ((ce * labelled).sum(1) / labelled.sum(1).clamp_min(1)).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        finite = torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP)).cpu()   # (M,)
+        finite = torch.isfinite(clip_grad_norm_per_model(model.parameters(), GRAD_CLIP))   # (M,), on the device
         skipped += ~finite
         optimiser.step(finite)
         after_step(model, on_step, step)
+    skipped = skipped.cpu()                                                 # the loop's one wait for the device
     if skipped.any():
         warnings.warn(NonFiniteGradientWarning(skipped.tolist(), steps), stacklevel=2)
     model.skipped_steps = skipped

@@ -25,7 +25,7 @@ from torch.func import functional_call
 from tqdm import tqdm
 
 from .data import Recording
-from .runtime import keep_freed_memory
+from .runtime import keep_freed_memory, to_device
 from .data.errors import TaskError
 from .preprocess import CLASSES, neuron_features, task_labels
 
@@ -169,7 +169,7 @@ def fit(model: nn.Module, data: TaskData, train_mask: torch.Tensor, cfg: TrainCo
                                      disable=None)):
         idx = torch.multinomial(weights[rows, worm], cfg.batch_size, replacement=True,
                                 generator=gen)                              # (M, B)
-        w_dev, idx_dev = worm.to(device), idx.to(device)
+        w_dev, idx_dev = to_device(worm, device), to_device(idx, device)
         logits = model(x[w_dev[:, None], idx_dev], present[w_dev])          # (M, B, C)
         loss = F.cross_entropy(logits.flatten(0, 1), y[w_dev[:, None], idx_dev].flatten(),
                                reduction="sum") / cfg.batch_size

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from .experiments import replicate
 from .models import GNN, MLP, StackedGRUCell, StackedLinear
-from .runtime import keep_freed_memory
+from .runtime import keep_freed_memory, to_device
 from .store import cached
 from .train import TaskData, TrainConfig, after_step, make_optimiser, worm_schedule
 
@@ -218,7 +218,7 @@ def rollout(model: nn.Module, window: torch.Tensor, present: torch.Tensor, n_ste
         elif p_feedback <= 0:
             x = truth
         else:
-            coin = torch.rand(pred.shape[:2], generator=generator).to(pred.device) < p_feedback  # (M, B)
+            coin = to_device(torch.rand(pred.shape[:2], generator=generator), pred.device) < p_feedback  # (M, B)
             x = torch.where(coin[:, :, None, None], pred, truth)
     return torch.stack(predictions, 2)                                    # (M, B, S, N, F)
 
@@ -362,8 +362,8 @@ def fit(model: nn.Module, data: TaskData, train_worms: torch.Tensor, cfg: TrainC
     for step, worm in enumerate(tqdm(schedule, total=cfg.steps, desc=desc, leave=False, mininterval=2, disable=None)):
         starts = (torch.rand(len(worm), cfg.batch_size, generator=gen)
                   * (lengths[worm] - length + 1)[:, None]).long()           # (M, B)
-        w_dev = worm.to(device)
-        window = gather_windows(x, w_dev, starts.to(device), length)        # (M, B, L, N, F)
+        w_dev = to_device(worm, device)
+        window = gather_windows(x, w_dev, to_device(starts, device), length)        # (M, B, L, N, F)
         pred = rollout(model, window, present[w_dev], n_steps, sampling_probability(step, cfg.steps), gen)
         loss = step_mse(pred, window[:, :, -n_steps:], present[w_dev]).mean(1).sum()
         optimiser.zero_grad(set_to_none=True)
