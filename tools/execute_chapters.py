@@ -311,13 +311,18 @@ def experiments_seconds(meta: dict) -> float:
     return sum(entry_cost(store_entry(RESULTS_DIR / name)) for name in meta.get("experiments_sha256", {}))
 
 
-@functools.lru_cache(maxsize=None)
 def store_entry(path: Path) -> dict:
-    """An experiment-store entry's JSON (empty when it is gone), read once per run: the status
-    page counts an entry per page that used it and once more in a run from scratch."""
+    """An experiment-store entry's JSON (empty when it is gone), read once per version of its
+    file: the status page counts an entry per page that used it and once more in a run from
+    scratch, and the status page a run writes at its end counts the entries the run rewrote."""
+    return _read_store_entry(path, path.stat().st_mtime_ns) if path.exists() else {}
+
+
+@functools.lru_cache(maxsize=None)
+def _read_store_entry(path: Path, mtime_ns: int) -> dict:
     import json
 
-    return json.loads(path.read_text()) if path.exists() else {}
+    return json.loads(path.read_text())
 
 
 def cpu_name() -> str:
