@@ -1,4 +1,5 @@
-"""Process-level settings that make training fast without changing any number.
+"""What makes training fast without changing any number: a process-level memory setting, and
+host-to-device copies that do not wait for the device (:func:`to_device`).
 
 glibc's ``malloc`` hands every block above its mmap threshold (128 KiB, adapting upwards) back to
 the operating system when it is freed, so each training step that allocates the same 10 MB
